@@ -1,0 +1,1 @@
+//! The HTTP API (SPEC 4) on tiny_http: routing, beats, queries, status.

@@ -1,0 +1,19 @@
+//! Lovebeat: a zero-configuration heartbeat monitor. See ARCHITECTURE.md for
+//! the threads and how they talk; each module says what it owns.
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod counters;
+pub mod engine;
+pub mod events;
+pub mod http;
+pub mod logging;
+pub mod model;
+pub mod server;
+pub mod state;
+pub mod statsd;
+pub mod store;
+
+/// The version reported by `-version` and `GET /version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

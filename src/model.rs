@@ -1,0 +1,229 @@
+//! Plain data shared by every module: service and view records (owned
+//! snapshots, as stored and as returned), states, the timeout sentinels, the
+//! service-name rule, and the batch of statsd updates the listeners hand to
+//! the state thread. No behaviour lives here beyond small helpers.
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch (or a duration in milliseconds).
+pub type Millis = i64;
+
+/// `timeout` value meaning "never expires" (the default for a new service).
+pub const TIMEOUT_NONE: Millis = -1;
+/// `timeout` value meaning "computed from the beat history".
+pub const TIMEOUT_AUTO: Millis = -2;
+/// `last_beat` of a service that never beat.
+pub const NEVER: Millis = -1;
+/// Longest accepted service name.
+pub const MAX_NAME_LEN: usize = 200;
+/// How many beat intervals a service remembers.
+pub const HISTORY_LEN: usize = 100;
+
+/// The state of a service or a view.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize, Default, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    #[default]
+    New,
+    Ok,
+    Error,
+    Muted,
+}
+
+impl State {
+    /// Lower-case name, as in JSON (`"ok"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::New => "new",
+            State::Ok => "ok",
+            State::Error => "error",
+            State::Muted => "muted",
+        }
+    }
+    /// Upper-case name, as in alerts (`"OK"`).
+    pub fn upper(self) -> &'static str {
+        match self {
+            State::New => "NEW",
+            State::Ok => "OK",
+            State::Error => "ERROR",
+            State::Muted => "MUTED",
+        }
+    }
+    /// Number used by the statsd state gauges of Lovebeat 1.x.
+    pub fn gauge(self) -> u8 {
+        match self {
+            State::New => 0,
+            State::Ok => 1,
+            State::Error => 2,
+            State::Muted => 3,
+        }
+    }
+}
+
+/// Why a service name is refused.
+pub const NAME_RULE: &str = "service names are 1-200 characters of a-z, 0-9, '.', '_' and '-'";
+
+/// True when `name` is 1–200 chars of `[a-z0-9._-]`.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name
+            .bytes()
+            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-'))
+}
+
+/// The beat analysis of SPEC 2.4 (present with at least 10 intervals).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Analysis {
+    /// 10th percentile interval, seconds (rounded half up).
+    pub lower: i64,
+    /// 90th percentile interval, seconds (rounded half up).
+    pub upper: i64,
+    /// Always 90.
+    pub percentage: u32,
+    /// `upper >= 5 * lower`.
+    pub unstable: bool,
+}
+
+/// An owned snapshot of one service: what the database stores and what the
+/// API returns.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ServiceRecord {
+    pub name: String,
+    pub state: State,
+    /// `NEVER` (-1) when it never beat.
+    pub last_beat: Millis,
+    /// Milliseconds, or `TIMEOUT_NONE` / `TIMEOUT_AUTO` / 0.
+    pub timeout: Millis,
+    /// 0 when not muted.
+    pub muted_since: Millis,
+    pub last_state_change: Millis,
+    /// Intervals between accepted beats, oldest first, at most `HISTORY_LEN`.
+    /// Empty in API snapshots taken without details.
+    pub beat_history: Vec<Millis>,
+    /// Names of the views it belongs to, sorted.
+    pub views: Vec<String>,
+    /// Computed from the history; never stored.
+    pub analysis: Option<Analysis>,
+}
+
+/// An owned snapshot of one view (an "alarm" in Lovebeat 1.x).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ViewRecord {
+    pub name: String,
+    pub state: State,
+    pub incident_number: u64,
+    /// Names of member services in ERROR, sorted.
+    pub failed_services: Vec<String>,
+    pub last_state_change: Millis,
+}
+
+/// The health summary behind `/status`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize)]
+pub struct StatusSummary {
+    pub num_ok: u64,
+    pub num_error: u64,
+    pub has_error: bool,
+    pub good: bool,
+}
+
+impl StatusSummary {
+    pub fn new(num_ok: u64, num_error: u64) -> Self {
+        StatusSummary {
+            num_ok,
+            num_error,
+            has_error: num_error > 0,
+            good: num_error == 0,
+        }
+    }
+}
+
+/// One update named by a statsd line or an HTTP beat.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Update {
+    /// A beat.
+    Beat,
+    /// Set the timeout (ms, or `TIMEOUT_NONE` / `TIMEOUT_AUTO` / 0), no beat.
+    SetTimeout(Millis),
+    /// Set the timeout and beat.
+    SetTimeoutAndBeat(Millis),
+}
+
+impl Update {
+    /// `<name>.autobeat`: auto timeout and a beat.
+    pub const AUTOBEAT: Update = Update::SetTimeoutAndBeat(TIMEOUT_AUTO);
+}
+
+/// A batch of updates with all names packed into one string, so a listener
+/// hands the state thread many lines with two allocations.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    names: String,
+    items: Vec<(u32, Update)>,
+}
+
+impl Batch {
+    pub fn with_capacity(lines: usize) -> Self {
+        Batch {
+            names: String::with_capacity(lines * 24),
+            items: Vec::with_capacity(lines),
+        }
+    }
+    /// Appends one update. The name is not validated here.
+    pub fn push(&mut self, name: &str, update: Update) {
+        self.names.push_str(name);
+        self.items.push((self.names.len() as u32, update));
+    }
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    /// The updates in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Update)> + '_ {
+        let mut start = 0usize;
+        self.items.iter().map(move |&(end, update)| {
+            let end = end as usize;
+            let name = &self.names[start..end];
+            start = end;
+            (name, update)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(is_valid_name("a"));
+        assert!(is_valid_name("backup.db-1_x"));
+        assert!(is_valid_name(&"a".repeat(200)));
+        assert!(!is_valid_name(&"a".repeat(201)));
+        assert!(!is_valid_name(""));
+        assert!(!is_valid_name("Upper"));
+        assert!(!is_valid_name("sp ace"));
+        assert!(!is_valid_name("slash/x"));
+        assert!(!is_valid_name("é"));
+    }
+
+    #[test]
+    fn batch_round_trip() {
+        let mut b = Batch::with_capacity(2);
+        b.push("a.b", Update::Beat);
+        b.push("c", Update::SetTimeout(5000));
+        b.push("", Update::AUTOBEAT);
+        let v: Vec<_> = b.iter().collect();
+        assert_eq!(
+            v,
+            vec![
+                ("a.b", Update::Beat),
+                ("c", Update::SetTimeout(5000)),
+                ("", Update::AUTOBEAT)
+            ]
+        );
+        assert_eq!(b.len(), 3);
+    }
+}

@@ -1,0 +1,180 @@
+//! The state thread: the one owner of the engine (all services and views).
+//! Everything else talks to it through `StateHandle`, which sends `Command`s
+//! over a bounded crossbeam channel; replies come back on one-shot channels.
+//! The thread sleeps until the next command or the engine's next deadline.
+
+use crate::engine::EngineError;
+use crate::events::Subscriber;
+use crate::model::{Batch, ServiceRecord, StatusSummary, Update, ViewRecord};
+use crossbeam_channel::{bounded, Sender, TrySendError};
+use std::time::Duration;
+
+/// How long an API caller waits for the state thread before giving up.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Commands waiting for the state thread, at most.
+pub const COMMAND_QUEUE: usize = 4096;
+
+type Reply<T> = Sender<Result<T, EngineError>>;
+
+/// A request to the state thread.
+pub enum Command {
+    /// statsd lines, fire and forget.
+    Ingest(Batch),
+    Update {
+        name: String,
+        update: Update,
+        reply: Reply<()>,
+    },
+    Mute {
+        name: String,
+        muted: bool,
+        reply: Reply<()>,
+    },
+    DeleteService {
+        name: String,
+        reply: Reply<()>,
+    },
+    DeleteView {
+        name: String,
+        reply: Reply<()>,
+    },
+    GetService {
+        name: String,
+        details: bool,
+        reply: Reply<ServiceRecord>,
+    },
+    ListServices {
+        view: Option<String>,
+        reply: Reply<Vec<ServiceRecord>>,
+    },
+    ListViews {
+        reply: Reply<Vec<ViewRecord>>,
+    },
+    GetView {
+        name: String,
+        reply: Reply<(ViewRecord, Vec<ServiceRecord>)>,
+    },
+    Status {
+        view: Option<String>,
+        reply: Reply<StatusSummary>,
+    },
+    Subscribe(Subscriber),
+    /// Save now (and reply when the file is written).
+    Save {
+        reply: Reply<()>,
+    },
+    /// Save and stop the thread.
+    Shutdown,
+}
+
+/// A cheap, clonable handle to the state thread.
+#[derive(Clone)]
+pub struct StateHandle {
+    tx: Sender<Command>,
+}
+
+impl StateHandle {
+    pub fn new(tx: Sender<Command>) -> Self {
+        StateHandle { tx }
+    }
+
+    /// Hands a statsd batch over without waiting. Returns false when the
+    /// queue is full or the thread is gone (the batch is dropped).
+    pub fn ingest(&self, batch: Batch) -> bool {
+        match self.tx.try_send(Command::Ingest(batch)) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
+        }
+    }
+
+    fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, EngineError> {
+        let (reply, rx) = bounded(1);
+        self.tx
+            .send_timeout(make(reply), REPLY_TIMEOUT)
+            .map_err(|_| EngineError::Unavailable)?;
+        rx.recv_timeout(REPLY_TIMEOUT)
+            .map_err(|_| EngineError::Unavailable)?
+    }
+
+    /// Beat and/or set the timeout; creates the service when new.
+    pub fn update(&self, name: &str, update: Update) -> Result<(), EngineError> {
+        self.ask(|reply| Command::Update {
+            name: name.to_owned(),
+            update,
+            reply,
+        })
+    }
+
+    pub fn mute(&self, name: &str, muted: bool) -> Result<(), EngineError> {
+        self.ask(|reply| Command::Mute {
+            name: name.to_owned(),
+            muted,
+            reply,
+        })
+    }
+
+    pub fn delete_service(&self, name: &str) -> Result<(), EngineError> {
+        self.ask(|reply| Command::DeleteService {
+            name: name.to_owned(),
+            reply,
+        })
+    }
+
+    pub fn delete_view(&self, name: &str) -> Result<(), EngineError> {
+        self.ask(|reply| Command::DeleteView {
+            name: name.to_owned(),
+            reply,
+        })
+    }
+
+    /// One service; `details` fills `beat_history`.
+    pub fn service(&self, name: &str, details: bool) -> Result<ServiceRecord, EngineError> {
+        self.ask(|reply| Command::GetService {
+            name: name.to_owned(),
+            details,
+            reply,
+        })
+    }
+
+    /// All services, or the members of one view (ViewNotFound if unknown).
+    pub fn services(&self, view: Option<&str>) -> Result<Vec<ServiceRecord>, EngineError> {
+        self.ask(|reply| Command::ListServices {
+            view: view.map(str::to_owned),
+            reply,
+        })
+    }
+
+    pub fn views(&self) -> Result<Vec<ViewRecord>, EngineError> {
+        self.ask(|reply| Command::ListViews { reply })
+    }
+
+    /// One view and its member services.
+    pub fn view(&self, name: &str) -> Result<(ViewRecord, Vec<ServiceRecord>), EngineError> {
+        self.ask(|reply| Command::GetView {
+            name: name.to_owned(),
+            reply,
+        })
+    }
+
+    /// The health summary, of everything or of one view.
+    pub fn status(&self, view: Option<&str>) -> Result<StatusSummary, EngineError> {
+        self.ask(|reply| Command::Status {
+            view: view.map(str::to_owned),
+            reply,
+        })
+    }
+
+    pub fn subscribe(&self, subscriber: Subscriber) -> Result<(), EngineError> {
+        self.tx
+            .send_timeout(Command::Subscribe(subscriber), REPLY_TIMEOUT)
+            .map_err(|_| EngineError::Unavailable)
+    }
+
+    pub fn save(&self) -> Result<(), EngineError> {
+        self.ask(|reply| Command::Save { reply })
+    }
+
+    pub fn shutdown(&self) {
+        let _ = self.tx.send_timeout(Command::Shutdown, REPLY_TIMEOUT);
+    }
+}
