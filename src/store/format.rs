@@ -1,0 +1,259 @@
+//! The bytes of the database file: Lovebeat 1.x's gzip-compressed text, one
+//! `SERV\t{json}` line per service and one `ALARM\t{json}` line per view,
+//! read and written with 1.x's key names. No files or threads here.
+
+use super::{Database, StoreError};
+use crate::model::{Millis, ServiceRecord, State, ViewRecord, NEVER, TIMEOUT_NONE};
+use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::io::{self, BufRead, BufReader, Read, Write};
+
+/// Longest line accepted when reading. A real line is a few KiB at most (a
+/// 200-character name, 100 history values, the view names); anything longer
+/// is damage, and refusing it bounds the memory a broken file can take.
+const MAX_LINE: u64 = 16 * 1024 * 1024;
+
+/// The two bytes every gzip stream starts with.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Buffer between the JSON serializer and the compressor.
+const WRITE_BUFFER: usize = 256 * 1024;
+
+/// A service line as 1.x writes it (the order of the fields is 1.x's).
+#[derive(Serialize)]
+struct ServiceOut<'a> {
+    name: &'a str,
+    last_beat: Millis,
+    #[serde(skip_serializing_if = "<[Millis]>::is_empty")]
+    beat_history: &'a [Millis],
+    timeout: Millis,
+    state: &'static str,
+    muted_since: Millis,
+    last_state_change: Millis,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    in_alarms: &'a [String],
+}
+
+/// A view ("alarm") line as 1.x writes it, except that `failed_services` is
+/// always an array (1.x writes `null`; both load in 1.x).
+#[derive(Serialize)]
+struct ViewOut<'a> {
+    name: &'a str,
+    state: &'static str,
+    incident_nbr: u64,
+    failed_services: &'a [String],
+    last_state_change: Millis,
+}
+
+/// A service line as read: every field but `name` may be missing or `null`,
+/// unknown keys are ignored.
+#[derive(Deserialize)]
+struct ServiceIn<'a> {
+    name: String,
+    #[serde(default)]
+    last_beat: Option<Millis>,
+    #[serde(default)]
+    beat_history: Option<Vec<Millis>>,
+    #[serde(default)]
+    timeout: Option<Millis>,
+    #[serde(default, borrow)]
+    state: Option<Cow<'a, str>>,
+    #[serde(default)]
+    muted_since: Option<Millis>,
+    #[serde(default)]
+    last_state_change: Option<Millis>,
+    /// Some 1.x development versions called it `in_views`.
+    #[serde(default, alias = "in_views")]
+    in_alarms: Option<Vec<String>>,
+}
+
+/// A view line as read (`ALARM` from 1.x, or `VIEW`).
+#[derive(Deserialize)]
+struct ViewIn<'a> {
+    name: String,
+    #[serde(default, borrow)]
+    state: Option<Cow<'a, str>>,
+    #[serde(default, alias = "incident_number")]
+    incident_nbr: Option<i64>,
+    #[serde(default)]
+    failed_services: Option<Vec<String>>,
+    #[serde(default)]
+    last_state_change: Option<Millis>,
+}
+
+/// A state as stored. Unknown values (older 1.x versions had `paused` and
+/// `warning`) load as `new`: the engine evaluates every service at start-up
+/// anyway, so nothing is lost and the file stays loadable.
+fn parse_state(text: Option<&str>) -> State {
+    match text {
+        Some(s) if s.eq_ignore_ascii_case("ok") => State::Ok,
+        Some(s) if s.eq_ignore_ascii_case("error") => State::Error,
+        Some(s) if s.eq_ignore_ascii_case("muted") => State::Muted,
+        _ => State::New,
+    }
+}
+
+/// Writes `services` then `views` as Lovebeat 1.x's gzip text to `out`
+/// (fast compression: a save of a million services must stay quick). The
+/// gzip stream is finished and `out` flushed before returning.
+pub fn encode<W: Write>(
+    services: &[ServiceRecord],
+    views: &[ViewRecord],
+    out: W,
+) -> io::Result<()> {
+    let gz = GzEncoder::new(out, Compression::fast());
+    let mut w = io::BufWriter::with_capacity(WRITE_BUFFER, gz);
+    for s in services {
+        w.write_all(b"SERV\t")?;
+        let line = ServiceOut {
+            name: &s.name,
+            last_beat: s.last_beat,
+            beat_history: &s.beat_history,
+            timeout: s.timeout,
+            state: s.state.as_str(),
+            muted_since: s.muted_since,
+            last_state_change: s.last_state_change,
+            in_alarms: &s.views,
+        };
+        serde_json::to_writer(&mut w, &line)?;
+        w.write_all(b"\n")?;
+    }
+    for v in views {
+        w.write_all(b"ALARM\t")?;
+        let line = ViewOut {
+            name: &v.name,
+            state: v.state.as_str(),
+            incident_nbr: v.incident_number,
+            failed_services: &v.failed_services,
+            last_state_change: v.last_state_change,
+        };
+        serde_json::to_writer(&mut w, &line)?;
+        w.write_all(b"\n")?;
+    }
+    let gz = w.into_inner().map_err(|e| e.into_error())?;
+    let mut out = gz.finish()?;
+    out.flush()
+}
+
+/// Reads a database written by Lovebeat 1.x or by [`encode`], streaming
+/// (one line in memory at a time).
+///
+/// Anything that is not a complete, valid gzip stream (plain text, an empty
+/// file, a stream cut short, a bad checksum) is `Corrupt`, as is a
+/// `SERV`/`ALARM`/`VIEW` line whose JSON cannot be read: a partial load would
+/// silently lose services. Blank lines are ignored; text lines of other kinds
+/// are skipped and counted in `skipped_lines`; binary lines are `Corrupt`.
+pub fn decode<R: Read>(input: R) -> Result<Database, StoreError> {
+    let mut raw = BufReader::new(input);
+    let head = raw.fill_buf().map_err(|e| corrupt(0, read_error(&e)))?;
+    if head.is_empty() {
+        return Err(corrupt(0, "the file is empty (0 bytes)".to_string()));
+    }
+    if head.len() < 2 || head[..2] != GZIP_MAGIC {
+        return Err(corrupt(
+            0,
+            "not a gzip file (a Lovebeat database is gzip-compressed text)".to_string(),
+        ));
+    }
+    let mut reader = BufReader::with_capacity(64 * 1024, MultiGzDecoder::new(raw));
+    let mut db = Database::default();
+    let mut buf = Vec::with_capacity(1024);
+    let mut line_no = 0usize;
+    loop {
+        buf.clear();
+        line_no += 1;
+        let n = (&mut reader)
+            .take(MAX_LINE + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| corrupt(line_no, read_error(&e)))?;
+        if n == 0 {
+            break;
+        }
+        if buf.len() as u64 > MAX_LINE {
+            return Err(corrupt(
+                line_no,
+                format!("line is longer than {} MiB", MAX_LINE / (1024 * 1024)),
+            ));
+        }
+        let line = trim_end(&buf);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let (kind, json) = match line.iter().position(|&b| b == b'\t') {
+            Some(tab) => (&line[..tab], &line[tab + 1..]),
+            None => (line, &line[line.len()..]),
+        };
+        match kind {
+            b"SERV" => db.services.push(service_from(json, line_no)?),
+            b"ALARM" | b"VIEW" => db.views.push(view_from(json, line_no)?),
+            _ if is_binary(line) => {
+                return Err(corrupt(
+                    line_no,
+                    "binary data where a text line was expected".to_string(),
+                ))
+            }
+            _ => db.skipped_lines += 1,
+        }
+    }
+    Ok(db)
+}
+
+fn service_from(json: &[u8], line: usize) -> Result<ServiceRecord, StoreError> {
+    let s: ServiceIn = serde_json::from_slice(json)
+        .map_err(|e| corrupt(line, format!("invalid SERV record: {e}")))?;
+    Ok(ServiceRecord {
+        state: parse_state(s.state.as_deref()),
+        name: s.name,
+        last_beat: s.last_beat.unwrap_or(NEVER),
+        timeout: s.timeout.unwrap_or(TIMEOUT_NONE),
+        muted_since: s.muted_since.unwrap_or(0),
+        last_state_change: s.last_state_change.unwrap_or(0),
+        beat_history: s.beat_history.unwrap_or_default(),
+        views: s.in_alarms.unwrap_or_default(),
+        analysis: None,
+    })
+}
+
+fn view_from(json: &[u8], line: usize) -> Result<ViewRecord, StoreError> {
+    let v: ViewIn = serde_json::from_slice(json)
+        .map_err(|e| corrupt(line, format!("invalid ALARM/VIEW record: {e}")))?;
+    Ok(ViewRecord {
+        state: parse_state(v.state.as_deref()),
+        name: v.name,
+        incident_number: v.incident_nbr.unwrap_or(0).max(0) as u64,
+        failed_services: v.failed_services.unwrap_or_default(),
+        last_state_change: v.last_state_change.unwrap_or(0),
+    })
+}
+
+/// True for a line no text format would contain: invalid UTF-8 or control
+/// characters other than tab. Such a line is damage, not an unknown kind.
+fn is_binary(line: &[u8]) -> bool {
+    line.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+        || std::str::from_utf8(line).is_err()
+}
+
+/// Strips a trailing `\n` and `\r` (files edited on Windows).
+fn trim_end(mut line: &[u8]) -> &[u8] {
+    while let [rest @ .., b'\n' | b'\r'] = line {
+        line = rest;
+    }
+    line
+}
+
+fn corrupt(line: usize, reason: String) -> StoreError {
+    StoreError::Corrupt { line, reason }
+}
+
+/// What a failed read means for the user.
+fn read_error(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => {
+            "the compressed data ends early (the file is truncated)".to_string()
+        }
+        _ => format!("cannot decompress: {e}"),
+    }
+}

@@ -1,0 +1,259 @@
+//! The database file (SPEC 8): Lovebeat 1.x's gzip `SERV`/`ALARM` lines,
+//! atomic saves (temp file, fsync, rename, fsync dir), corrupt files kept
+//! aside, and the saver thread that writes snapshots off the state thread.
+//!
+//! - `format`: the bytes (encode / decode), both ways compatible with 1.x.
+//! - this file: errors, `write_atomic`, `load_or_quarantine`.
+//! - `saver`: the "saver" thread and its jobs.
+
+mod format;
+mod saver;
+#[cfg(test)]
+mod tests;
+
+pub use format::{decode, encode};
+pub use saver::{spawn_saver, AfterSave, SaveJob, SaveReport};
+
+use crate::model::{ServiceRecord, ViewRecord};
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader};
+use std::path::{Path, PathBuf};
+
+/// What a database file holds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Database {
+    /// In the order of the file.
+    pub services: Vec<ServiceRecord>,
+    /// In the order of the file (`ALARM` and `VIEW` lines).
+    pub views: Vec<ViewRecord>,
+    /// Non-blank lines of kinds other than `SERV`, `ALARM` and `VIEW`.
+    pub skipped_lines: usize,
+}
+
+/// Why the database could not be read or written.
+#[derive(Debug)]
+pub enum StoreError {
+    /// A file operation failed.
+    Io {
+        /// What was being done ("create", "write", "rename", ...).
+        action: &'static str,
+        path: PathBuf,
+        error: io::Error,
+    },
+    /// The contents are not a Lovebeat database. `line` is the 1-based line
+    /// of the decompressed text, 0 when the problem is the file as a whole.
+    Corrupt { line: usize, reason: String },
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Io {
+                action,
+                path,
+                error,
+            } => {
+                write!(f, "cannot {action} {}: {error}", path.display())?;
+                match error.kind() {
+                    io::ErrorKind::PermissionDenied => write!(
+                        f,
+                        " (check that the lovebeat user may read and write this file and its directory)"
+                    ),
+                    io::ErrorKind::NotFound => write!(
+                        f,
+                        " (check that the directory of [database] filename exists)"
+                    ),
+                    _ => Ok(()),
+                }
+            }
+            StoreError::Corrupt { line: 0, reason } => {
+                write!(f, "not a readable Lovebeat database: {reason}")
+            }
+            StoreError::Corrupt { line, reason } => {
+                write!(f, "not a readable Lovebeat database: line {line}: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoreError::Io { error, .. } => Some(error),
+            StoreError::Corrupt { .. } => None,
+        }
+    }
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
+    move |error| StoreError::Io {
+        action,
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
+/// The directory holding `path` (`.` for a bare file name) and its file name.
+fn split_path(path: &Path) -> Result<(PathBuf, &std::ffi::OsStr), StoreError> {
+    let name = path.file_name().ok_or_else(|| StoreError::Io {
+        action: "use",
+        path: path.to_path_buf(),
+        error: io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the database filename must name a file",
+        ),
+    })?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok((dir, name))
+}
+
+/// `<dir>/<name><suffix>`.
+fn sibling(dir: &Path, name: &std::ffi::OsStr, suffix: &str) -> PathBuf {
+    let mut file = name.to_os_string();
+    file.push(suffix);
+    dir.join(file)
+}
+
+/// Makes a rename in `dir` durable. Some filesystems cannot fsync a
+/// directory; that is logged, not an error: the file itself is complete.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Err(e) = File::open(dir).and_then(|d| d.sync_all()) {
+        log::warn!("cannot fsync directory {}: {e}", dir.display());
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+/// Writes atomically: `<filename>.tmp-<pid>` in the same directory, write,
+/// fsync the file, rename over `path`, fsync the directory. Returns bytes
+/// written. A crash at any moment leaves the old file or the new one; on an
+/// error the temporary file is removed and `path` is untouched.
+pub fn write_atomic(
+    path: &Path,
+    services: &[ServiceRecord],
+    views: &[ViewRecord],
+) -> Result<u64, StoreError> {
+    let (dir, name) = split_path(path)?;
+    let tmp = sibling(&dir, name, &format!(".tmp-{}", std::process::id()));
+    let result = write_then_rename(&tmp, path, services, views);
+    if result.is_err() {
+        // Best effort: the error being reported is the one that matters.
+        let _ = fs::remove_file(&tmp);
+    } else {
+        sync_dir(&dir);
+    }
+    result
+}
+
+fn write_then_rename(
+    tmp: &Path,
+    path: &Path,
+    services: &[ServiceRecord],
+    views: &[ViewRecord],
+) -> Result<u64, StoreError> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(tmp)
+        .map_err(io_err("create temporary file", tmp))?;
+    encode(services, views, &mut file).map_err(io_err("write", tmp))?;
+    file.sync_all().map_err(io_err("fsync", tmp))?;
+    let bytes = file.metadata().map_err(io_err("stat", tmp))?.len();
+    drop(file);
+    fs::rename(tmp, path).map_err(|error| StoreError::Io {
+        action: "rename temporary file over",
+        path: path.to_path_buf(),
+        error,
+    })?;
+    Ok(bytes)
+}
+
+/// The result of the start-up load.
+#[derive(Debug)]
+pub enum LoadOutcome {
+    /// No database file yet: start empty.
+    Missing,
+    Loaded(Database),
+    /// The file could not be read; it was moved to `moved_to` (bytes intact)
+    /// and the server starts empty.
+    Quarantined {
+        moved_to: PathBuf,
+        reason: String,
+    },
+    /// The file could not be read and could not be moved aside either
+    /// (`reason` says both); the server starts empty. Rare: the rename stays
+    /// in the same directory, where the saver needs to write anyway.
+    Unreadable {
+        reason: String,
+    },
+}
+
+impl LoadOutcome {
+    /// The loaded database, or an empty one.
+    pub fn into_database(self) -> Database {
+        match self {
+            LoadOutcome::Loaded(db) => db,
+            _ => Database::default(),
+        }
+    }
+}
+
+/// Start-up load: a missing file is an empty database (`Missing`); a file
+/// that exists but cannot be read/decoded is renamed to
+/// `<filename>.corrupt-<now_ms>` (or `...-<now_ms>.<n>` if that exists),
+/// logged with `log::error!` naming both paths, and an empty database is
+/// returned (monitoring keeps running and nothing is overwritten).
+pub fn load_or_quarantine(path: &Path, now_ms: i64) -> LoadOutcome {
+    let reason = match File::open(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return LoadOutcome::Missing,
+        Err(e) => io_err("open", path)(e).to_string(),
+        Ok(file) => match decode(BufReader::new(file)) {
+            Ok(db) => return LoadOutcome::Loaded(db),
+            Err(e) => e.to_string(),
+        },
+    };
+    match quarantine(path, now_ms) {
+        Ok(moved_to) => {
+            log::error!(
+                "database {} is unreadable ({reason}); moved it to {} and starting with an empty database",
+                path.display(),
+                moved_to.display()
+            );
+            LoadOutcome::Quarantined { moved_to, reason }
+        }
+        Err(e) => {
+            let reason = format!("{reason}; could not move it aside: {e}");
+            log::error!(
+                "database {} is unreadable ({reason}); starting with an empty database",
+                path.display()
+            );
+            LoadOutcome::Unreadable { reason }
+        }
+    }
+}
+
+/// Renames `path` to a `.corrupt-<ts>` name that does not exist yet.
+fn quarantine(path: &Path, now_ms: i64) -> Result<PathBuf, StoreError> {
+    let (dir, name) = split_path(path)?;
+    let base = format!(".corrupt-{now_ms}");
+    let free = (0..1000u32)
+        .map(|n| match n {
+            0 => sibling(&dir, name, &base),
+            n => sibling(&dir, name, &format!("{base}.{n}")),
+        })
+        .find(|p| fs::symlink_metadata(p).is_err())
+        .ok_or_else(|| StoreError::Io {
+            action: "find a free .corrupt name for",
+            path: path.to_path_buf(),
+            error: io::Error::new(io::ErrorKind::AlreadyExists, "1000 names already taken"),
+        })?;
+    fs::rename(path, &free).map_err(io_err("rename", path))?;
+    sync_dir(&dir);
+    Ok(free)
+}

@@ -1,0 +1,116 @@
+//! The saver thread: receives snapshots from the state thread and writes
+//! them with `write_atomic`, off the state thread's hot path. Keeps the save
+//! counters, answers whoever waits for a save, and runs the after-save hook
+//! (S3 upload, lovebeat-to-lovebeat notify).
+
+use super::write_atomic;
+use crate::counters::Counters;
+use crate::model::{ServiceRecord, ViewRecord};
+use crossbeam_channel::{Receiver, Sender};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+/// A snapshot to write.
+pub struct SaveJob {
+    pub services: Vec<ServiceRecord>,
+    pub views: Vec<ViewRecord>,
+    /// Answered once the file is written (or the write failed). An `Err`
+    /// holds a message for the user.
+    pub done: Option<Sender<Result<SaveReport, String>>>,
+}
+
+/// What a successful save wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SaveReport {
+    pub services: usize,
+    pub views: usize,
+    /// Size of the file.
+    pub bytes: u64,
+    /// Time to serialize, compress, write and fsync.
+    pub millis: u64,
+}
+
+/// Called on the saver thread after each successful save, with the database
+/// path. Runs after the `done` answers are sent, so a slow upload never
+/// delays a waiter; a panic in it is caught and logged.
+pub type AfterSave = Box<dyn FnMut(&Path, &SaveReport) + Send>;
+
+/// Spawns the saver thread ("saver"): receives jobs until the channel
+/// closes; for each, `write_atomic`, updates the counters (saves /
+/// save_failures / last_save_ms), logs failures with `log::error!`, and
+/// sends the result on `done` if given. When several jobs are queued only
+/// the newest is written; every `done` sender still gets the answer of that
+/// write (its data is covered by the newer snapshot). Join the handle after
+/// dropping the job sender to be sure the last save and its hook finished.
+pub fn spawn_saver(
+    path: PathBuf,
+    counters: Arc<Counters>,
+    jobs: Receiver<SaveJob>,
+    after_save: AfterSave,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("saver".into())
+        .spawn(move || run(&path, &counters, &jobs, after_save))
+}
+
+fn run(path: &Path, counters: &Counters, jobs: &Receiver<SaveJob>, mut after_save: AfterSave) {
+    while let Ok(mut job) = jobs.recv() {
+        let mut waiters = Vec::new();
+        while let Ok(newer) = jobs.try_recv() {
+            waiters.extend(job.done.take());
+            job = newer;
+        }
+        waiters.extend(job.done.take());
+
+        let result = save(path, counters, &job.services, &job.views);
+        drop(job);
+        for waiter in waiters {
+            // A waiter that gave up is fine.
+            let _ = waiter.send(result.clone());
+        }
+        if let Ok(report) = result {
+            if catch_unwind(AssertUnwindSafe(|| after_save(path, &report))).is_err() {
+                log::error!("the after-save hook panicked (the database itself was saved)");
+            }
+        }
+    }
+    log::debug!("saver: job channel closed, stopping");
+}
+
+fn save(
+    path: &Path,
+    counters: &Counters,
+    services: &[ServiceRecord],
+    views: &[ViewRecord],
+) -> Result<SaveReport, String> {
+    let start = Instant::now();
+    match write_atomic(path, services, views) {
+        Ok(bytes) => {
+            let millis = start.elapsed().as_millis().try_into().unwrap_or(u64::MAX);
+            counters.saves.fetch_add(1, Relaxed);
+            counters.last_save_ms.store(millis, Relaxed);
+            log::debug!(
+                "saved {} services and {} views to {} ({bytes} bytes, {millis} ms)",
+                services.len(),
+                views.len(),
+                path.display()
+            );
+            Ok(SaveReport {
+                services: services.len(),
+                views: views.len(),
+                bytes,
+                millis,
+            })
+        }
+        Err(e) => {
+            counters.save_failures.fetch_add(1, Relaxed);
+            let message = format!("database save failed: {e}");
+            log::error!("{message}");
+            Err(message)
+        }
+    }
+}
