@@ -1,0 +1,523 @@
+//! The statsd line format of Lovebeat (SPEC 3): `<service>.beat:<n>|c`,
+//! `<service>.timeout:<secs>|g`, `<service>.autobeat:<n>|c`, with type `c`,
+//! `g` or `ms` and an optional sample rate `|@<rate>`. Parsing borrows from
+//! the input and allocates nothing per line.
+//!
+//! Numbers are `-?digits(.digits)?` (no `+`, no exponent, no spaces, a digit
+//! on both sides of the dot). Beat and autobeat values are checked and then
+//! ignored; their whole part must fit an i64 (like `ParseInt` in 1.x). A
+//! timeout is `-1` (none), `-2` (auto), `0` (always error), or positive
+//! seconds up to 10 years; fractions are kept to the millisecond and
+//! truncated below it, and a positive value under 1 ms is refused rather
+//! than silently becoming `0` (always error).
+
+use crate::counters::Counters;
+use crate::model::is_valid_name;
+use crate::model::{Batch, Millis, Update, NAME_RULE, TIMEOUT_AUTO, TIMEOUT_NONE};
+use std::fmt;
+
+/// Longest accepted timeout: 10 years of 365.25 days, in milliseconds.
+pub const MAX_TIMEOUT_MS: Millis = 315_576_000 * 1000;
+
+/// Invalid line in the debug log: at most this many bytes are shown.
+const LOG_LINE_MAX: usize = 100;
+
+/// Why a statsd line was refused.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LineError {
+    /// Nothing but an optional `\r`.
+    Empty,
+    NotUtf8,
+    NoColon,
+    NoType,
+    UnknownType,
+    BadSampleRate,
+    UnknownMetric,
+    BadValue,
+    ValueOutOfRange,
+    NegativeTimeout,
+    BadName,
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let msg = match self {
+            LineError::Empty => "empty line",
+            LineError::NotUtf8 => "line is not valid UTF-8",
+            LineError::NoColon => {
+                "no ':' in line; expected <service>.beat:1|c, <service>.timeout:<secs>|g \
+                 or <service>.autobeat:1|c"
+            }
+            LineError::NoType => "no '|<type>' after the value; expected e.g. <service>.beat:1|c",
+            LineError::UnknownType => "unknown metric type; use c, g or ms",
+            LineError::BadSampleRate => {
+                "after the type only an optional sample rate like |@0.5 is allowed"
+            }
+            LineError::UnknownMetric => {
+                "unknown metric; the name must end in .beat, .timeout or .autobeat"
+            }
+            LineError::BadValue => "value is not a number (expected e.g. 1, -1 or 1.5)",
+            LineError::ValueOutOfRange => {
+                "value out of range (a timeout must be -1, -2, 0, or 0.001 s to 10 years)"
+            }
+            LineError::NegativeTimeout => {
+                "negative timeout; use -1 for no timeout, -2 for auto, 0 for always error"
+            }
+            LineError::BadName => return write!(f, "invalid service name: {NAME_RULE}"),
+        };
+        f.write_str(msg)
+    }
+}
+
+impl std::error::Error for LineError {}
+
+/// Which of the three metrics a line names.
+#[derive(Clone, Copy)]
+enum Metric {
+    Beat,
+    Timeout,
+    Autobeat,
+}
+
+/// A parsed `-?digits(.digits)?`.
+struct Number {
+    negative: bool,
+    whole: i64,
+    /// The first three fraction digits, as milliseconds.
+    frac_ms: i64,
+    /// A non-zero fraction digit beyond the third.
+    sub_ms: bool,
+}
+
+fn parse_number(s: &[u8]) -> Result<Number, LineError> {
+    let (negative, s) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, s),
+    };
+    let (int, frac) = match s.iter().position(|&b| b == b'.') {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    if int.is_empty() || !int.iter().all(u8::is_ascii_digit) {
+        return Err(LineError::BadValue);
+    }
+    let mut whole: i64 = 0;
+    for &d in int {
+        whole = whole
+            .checked_mul(10)
+            .and_then(|w| w.checked_add(i64::from(d - b'0')))
+            .ok_or(LineError::ValueOutOfRange)?;
+    }
+    let mut frac_ms = 0;
+    let mut sub_ms = false;
+    if let Some(frac) = frac {
+        if frac.is_empty() || !frac.iter().all(u8::is_ascii_digit) {
+            return Err(LineError::BadValue);
+        }
+        for i in 0..3 {
+            frac_ms = frac_ms * 10 + frac.get(i).map_or(0, |&d| i64::from(d - b'0'));
+        }
+        sub_ms = frac.iter().skip(3).any(|&d| d != b'0');
+    }
+    Ok(Number {
+        negative,
+        whole,
+        frac_ms,
+        sub_ms,
+    })
+}
+
+fn timeout_ms(value: &[u8]) -> Result<Millis, LineError> {
+    let n = parse_number(value)?;
+    let exact_ms = n.frac_ms == 0 && !n.sub_ms;
+    if n.negative {
+        return match (n.whole, exact_ms) {
+            (1, true) => Ok(TIMEOUT_NONE),
+            (2, true) => Ok(TIMEOUT_AUTO),
+            _ => Err(LineError::NegativeTimeout),
+        };
+    }
+    let ms = n
+        .whole
+        .checked_mul(1000)
+        .and_then(|ms| ms.checked_add(n.frac_ms))
+        .ok_or(LineError::ValueOutOfRange)?;
+    if ms > MAX_TIMEOUT_MS || (ms == 0 && n.sub_ms) {
+        return Err(LineError::ValueOutOfRange);
+    }
+    Ok(ms)
+}
+
+/// `@` followed by `[0-9.]+` with at least one digit and at most one dot.
+fn valid_sample_rate(s: &[u8]) -> bool {
+    match s.split_first() {
+        Some((b'@', rate)) => {
+            rate.iter().any(u8::is_ascii_digit)
+                && rate.iter().all(|&b| b.is_ascii_digit() || b == b'.')
+                && rate.iter().filter(|&&b| b == b'.').count() <= 1
+        }
+        _ => false,
+    }
+}
+
+/// Parses one statsd line (a trailing `\n` and/or `\r` is tolerated) into
+/// the service name and the update it asks for.
+pub fn parse_line(line: &[u8]) -> Result<(&str, Update), LineError> {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.is_empty() {
+        return Err(LineError::Empty);
+    }
+    let line = std::str::from_utf8(line).map_err(|_| LineError::NotUtf8)?;
+    let (key, rest) = line.split_once(':').ok_or(LineError::NoColon)?;
+    let (value, rest) = rest.split_once('|').ok_or(LineError::NoType)?;
+    let (kind, rate) = match rest.split_once('|') {
+        Some((kind, rate)) => (kind, Some(rate)),
+        None => (rest, None),
+    };
+    if !matches!(kind, "c" | "g" | "ms") {
+        return Err(LineError::UnknownType);
+    }
+    if let Some(rate) = rate {
+        if !valid_sample_rate(rate.as_bytes()) {
+            return Err(LineError::BadSampleRate);
+        }
+    }
+    let (name, metric) = if let Some(name) = key.strip_suffix(".beat") {
+        (name, Metric::Beat)
+    } else if let Some(name) = key.strip_suffix(".timeout") {
+        (name, Metric::Timeout)
+    } else if let Some(name) = key.strip_suffix(".autobeat") {
+        (name, Metric::Autobeat)
+    } else {
+        return Err(LineError::UnknownMetric);
+    };
+    if !is_valid_name(name) {
+        return Err(LineError::BadName);
+    }
+    let update = match metric {
+        Metric::Beat => {
+            parse_number(value.as_bytes())?;
+            Update::Beat
+        }
+        Metric::Autobeat => {
+            parse_number(value.as_bytes())?;
+            Update::AUTOBEAT
+        }
+        Metric::Timeout => Update::SetTimeout(timeout_ms(value.as_bytes())?),
+    };
+    Ok((name, update))
+}
+
+/// Parses one line into `batch`, logging it at debug level when invalid.
+/// Empty lines are neither. Shared with the TCP reader.
+pub(crate) fn parse_into(line: &[u8], batch: &mut Batch, valid: &mut usize, invalid: &mut usize) {
+    match parse_line(line) {
+        Ok((name, update)) => {
+            batch.push(name, update);
+            *valid += 1;
+        }
+        Err(LineError::Empty) => {}
+        Err(e) => {
+            *invalid += 1;
+            log_invalid(line, &e);
+        }
+    }
+}
+
+/// Logs a dropped line at debug level, lossily cut to about 100 bytes.
+pub(crate) fn log_invalid(line: &[u8], why: &dyn fmt::Display) {
+    log::debug!(
+        "statsd: dropped line {:?}{}: {}",
+        String::from_utf8_lossy(&line[..line.len().min(LOG_LINE_MAX)]),
+        if line.len() > LOG_LINE_MAX { "..." } else { "" },
+        why
+    );
+}
+
+/// Parses every `\n`-separated line of `packet` into `batch`; invalid lines
+/// are logged at debug level and counted, and never stop the rest. Empty
+/// lines are skipped and not counted. Adds to `counters.lines` and
+/// `counters.invalid_lines`. Returns (valid, invalid).
+pub fn parse_packet(packet: &[u8], batch: &mut Batch, counters: &Counters) -> (usize, usize) {
+    let (mut valid, mut invalid) = (0, 0);
+    for line in packet.split(|&b| b == b'\n') {
+        parse_into(line, batch, &mut valid, &mut invalid);
+    }
+    count(counters, valid, invalid);
+    (valid, invalid)
+}
+
+/// Adds a read's worth of lines to the counters (one atomic op each).
+pub(crate) fn count(counters: &Counters, valid: usize, invalid: usize) {
+    if valid + invalid > 0 {
+        Counters::add(&counters.lines, (valid + invalid) as u64);
+    }
+    if invalid > 0 {
+        Counters::add(&counters.invalid_lines, invalid as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    fn ok(line: &str) -> (&str, Update) {
+        match parse_line(line.as_bytes()) {
+            Ok(v) => v,
+            Err(e) => panic!("{line:?} refused: {e}"),
+        }
+    }
+
+    fn err(line: &[u8]) -> LineError {
+        match parse_line(line) {
+            Ok(v) => panic!("{:?} accepted as {v:?}", String::from_utf8_lossy(line)),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn max_timeout_is_ten_years() {
+        assert_eq!(MAX_TIMEOUT_MS, 315_576_000_000);
+    }
+
+    #[test]
+    fn beats_and_autobeats() {
+        for t in ["c", "g", "ms"] {
+            assert_eq!(ok(&format!("a.beat:1|{t}")), ("a", Update::Beat));
+            assert_eq!(
+                ok(&format!("a.b.autobeat:7|{t}")),
+                ("a.b", Update::AUTOBEAT)
+            );
+            assert_eq!(
+                ok(&format!("x.timeout:5|{t}")),
+                ("x", Update::SetTimeout(5000))
+            );
+        }
+        assert_eq!(ok("app.db-1_x.beat:0|c"), ("app.db-1_x", Update::Beat));
+        assert_eq!(ok("a.beat:-3|c"), ("a", Update::Beat));
+        assert_eq!(ok("a.beat:1.5|c"), ("a", Update::Beat));
+        assert_eq!(ok("a.beat:1|c|@0.5"), ("a", Update::Beat));
+        assert_eq!(ok("a.beat:1|ms|@1"), ("a", Update::Beat));
+        assert_eq!(ok("a.beat:1|c\r"), ("a", Update::Beat));
+        assert_eq!(ok("a.beat:1|c\r\n"), ("a", Update::Beat));
+        // Only the last suffix counts.
+        assert_eq!(ok("a.beat.beat:1|c"), ("a.beat", Update::Beat));
+        assert_eq!(
+            ok("a.timeout.autobeat:1|c"),
+            ("a.timeout", Update::AUTOBEAT)
+        );
+        assert_eq!(ok("1.-_.beat:1|c"), ("1.-_", Update::Beat));
+        let long = "a".repeat(200);
+        assert_eq!(
+            ok(&format!("{long}.beat:1|c")),
+            (long.as_str(), Update::Beat)
+        );
+    }
+
+    #[test]
+    fn timeouts() {
+        let t = |v: &str| ok(&format!("s.timeout:{v}|g")).1;
+        assert_eq!(t("-1"), Update::SetTimeout(TIMEOUT_NONE));
+        assert_eq!(t("-2"), Update::SetTimeout(TIMEOUT_AUTO));
+        assert_eq!(t("-1.0"), Update::SetTimeout(TIMEOUT_NONE));
+        assert_eq!(t("0"), Update::SetTimeout(0));
+        assert_eq!(t("0.000"), Update::SetTimeout(0));
+        assert_eq!(t("1"), Update::SetTimeout(1000));
+        assert_eq!(t("3600"), Update::SetTimeout(3_600_000));
+        assert_eq!(t("1.5"), Update::SetTimeout(1500));
+        assert_eq!(t("0.25"), Update::SetTimeout(250));
+        assert_eq!(t("0.001"), Update::SetTimeout(1));
+        assert_eq!(t("2.0009"), Update::SetTimeout(2000));
+        assert_eq!(t("007"), Update::SetTimeout(7000));
+        assert_eq!(t("315576000"), Update::SetTimeout(MAX_TIMEOUT_MS));
+        assert_eq!(ok("s.timeout:60|c|@0.1").1, Update::SetTimeout(60_000));
+    }
+
+    #[test]
+    fn invalid_lines() {
+        use LineError::*;
+        let cases: &[(&[u8], LineError)] = &[
+            (b"", Empty),
+            (b"\r", Empty),
+            (b"a.beat", NoColon),
+            (b"a.beat1|c", NoColon),
+            (b"a.beat:1", NoType),
+            (b"a.beat:1c", NoType),
+            (b"a.beat:1|x", UnknownType),
+            (b"a.beat:1|", UnknownType),
+            (b"a.beat:1|C", UnknownType),
+            (b"a.beat:1|c ", UnknownType),
+            (b"a.beat:1|c|", BadSampleRate),
+            (b"a.beat:1|c|@", BadSampleRate),
+            (b"a.beat:1|c|0.5", BadSampleRate),
+            (b"a.beat:1|c|@0.5.1", BadSampleRate),
+            (b"a.beat:1|c|@0.5|x", BadSampleRate),
+            (b"a.beat:1|c|#tag:x", BadSampleRate),
+            (b"a.foo:1|c", UnknownMetric),
+            (b"a:1|c", UnknownMetric),
+            (b"beat:1|c", UnknownMetric),
+            (b"a.BEAT:1|c", UnknownMetric),
+            (b"a.beat:x|c", BadValue),
+            (b"a.beat:|c", BadValue),
+            (b"a.beat:+1|c", BadValue),
+            (b"a.beat:1.|c", BadValue),
+            (b"a.beat:.5|c", BadValue),
+            (b"a.beat:1e3|c", BadValue),
+            (b"a.beat:--1|c", BadValue),
+            (b"a.beat: 1|c", BadValue),
+            (b"a.timeout:abc|g", BadValue),
+            (b"a.timeout:1.5s|g", BadValue),
+            (b"a.beat:99999999999999999999|c", ValueOutOfRange),
+            (b"a.timeout:99999999999999999999|g", ValueOutOfRange),
+            (b"a.timeout:9223372036854775807|g", ValueOutOfRange),
+            (b"a.timeout:315576000.001|g", ValueOutOfRange),
+            (b"a.timeout:0.0001|g", ValueOutOfRange),
+            (b"a.timeout:-5|g", NegativeTimeout),
+            (b"a.timeout:-3|g", NegativeTimeout),
+            (b"a.timeout:-0|g", NegativeTimeout),
+            (b"a.timeout:-1.5|g", NegativeTimeout),
+            (b"a.timeout:-99999999999999999999|g", ValueOutOfRange),
+            (b"Upper.beat:1|c", BadName),
+            (b"a b.beat:1|c", BadName),
+            (b"a/b.beat:1|c", BadName),
+            (b".beat:1|c", BadName),
+            (b"\xc3\xa9.beat:1|c", BadName),
+            (b"a\xff.beat:1|c", NotUtf8),
+            (b"\xc3(.beat:1|c", NotUtf8),
+            (b"\x00\x01\x02\xfe\xfd", NotUtf8),
+            (b"\x00\x01\x02", NoColon),
+        ];
+        for (line, want) in cases {
+            assert_eq!(err(line), *want, "{:?}", String::from_utf8_lossy(line));
+        }
+        let long = format!("{}.beat:1|c", "a".repeat(201));
+        assert_eq!(err(long.as_bytes()), BadName);
+        // Every error has a message.
+        for (_, e) in cases {
+            assert!(!e.to_string().is_empty());
+        }
+        assert!(BadName.to_string().contains("a-z"));
+    }
+
+    /// Tiny xorshift PRNG, enough for fuzzing without crates.
+    struct XorShift(u64);
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+        // Biased alphabet so that many inputs get deep into the parser.
+        let alphabet = b"ab.:|@-0123456789cgms\r\n\xff\xc3 beattimeoutauto";
+        let counters = Counters::default();
+        let mut batch = Batch::default();
+        for i in 0..5000 {
+            let len = (rng.next() % 64) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = rng.next();
+                    if i % 2 == 0 {
+                        r as u8
+                    } else {
+                        alphabet[(r % alphabet.len() as u64) as usize]
+                    }
+                })
+                .collect();
+            let _ = parse_line(&bytes);
+            parse_packet(&bytes, &mut batch, &counters);
+        }
+        // Structured near-misses built from valid pieces.
+        let pieces: [&str; 14] = [
+            "a",
+            ".beat",
+            ".timeout",
+            ".autobeat",
+            ":",
+            "|",
+            "c",
+            "ms",
+            "@",
+            "-",
+            "1",
+            ".",
+            "9",
+            "\r",
+        ];
+        for _ in 0..5000 {
+            let n = (rng.next() % 10) as usize;
+            let s: String = (0..n)
+                .map(|_| pieces[(rng.next() % pieces.len() as u64) as usize])
+                .collect();
+            let _ = parse_line(s.as_bytes());
+        }
+    }
+
+    #[test]
+    fn packet_parses_all_lines_and_counts() {
+        let counters = Counters::default();
+        let mut batch = Batch::default();
+        let packet = b"a.beat:1|c\nbad line\r\nb.timeout:60|g\r\n\nc.autobeat:1|c\n";
+        assert_eq!(parse_packet(packet, &mut batch, &counters), (3, 1));
+        let got: Vec<_> = batch.iter().collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a", Update::Beat),
+                ("b", Update::SetTimeout(60_000)),
+                ("c", Update::AUTOBEAT)
+            ]
+        );
+        assert_eq!(Counters::get(&counters.lines), 4);
+        assert_eq!(Counters::get(&counters.invalid_lines), 1);
+
+        // No trailing newline; garbage around.
+        assert_eq!(
+            parse_packet(b"\xff\xfe\nd.beat:1|c", &mut batch, &counters),
+            (1, 1)
+        );
+        assert_eq!(batch.len(), 4);
+        assert_eq!(Counters::get(&counters.lines), 6);
+        assert_eq!(Counters::get(&counters.invalid_lines), 2);
+        // Only newlines: nothing counted.
+        assert_eq!(parse_packet(b"\n\r\n\n", &mut batch, &counters), (0, 0));
+        assert_eq!(Counters::get(&counters.lines), 6);
+    }
+
+    /// Manual measurement:
+    /// `cargo test --release --lib statsd -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn bench_parse_packet() {
+        let mut packet = String::new();
+        for i in 0..20 {
+            match i % 3 {
+                0 => packet.push_str(&format!("app.worker-{i}.beat:1|c\n")),
+                1 => packet.push_str(&format!("backup.db_{i}.timeout:3600|g\n")),
+                _ => packet.push_str(&format!("cron.job.{i}.autobeat:1|c|@0.5\n")),
+            }
+        }
+        let counters = Counters::default();
+        let rounds = 200_000;
+        let start = Instant::now();
+        for _ in 0..rounds {
+            let mut batch = Batch::with_capacity(20);
+            let r = parse_packet(
+                std::hint::black_box(packet.as_bytes()),
+                &mut batch,
+                &counters,
+            );
+            assert_eq!(r, (20, 0));
+            std::hint::black_box(batch);
+        }
+        let ns = start.elapsed().as_nanos() as f64 / (rounds * 20) as f64;
+        println!("parse_packet: {ns:.1} ns/line (20-line packet, incl. Batch alloc)");
+    }
+}
