@@ -1,0 +1,172 @@
+//! One function per API route: check the input, ask the state thread, shape
+//! the reply. Errors come back as `ApiError`; the router renders them.
+
+use super::beat::{beat_update, BodyKind};
+use super::json::{self, Dialect};
+use super::router::{ApiError, HttpRequest, HttpResponse};
+use super::urlenc;
+use crate::clock::now_ms;
+use crate::model::is_valid_name;
+use crate::state::StateHandle;
+use serde_json::json;
+
+const INDEX_HTML: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\
+<title>Lovebeat</title></head>\n<body><h1>Lovebeat</h1>\n\
+<p>The dashboard is coming; meanwhile see <a href=\"api/services\">api/services</a>.</p>\n\
+</body></html>\n";
+
+/// `GET /`: a placeholder page, with a relative link (works under a sub-path).
+pub fn index() -> HttpResponse {
+    HttpResponse::html(200, INDEX_HTML)
+}
+
+/// `GET /version`.
+pub fn version(req: &HttpRequest) -> HttpResponse {
+    if req.wants_json() {
+        HttpResponse::json(200, &json!({"version": crate::VERSION}))
+    } else {
+        HttpResponse::text(200, format!("lovebeat {}\n", crate::VERSION))
+    }
+}
+
+/// The `view` (or 1.x `alarm`) query parameter; empty means "none".
+fn view_param(query: &str) -> Option<String> {
+    let pairs = urlenc::parse_pairs(query);
+    urlenc::get(&pairs, "view")
+        .or_else(|| urlenc::get(&pairs, "alarm"))
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// True for `?details=1` / `?details=true` (also `yes`, `on`, or bare).
+fn details_param(query: &str) -> bool {
+    let pairs = urlenc::parse_pairs(query);
+    matches!(
+        urlenc::get(&pairs, "details")
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("" | "1" | "true" | "yes" | "on")
+    )
+}
+
+/// A service that cannot exist (bad name) reads as unknown.
+fn existing_name(name: &str) -> Result<(), ApiError> {
+    if is_valid_name(name) {
+        Ok(())
+    } else {
+        Err(crate::engine::EngineError::ServiceNotFound(name.to_owned()).into())
+    }
+}
+
+/// `POST /api/services/<name>`.
+pub fn beat(req: &HttpRequest, state: &StateHandle, name: &str) -> Result<HttpResponse, ApiError> {
+    if !is_valid_name(name) {
+        return Err(ApiError::InvalidName(name.to_owned()));
+    }
+    let kind = BodyKind::from_content_type(req.header("content-type"));
+    // `{"beat": false}` and no timeout gives `None`: nothing to change.
+    // Answer like a beat would, without creating the service.
+    if let Some(update) = beat_update(&req.query, kind, &req.body)? {
+        state.update(name, update)?;
+    }
+    Ok(HttpResponse::empty_ok())
+}
+
+/// `GET /api/services` (`?view=` filter).
+pub fn list_services(
+    req: &HttpRequest,
+    state: &StateHandle,
+    dialect: Dialect,
+) -> Result<HttpResponse, ApiError> {
+    let view = view_param(&req.query);
+    let mut list = state.services(view.as_deref())?;
+    Ok(HttpResponse::json(
+        200,
+        &json!({"services": json::services(&mut list, dialect), "now": now_ms()}),
+    ))
+}
+
+/// `GET /api/services/<name>` (`?details=1`).
+pub fn get_service(
+    req: &HttpRequest,
+    state: &StateHandle,
+    name: &str,
+) -> Result<HttpResponse, ApiError> {
+    existing_name(name)?;
+    let details = details_param(&req.query);
+    let s = state.service(name, details)?;
+    Ok(HttpResponse::json(
+        200,
+        &json!({"service": json::service(&s, Dialect::Ours, details), "now": now_ms()}),
+    ))
+}
+
+/// `POST /api/services/<name>/mute` and `/unmute`.
+pub fn mute(state: &StateHandle, name: &str, muted: bool) -> Result<HttpResponse, ApiError> {
+    existing_name(name)?;
+    state.mute(name, muted)?;
+    Ok(HttpResponse::empty_ok())
+}
+
+/// `DELETE /api/services/<name>`.
+pub fn delete_service(state: &StateHandle, name: &str) -> Result<HttpResponse, ApiError> {
+    existing_name(name)?;
+    state.delete_service(name)?;
+    Ok(HttpResponse::empty_ok())
+}
+
+/// `GET /api/views`, `GET /api/alarms`.
+pub fn list_views(state: &StateHandle, dialect: Dialect) -> Result<HttpResponse, ApiError> {
+    let mut list = state.views()?;
+    let key = match dialect {
+        Dialect::Ours => "views",
+        Dialect::V1 => "alarms",
+    };
+    Ok(HttpResponse::json(
+        200,
+        &json!({key: json::views(&mut list, dialect), "now": now_ms()}),
+    ))
+}
+
+/// `GET /api/views/<name>`, `GET /api/alarms/<name>`.
+pub fn get_view(
+    state: &StateHandle,
+    name: &str,
+    dialect: Dialect,
+) -> Result<HttpResponse, ApiError> {
+    let (view, mut members) = state.view(name)?;
+    let key = match dialect {
+        Dialect::Ours => "view",
+        Dialect::V1 => "alarm",
+    };
+    Ok(HttpResponse::json(
+        200,
+        &json!({
+            key: json::view(&view, dialect),
+            "services": json::services(&mut members, dialect),
+            "now": now_ms(),
+        }),
+    ))
+}
+
+/// `DELETE /api/views/<name>`, `DELETE /api/alarms/<name>`.
+pub fn delete_view(state: &StateHandle, name: &str) -> Result<HttpResponse, ApiError> {
+    state.delete_view(name)?;
+    Ok(HttpResponse::empty_ok())
+}
+
+/// `/status`, `/api/status` (`?view=`), `/api/views/<name>/status`.
+pub fn status(
+    req: &HttpRequest,
+    state: &StateHandle,
+    view: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
+    let from_query = view_param(&req.query);
+    let view = view.map(str::to_owned).or(from_query);
+    let summary = state.status(view.as_deref())?;
+    Ok(if req.wants_json() {
+        HttpResponse::json(200, &json::status_json(&summary))
+    } else {
+        HttpResponse::text(200, json::status_text(&summary))
+    })
+}

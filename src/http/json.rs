@@ -1,0 +1,321 @@
+//! The JSON shapes of the API in its two dialects: ours (`/api/services`,
+//! `/api/views`: `views`, `incident_number`) and Lovebeat 1.x's
+//! (`/api/alarms`: `in_alarms`, `incident_nbr`, omitted empty fields exactly
+//! as 1.0.3 wrote them), plus the status summary in text and JSON.
+
+use crate::model::{Analysis, Millis, ServiceRecord, StatusSummary, ViewRecord};
+use serde::Serialize;
+
+/// Which key names to speak.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Dialect {
+    /// `/api/services`, `/api/views`.
+    Ours,
+    /// `/api/alarms` (Lovebeat 1.x clients).
+    V1,
+}
+
+#[derive(Serialize)]
+struct ServiceOurs<'a> {
+    name: &'a str,
+    state: &'static str,
+    last_beat: Millis,
+    timeout: Millis,
+    muted_since: Millis,
+    last_state_change: Millis,
+    views: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    analysis: Option<&'a Analysis>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    beat_history: Option<&'a [Millis]>,
+}
+
+#[derive(Serialize)]
+struct AnalysisV1 {
+    lower: i64,
+    upper: i64,
+    percentage: u32,
+}
+
+#[derive(Serialize)]
+struct ServiceV1<'a> {
+    name: &'a str,
+    last_beat: Millis,
+    timeout: Millis,
+    state: &'static str,
+    muted_since: Millis,
+    last_state_change: Millis,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    in_alarms: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    analysis: Option<AnalysisV1>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    beat_history: Option<&'a [Millis]>,
+}
+
+#[derive(Serialize)]
+struct ViewOurs<'a> {
+    name: &'a str,
+    state: &'static str,
+    incident_number: u64,
+    failed_services: &'a [String],
+    last_state_change: Millis,
+}
+
+#[derive(Serialize)]
+struct ViewV1<'a> {
+    name: &'a str,
+    state: &'static str,
+    incident_nbr: u64,
+    failed_services: &'a [String],
+    last_state_change: Millis,
+}
+
+/// One service object; `details` adds `beat_history`.
+pub fn service(s: &ServiceRecord, dialect: Dialect, details: bool) -> serde_json::Value {
+    let history = details.then_some(s.beat_history.as_slice());
+    let v = match dialect {
+        Dialect::Ours => serde_json::to_value(ServiceOurs {
+            name: &s.name,
+            state: s.state.as_str(),
+            last_beat: s.last_beat,
+            timeout: s.timeout,
+            muted_since: s.muted_since,
+            last_state_change: s.last_state_change,
+            views: &s.views,
+            analysis: s.analysis.as_ref(),
+            beat_history: history,
+        }),
+        Dialect::V1 => serde_json::to_value(ServiceV1 {
+            name: &s.name,
+            last_beat: s.last_beat,
+            timeout: s.timeout,
+            state: s.state.as_str(),
+            muted_since: s.muted_since,
+            last_state_change: s.last_state_change,
+            in_alarms: &s.views,
+            analysis: s.analysis.map(|a| AnalysisV1 {
+                lower: a.lower,
+                upper: a.upper,
+                percentage: a.percentage,
+            }),
+            beat_history: history,
+        }),
+    };
+    // Serializing plain structs of strings and integers cannot fail.
+    v.unwrap_or(serde_json::Value::Null)
+}
+
+/// A list of services, sorted by name.
+pub fn services(list: &mut [ServiceRecord], dialect: Dialect) -> serde_json::Value {
+    list.sort_by(|a, b| a.name.cmp(&b.name));
+    serde_json::Value::Array(list.iter().map(|s| service(s, dialect, false)).collect())
+}
+
+/// One view ("alarm") object.
+pub fn view(v: &ViewRecord, dialect: Dialect) -> serde_json::Value {
+    let out = match dialect {
+        Dialect::Ours => serde_json::to_value(ViewOurs {
+            name: &v.name,
+            state: v.state.as_str(),
+            incident_number: v.incident_number,
+            failed_services: &v.failed_services,
+            last_state_change: v.last_state_change,
+        }),
+        Dialect::V1 => serde_json::to_value(ViewV1 {
+            name: &v.name,
+            state: v.state.as_str(),
+            incident_nbr: v.incident_number,
+            failed_services: &v.failed_services,
+            last_state_change: v.last_state_change,
+        }),
+    };
+    out.unwrap_or(serde_json::Value::Null)
+}
+
+/// A list of views, sorted by name.
+pub fn views(list: &mut [ViewRecord], dialect: Dialect) -> serde_json::Value {
+    list.sort_by(|a, b| a.name.cmp(&b.name));
+    serde_json::Value::Array(list.iter().map(|v| view(v, dialect)).collect())
+}
+
+/// The status summary as `/status` prints it by default.
+pub fn status_text(s: &StatusSummary) -> String {
+    format!(
+        "num_ok {}\nnum_error {}\nhas_error {}\ngood {}\n",
+        s.num_ok, s.num_error, s.has_error, s.good
+    )
+}
+
+/// The status summary as JSON (with `Accept: application/json`).
+pub fn status_json(s: &StatusSummary) -> serde_json::Value {
+    serde_json::json!({
+        "num_ok": s.num_ok,
+        "num_error": s.num_error,
+        "has_error": s.has_error,
+        "good": s.good,
+    })
+}
+
+/// Renders a JSON reply body: pretty-printed, ending with a newline.
+pub fn render(value: &serde_json::Value) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(value).unwrap_or_else(|_| b"{}".to_vec());
+    out.push(b'\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::State;
+    use std::collections::BTreeSet;
+
+    const GO_SERVICES: &str = include_str!("../../tests/fixtures/lovebeat-1.0.3/go-services.json");
+    const GO_ALARMS: &str = include_str!("../../tests/fixtures/lovebeat-1.0.3/go-alarms.json");
+
+    fn keys(v: &serde_json::Value) -> BTreeSet<String> {
+        v.as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn record(name: &str, views: &[&str], analysis: bool) -> ServiceRecord {
+        ServiceRecord {
+            name: name.into(),
+            state: State::Ok,
+            last_beat: 1_795_570_671_207,
+            timeout: 600_000,
+            muted_since: 0,
+            last_state_change: 1_795_570_672_321,
+            beat_history: vec![1000, 1100],
+            views: views.iter().map(|s| s.to_string()).collect(),
+            analysis: analysis.then_some(Analysis {
+                lower: 1,
+                upper: 1,
+                percentage: 90,
+                unstable: false,
+            }),
+        }
+    }
+
+    /// Every service in the 1.0.3 fixture has a twin of ours with the same key
+    /// set (and the same analysis keys).
+    #[test]
+    fn v1_service_keys_match_fixture() {
+        let go: serde_json::Value = serde_json::from_str(GO_SERVICES).unwrap();
+        for gs in go["services"].as_array().unwrap() {
+            let views: Vec<&str> = gs
+                .get("in_alarms")
+                .and_then(|a| a.as_array())
+                .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+                .unwrap_or_default();
+            let ours = service(
+                &record("x", &views, gs.get("analysis").is_some()),
+                Dialect::V1,
+                false,
+            );
+            assert_eq!(keys(&ours), keys(gs), "{gs}");
+            if let Some(a) = gs.get("analysis") {
+                assert_eq!(keys(&ours["analysis"]), keys(a));
+            }
+        }
+    }
+
+    #[test]
+    fn v1_view_keys_match_fixture() {
+        let go: serde_json::Value = serde_json::from_str(GO_ALARMS).unwrap();
+        let v = ViewRecord {
+            name: "web".into(),
+            state: State::Error,
+            incident_number: 2,
+            failed_services: vec!["web.frontend".into()],
+            last_state_change: 5,
+        };
+        let ours = view(&v, Dialect::V1);
+        for ga in go["alarms"].as_array().unwrap() {
+            assert_eq!(keys(&ours), keys(ga));
+        }
+        assert_eq!(ours["incident_nbr"], 2);
+        assert_eq!(ours["failed_services"], serde_json::json!(["web.frontend"]));
+    }
+
+    #[test]
+    fn our_service_shape() {
+        let s = record("a", &[], false);
+        let v = service(&s, Dialect::Ours, false);
+        let want: BTreeSet<String> = [
+            "name",
+            "state",
+            "last_beat",
+            "timeout",
+            "muted_since",
+            "last_state_change",
+            "views",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(keys(&v), want);
+        assert_eq!(v["views"], serde_json::json!([]));
+        assert_eq!(v["state"], "ok");
+        assert_eq!(v["timeout"], 600_000);
+
+        let v = service(&record("a", &["w"], true), Dialect::Ours, true);
+        assert_eq!(v["beat_history"], serde_json::json!([1000, 1100]));
+        assert_eq!(
+            v["analysis"],
+            serde_json::json!({"lower": 1, "upper": 1, "percentage": 90, "unstable": false})
+        );
+        assert_eq!(v["views"], serde_json::json!(["w"]));
+        let v1 = service(&record("a", &["w"], true), Dialect::V1, true);
+        assert_eq!(v1["in_alarms"], serde_json::json!(["w"]));
+        assert_eq!(v1["beat_history"], serde_json::json!([1000, 1100]));
+    }
+
+    #[test]
+    fn our_view_shape() {
+        let v = view(&ViewRecord::default(), Dialect::Ours);
+        let want: BTreeSet<String> = [
+            "name",
+            "state",
+            "incident_number",
+            "failed_services",
+            "last_state_change",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(keys(&v), want);
+        assert_eq!(v["failed_services"], serde_json::json!([]));
+        assert_eq!(v["state"], "new");
+    }
+
+    #[test]
+    fn lists_are_sorted() {
+        let mut list = vec![record("b", &[], false), record("a", &[], false)];
+        let v = services(&mut list, Dialect::Ours);
+        assert_eq!(v[0]["name"], "a");
+        assert_eq!(v[1]["name"], "b");
+    }
+
+    #[test]
+    fn status_formats() {
+        let s = StatusSummary::new(4, 2);
+        assert_eq!(
+            status_text(&s),
+            "num_ok 4\nnum_error 2\nhas_error true\ngood false\n"
+        );
+        assert_eq!(
+            status_json(&s),
+            serde_json::json!({"num_ok": 4, "num_error": 2, "has_error": true, "good": false})
+        );
+        let go = include_str!("../../tests/fixtures/lovebeat-1.0.3/go-status.txt");
+        assert_eq!(status_text(&StatusSummary::new(4, 3)), go);
+    }
+
+    #[test]
+    fn render_ends_with_newline() {
+        let out = render(&serde_json::json!({}));
+        assert_eq!(out, b"{}\n");
+    }
+}
