@@ -1,2 +1,193 @@
-//! Start-up and wiring: loads the config and database, starts every thread,
-//! waits for a signal, shuts down with a final save.
+//! Start-up and wiring: parses the command line, loads the config and the
+//! database, starts every thread, waits for a signal, and shuts down with a
+//! final save. Exit codes: 0 normal, 1 runtime failure (a port in use),
+//! 2 bad command line or configuration.
+
+use crate::cli::{self, Args};
+use crate::clock::now_ms;
+use crate::config::{self, Config};
+use crate::counters::Counters;
+use crate::engine::pattern::ViewTemplate;
+use crate::engine::{auto, Engine, EngineConfig};
+use crate::state::{self, Command, StateHandle, StateOptions};
+use crate::{http, logging, statsd, store};
+use crossbeam_channel::bounded;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+use std::ffi::OsString;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Runs the program with these arguments (without the program name).
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let args = match cli::parse(args) {
+        Ok(args) => args,
+        Err(error) => {
+            eprintln!("lovebeat: {error}\n\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    if args.help {
+        println!("{}", cli::USAGE);
+        return ExitCode::SUCCESS;
+    }
+    if args.version {
+        println!("lovebeat {}", crate::VERSION);
+        return ExitCode::SUCCESS;
+    }
+    if args.validate_auto {
+        let stdin = std::io::stdin();
+        let stdout = std::io::stdout();
+        return match auto::validate_auto(stdin.lock(), stdout.lock()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("lovebeat: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let source = config::Source {
+        config_file: args.config.clone(),
+        config_dir: args.config_dir.clone(),
+    };
+    let config = match config::load(&source) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("lovebeat: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let templates = match view_templates(&config) {
+        Ok(templates) => templates,
+        Err(error) => {
+            eprintln!("lovebeat: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.check_config {
+        println!("configuration OK");
+        return ExitCode::SUCCESS;
+    }
+    if let Err(error) = logging::init(args.debug, args.syslog) {
+        eprintln!("lovebeat: cannot set up logging: {error}");
+        return ExitCode::FAILURE;
+    }
+    match run(&args, config, templates) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            log::error!("{error}");
+            eprintln!("lovebeat: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Compiles the `[[views]]` of the config.
+pub fn view_templates(config: &Config) -> Result<Vec<ViewTemplate>, String> {
+    config
+        .views
+        .iter()
+        .enumerate()
+        .map(|(i, view)| {
+            ViewTemplate::new(
+                &view.name,
+                &view.include_patterns(),
+                &view.excludes,
+                view.alerts.clone(),
+            )
+            .map_err(|error| format!("views[{i}] ({:?}): {error}", view.name))
+        })
+        .collect()
+}
+
+fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(), String> {
+    let started_at = now_ms();
+    let counters = Arc::new(Counters::default());
+    log::info!("lovebeat {} starting", crate::VERSION);
+
+    let db_path = std::path::PathBuf::from(&config.database.filename);
+    let database = store::load_or_quarantine(&db_path, started_at).into_database();
+    log::info!(
+        "database {}: {} services, {} views",
+        db_path.display(),
+        database.services.len(),
+        database.views.len()
+    );
+    let mut engine = Engine::new(EngineConfig {
+        templates,
+        max_services: config.limits.max_services,
+        started_at,
+    });
+    engine.load(database.services, database.views, now_ms());
+
+    let (save_tx, save_rx) = bounded(2);
+    let saver = store::spawn_saver(
+        db_path.clone(),
+        Arc::clone(&counters),
+        save_rx,
+        Box::new(|_, _| {}),
+    )
+    .map_err(|e| format!("cannot start the saver thread: {e}"))?;
+
+    let (command_tx, command_rx) = bounded::<Command>(state::COMMAND_QUEUE);
+    let handle = StateHandle::new(command_tx);
+    let state_thread = state::spawn(
+        engine,
+        command_rx,
+        save_tx,
+        Arc::clone(&counters),
+        StateOptions {
+            save_interval: Duration::from_secs(config.database.interval),
+        },
+    )
+    .map_err(|e| format!("cannot start the state thread: {e}"))?;
+
+    if let Some(addr) = listen(&config.udp.listen)? {
+        let (bound, _) = statsd::spawn_udp(&addr, handle.clone(), Arc::clone(&counters))
+            .map_err(|e| format!("cannot listen for statsd on UDP {addr}: {e}"))?;
+        log::info!("statsd UDP listening on {bound}");
+    }
+    if let Some(addr) = listen(&config.tcp.listen)? {
+        let (bound, _) = statsd::spawn_tcp(
+            &addr,
+            handle.clone(),
+            Arc::clone(&counters),
+            config.limits.max_tcp_connections,
+        )
+        .map_err(|e| format!("cannot listen for statsd on TCP {addr}: {e}"))?;
+        log::info!("statsd TCP listening on {bound}");
+    }
+    if let Some(addr) = listen(&config.http.listen)? {
+        let (bound, _) = http::spawn(
+            &addr,
+            handle.clone(),
+            Arc::clone(&counters),
+            http::HttpOptions::default(),
+        )
+        .map_err(|e| format!("cannot listen for HTTP on {addr}: {e}"))?;
+        log::info!("HTTP listening on {bound}");
+    }
+
+    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP])
+        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    for signal in signals.forever() {
+        match signal {
+            SIGHUP => log::info!("SIGHUP received"),
+            _ => {
+                log::info!("signal {signal} received, saving and stopping");
+                break;
+            }
+        }
+    }
+    handle.shutdown();
+    drop(handle);
+    let _ = state_thread.join();
+    let _ = saver.join();
+    log::info!("stopped");
+    Ok(())
+}
+
+fn listen(text: &str) -> Result<Option<String>, String> {
+    config::listen_addr(text).map_err(|e| e.to_string())
+}

@@ -1,10 +1,735 @@
 //! The engine: all services and views, every rule of SPEC 2, as plain code.
 //! Time comes in as an argument and changes go out as `Event`s; there are no
 //! threads, clocks or sockets here (a sans-IO core), so every rule is a fast
-//! unit test.
+//! unit test. The state thread is the only caller.
+//!
+//! Layout: services live in a slab (`Vec<Option<Service>>`, ids reused via a
+//! free list) and are found by name through a `HashTable` of ids that hashes
+//! the name stored inside the service, so each name is stored once. Views
+//! live in a second slab with a name index. Expiry is scheduled per service
+//! in `timers` (see there); nothing here walks all services except snapshots
+//! and the rare heap compaction.
 
 pub mod auto;
 mod error;
 pub mod pattern;
+mod service;
+#[cfg(test)]
+mod tests;
+mod timers;
+mod view;
 
 pub use error::EngineError;
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+use std::hash::BuildHasher;
+
+use crate::events::Event;
+use crate::model::{
+    is_valid_name, Millis, ServiceRecord, State, StatusSummary, Update, ViewRecord,
+};
+use pattern::ViewTemplate;
+use service::Service;
+use timers::{Timers, UNSCHEDULED};
+use view::View;
+
+/// Beats closer than this to the previous accepted beat are dropped.
+pub const RATE_LIMIT_MS: Millis = 1000;
+
+/// What the engine is built from.
+pub struct EngineConfig {
+    pub templates: Vec<ViewTemplate>,
+    pub max_services: usize,
+    /// When this process started (the restart grace counts from here).
+    pub started_at: Millis,
+}
+
+/// The result of applying one update.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Applied {
+    /// A beat was accepted (not rate-limited).
+    pub beat: bool,
+}
+
+pub struct Engine {
+    config: EngineConfig,
+    services: Vec<Option<Service>>,
+    free_services: Vec<u32>,
+    index: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+    views: Vec<Option<View>>,
+    free_views: Vec<u32>,
+    view_index: HashMap<String, u32>,
+    timers: Timers,
+    live: usize,
+    /// Services per state, indexed by `State::gauge()`.
+    service_counts: [usize; 4],
+    /// Views per state, indexed by `State::gauge()`.
+    view_counts: [usize; 4],
+    /// Something other than a beat changed since `take_dirty`.
+    dirty: bool,
+    /// Anything at all (beats included) changed since `take_changed`.
+    changed: bool,
+    /// Build events for plain beats too (someone subscribed to everything).
+    pub emit_beats: bool,
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Engine {
+        Engine {
+            config,
+            services: Vec::new(),
+            free_services: Vec::new(),
+            index: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
+            views: Vec::new(),
+            free_views: Vec::new(),
+            view_index: HashMap::new(),
+            timers: Timers::default(),
+            live: 0,
+            service_counts: [0; 4],
+            view_counts: [0; 4],
+            dirty: false,
+            changed: false,
+            emit_beats: false,
+        }
+    }
+
+    /// Number of services.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    pub fn view_count(&self) -> usize {
+        self.view_index.len()
+    }
+
+    /// True (once) when something other than a beat changed: the database
+    /// should be saved soon.
+    pub fn take_dirty(&mut self) -> bool {
+        let dirty = std::mem::take(&mut self.dirty);
+        self.changed |= dirty;
+        dirty
+    }
+
+    /// True (once) when anything, beats included, changed since the last
+    /// call: a periodic save with nothing new to write is skipped.
+    pub fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed) | self.dirty
+    }
+
+    /// The earliest moment `tick` has something to do.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        self.timers.next_deadline()
+    }
+
+    // ----- lookups -------------------------------------------------------
+
+    fn find(&self, name: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(name);
+        let services = &self.services;
+        self.index
+            .find(hash, |&id| {
+                services[id as usize]
+                    .as_ref()
+                    .is_some_and(|s| &*s.name == name)
+            })
+            .copied()
+    }
+
+    fn svc(&self, id: u32) -> &Service {
+        match &self.services[id as usize] {
+            Some(s) => s,
+            None => unreachable!("service id {id} points at an empty slot"),
+        }
+    }
+
+    fn svc_mut(&mut self, id: u32) -> &mut Service {
+        match &mut self.services[id as usize] {
+            Some(s) => s,
+            None => unreachable!("service id {id} points at an empty slot"),
+        }
+    }
+
+    fn view(&self, id: u32) -> &View {
+        match &self.views[id as usize] {
+            Some(v) => v,
+            None => unreachable!("view id {id} points at an empty slot"),
+        }
+    }
+
+    fn view_mut(&mut self, id: u32) -> &mut View {
+        match &mut self.views[id as usize] {
+            Some(v) => v,
+            None => unreachable!("view id {id} points at an empty slot"),
+        }
+    }
+
+    fn find_view(&self, name: &str) -> Option<u32> {
+        self.view_index.get(name).copied()
+    }
+
+    // ----- snapshots -----------------------------------------------------
+
+    fn service_record(&self, id: u32, details: bool) -> ServiceRecord {
+        let s = self.svc(id);
+        let mut views: Vec<String> = s.views.iter().map(|&v| self.view(v).name.clone()).collect();
+        views.sort_unstable();
+        ServiceRecord {
+            name: s.name.to_string(),
+            state: s.state,
+            last_beat: s.last_beat,
+            timeout: s.timeout,
+            muted_since: s.muted_since,
+            last_state_change: s.last_state_change,
+            beat_history: if details {
+                s.history().to_vec()
+            } else {
+                Vec::new()
+            },
+            views,
+            analysis: auto::analysis(s.history()),
+        }
+    }
+
+    fn view_record(&self, id: u32) -> ViewRecord {
+        let v = self.view(id);
+        let mut failed: Vec<String> = v
+            .failed
+            .iter()
+            .map(|&s| self.svc(s).name.to_string())
+            .collect();
+        failed.sort_unstable();
+        ViewRecord {
+            name: v.name.clone(),
+            state: v.state,
+            incident_number: v.incident_number,
+            failed_services: failed,
+            last_state_change: v.last_state_change,
+        }
+    }
+
+    /// One service; `details` includes the beat history.
+    pub fn service(&self, name: &str, details: bool) -> Result<ServiceRecord, EngineError> {
+        self.find(name)
+            .map(|id| self.service_record(id, details))
+            .ok_or_else(|| EngineError::ServiceNotFound(name.to_owned()))
+    }
+
+    /// All services, or the members of one view.
+    pub fn services(&self, view: Option<&str>) -> Result<Vec<ServiceRecord>, EngineError> {
+        match view {
+            None => Ok(self
+                .services
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.is_some())
+                .map(|(id, _)| self.service_record(id as u32, false))
+                .collect()),
+            Some(name) => {
+                let vid = self
+                    .find_view(name)
+                    .ok_or_else(|| EngineError::ViewNotFound(name.to_owned()))?;
+                Ok(self
+                    .view(vid)
+                    .members
+                    .iter()
+                    .map(|&id| self.service_record(id, false))
+                    .collect())
+            }
+        }
+    }
+
+    pub fn views(&self) -> Vec<ViewRecord> {
+        self.view_index
+            .values()
+            .map(|&id| self.view_record(id))
+            .collect()
+    }
+
+    /// One view and its members.
+    pub fn view_with_members(
+        &self,
+        name: &str,
+    ) -> Result<(ViewRecord, Vec<ServiceRecord>), EngineError> {
+        let id = self
+            .find_view(name)
+            .ok_or_else(|| EngineError::ViewNotFound(name.to_owned()))?;
+        let members = self.services(Some(name))?;
+        Ok((self.view_record(id), members))
+    }
+
+    /// The health summary of everything or of one view.
+    pub fn status(&self, view: Option<&str>) -> Result<StatusSummary, EngineError> {
+        match view {
+            None => Ok(StatusSummary::new(
+                (self.live - self.errors()) as u64,
+                self.errors() as u64,
+            )),
+            Some(name) => {
+                let v = self.view(
+                    self.find_view(name)
+                        .ok_or_else(|| EngineError::ViewNotFound(name.to_owned()))?,
+                );
+                let errors = v.failed.len();
+                Ok(StatusSummary::new(
+                    (v.members.len() - errors) as u64,
+                    errors as u64,
+                ))
+            }
+        }
+    }
+
+    fn errors(&self) -> usize {
+        self.service_counts[State::Error.gauge() as usize]
+    }
+
+    /// Services and views per state, indexed by `State::gauge()` (O(1)).
+    pub fn state_counts(&self) -> ([usize; 4], [usize; 4]) {
+        (self.service_counts, self.view_counts)
+    }
+
+    /// Copies up to `max` services starting at slab position `*cursor` into
+    /// `out` (with histories, for the database) and advances the cursor.
+    /// Returns true when the end was reached. Lets the state thread snapshot
+    /// a million services in small steps between commands.
+    pub fn snapshot_services(
+        &self,
+        cursor: &mut usize,
+        max: usize,
+        out: &mut Vec<ServiceRecord>,
+    ) -> bool {
+        let mut taken = 0;
+        while *cursor < self.services.len() && taken < max {
+            if let Some(s) = &self.services[*cursor] {
+                let mut views: Vec<String> =
+                    s.views.iter().map(|&v| self.view(v).name.clone()).collect();
+                views.sort_unstable();
+                out.push(ServiceRecord {
+                    name: s.name.to_string(),
+                    state: s.state,
+                    last_beat: s.last_beat,
+                    timeout: s.timeout,
+                    muted_since: s.muted_since,
+                    last_state_change: s.last_state_change,
+                    beat_history: s.history().to_vec(),
+                    views,
+                    analysis: None,
+                });
+                taken += 1;
+            }
+            *cursor += 1;
+        }
+        *cursor >= self.services.len()
+    }
+
+    // ----- rules ---------------------------------------------------------
+
+    /// When `s` expires, or `None` if it never does.
+    fn expiry(&self, s: &Service) -> Option<Millis> {
+        let timeout = s.effective_timeout()?;
+        let mut at = s.last_beat.saturating_add(timeout);
+        if s.grace {
+            at = at.max(self.config.started_at.saturating_add(timeout));
+        }
+        Some(at)
+    }
+
+    fn evaluate(&self, s: &Service, now: Millis) -> State {
+        if s.muted_since != 0 {
+            State::Muted
+        } else if s.timeout == 0 {
+            State::Error
+        } else {
+            match self.expiry(s) {
+                Some(at) if now >= at => State::Error,
+                _ => State::Ok,
+            }
+        }
+    }
+
+    /// Re-evaluates a service, records a state change (and its views'), and
+    /// schedules its next expiry. Returns the previous state.
+    fn reevaluate(&mut self, id: u32, now: Millis, out: &mut Vec<Event>) -> State {
+        let s = self.svc(id);
+        let previous = s.state;
+        let state = self.evaluate(s, now);
+        let deadline = if state == State::Ok {
+            self.expiry(s)
+        } else {
+            None
+        };
+        if state != previous {
+            self.dirty = true;
+            let s = self.svc_mut(id);
+            s.state = state;
+            s.last_state_change = now;
+            self.service_counts[previous.gauge() as usize] -= 1;
+            self.service_counts[state.gauge() as usize] += 1;
+            let views = self.svc(id).views.clone();
+            for vid in views.iter().copied() {
+                let v = self.view_mut(vid);
+                if state == State::Error {
+                    v.failed.insert(id);
+                } else {
+                    v.failed.remove(&id);
+                }
+            }
+            for vid in views.iter().copied() {
+                self.update_view_state(vid, now, out);
+            }
+        }
+        if let Some(at) = deadline {
+            let (timers, services) = (&mut self.timers, &mut self.services);
+            if let Some(s) = services[id as usize].as_mut() {
+                timers.schedule(id, at, &mut s.scheduled);
+            }
+        }
+        previous
+    }
+
+    /// Recomputes a view's state from its failing members; going into ERROR
+    /// opens a new incident.
+    fn update_view_state(&mut self, vid: u32, now: Millis, out: &mut Vec<Event>) {
+        let v = self.view_mut(vid);
+        let state = if v.failed.is_empty() {
+            State::Ok
+        } else {
+            State::Error
+        };
+        if state == v.state {
+            return;
+        }
+        let previous = v.state;
+        v.state = state;
+        v.last_state_change = now;
+        if state == State::Error {
+            v.incident_number += 1;
+        }
+        self.view_counts[previous.gauge() as usize] -= 1;
+        self.view_counts[state.gauge() as usize] += 1;
+        self.dirty = true;
+        out.push(Event::ViewChanged {
+            view: self.view_record(vid),
+            previous,
+        });
+    }
+
+    fn get_or_create_view(&mut self, name: String, template: usize, out: &mut Vec<Event>) -> u32 {
+        let vid = match self.find_view(&name) {
+            Some(vid) => vid,
+            None => {
+                let view = View::new(name.clone());
+                let vid = match self.free_views.pop() {
+                    Some(vid) => {
+                        self.views[vid as usize] = Some(view);
+                        vid
+                    }
+                    None => {
+                        self.views.push(Some(view));
+                        (self.views.len() - 1) as u32
+                    }
+                };
+                self.view_index.insert(name, vid);
+                self.view_counts[State::New.gauge() as usize] += 1;
+                self.dirty = true;
+                out.push(Event::ViewAdded {
+                    view: self.view_record(vid),
+                });
+                vid
+            }
+        };
+        let v = self.view_mut(vid);
+        if !v.templates.contains(&template) {
+            v.templates.push(template);
+        }
+        vid
+    }
+
+    /// Creates a service (state NEW) and joins it to its views.
+    fn create(
+        &mut self,
+        name: &str,
+        now: Millis,
+        out: &mut Vec<Event>,
+    ) -> Result<u32, EngineError> {
+        if self.live >= self.config.max_services {
+            return Err(EngineError::TooManyServices {
+                max: self.config.max_services,
+            });
+        }
+        let mut view_ids = Vec::new();
+        for t in 0..self.config.templates.len() {
+            if let Some(view_name) = self.config.templates[t].view_for(name) {
+                let vid = self.get_or_create_view(view_name, t, out);
+                if !view_ids.contains(&vid) {
+                    view_ids.push(vid);
+                }
+            }
+        }
+        let service = Service::new(name, now, view_ids.into_boxed_slice());
+        let id = match self.free_services.pop() {
+            Some(id) => {
+                self.services[id as usize] = Some(service);
+                id
+            }
+            None => {
+                self.services.push(Some(service));
+                (self.services.len() - 1) as u32
+            }
+        };
+        let (hasher, services) = (&self.hasher, &self.services);
+        self.index
+            .insert_unique(self.hasher.hash_one(name), id, |&other| {
+                hasher.hash_one(
+                    services[other as usize]
+                        .as_ref()
+                        .map(|s| &*s.name)
+                        .unwrap_or(""),
+                )
+            });
+        for &vid in self.svc(id).views.clone().iter() {
+            self.view_mut(vid).members.insert(id);
+        }
+        self.live += 1;
+        self.service_counts[State::New.gauge() as usize] += 1;
+        self.dirty = true;
+        out.push(Event::ServiceAdded {
+            service: self.service_record(id, false),
+        });
+        Ok(id)
+    }
+
+    /// Applies a beat and/or a timeout change to `name`, creating it when new.
+    pub fn apply(
+        &mut self,
+        name: &str,
+        update: Update,
+        now: Millis,
+        out: &mut Vec<Event>,
+    ) -> Result<Applied, EngineError> {
+        if !is_valid_name(name) {
+            return Err(EngineError::InvalidName(name.to_owned()));
+        }
+        let (id, created) = match self.find(name) {
+            Some(id) => (id, false),
+            None => (self.create(name, now, out)?, true),
+        };
+        let (timeout, beat) = match update {
+            Update::Beat => (None, true),
+            Update::SetTimeout(t) => (Some(t), false),
+            Update::SetTimeoutAndBeat(t) => (Some(t), true),
+        };
+        let s = self.svc_mut(id);
+        let mut changed = created;
+        if let Some(t) = timeout {
+            if s.timeout != t {
+                s.timeout = t;
+                changed = true;
+            }
+        }
+        let accepted = beat && s.beat(now);
+        self.changed |= accepted;
+        let previous = self.reevaluate(id, now, out);
+        let state = self.svc(id).state;
+        if changed {
+            self.dirty = true;
+        }
+        if (changed && state == previous && !created)
+            || state != previous
+            || (accepted && self.emit_beats)
+        {
+            out.push(Event::ServiceChanged {
+                service: self.service_record(id, false),
+                previous,
+            });
+        }
+        Ok(Applied { beat: accepted })
+    }
+
+    /// Mutes or unmutes a service (idempotent).
+    pub fn set_muted(
+        &mut self,
+        name: &str,
+        muted: bool,
+        now: Millis,
+        out: &mut Vec<Event>,
+    ) -> Result<(), EngineError> {
+        let id = self
+            .find(name)
+            .ok_or_else(|| EngineError::ServiceNotFound(name.to_owned()))?;
+        let s = self.svc_mut(id);
+        if muted == (s.muted_since != 0) {
+            return Ok(());
+        }
+        // A muted_since of 0 means "not muted", so never store 0 for a mute.
+        s.muted_since = if muted { now.max(1) } else { 0 };
+        self.dirty = true;
+        let previous = self.reevaluate(id, now, out);
+        out.push(Event::ServiceChanged {
+            service: self.service_record(id, false),
+            previous,
+        });
+        Ok(())
+    }
+
+    pub fn delete_service(
+        &mut self,
+        name: &str,
+        now: Millis,
+        out: &mut Vec<Event>,
+    ) -> Result<(), EngineError> {
+        let id = self
+            .find(name)
+            .ok_or_else(|| EngineError::ServiceNotFound(name.to_owned()))?;
+        let record = self.service_record(id, false);
+        let hash = self.hasher.hash_one(name);
+        if let Ok(entry) = self.index.find_entry(hash, |&other| other == id) {
+            entry.remove();
+        }
+        let service = self.services[id as usize].take();
+        if let Some(s) = service {
+            self.service_counts[s.state.gauge() as usize] -= 1;
+            for &vid in s.views.iter() {
+                let v = self.view_mut(vid);
+                v.members.remove(&id);
+                v.failed.remove(&id);
+            }
+            for &vid in s.views.iter() {
+                self.update_view_state(vid, now, out);
+            }
+        }
+        self.free_services.push(id);
+        self.live -= 1;
+        self.dirty = true;
+        out.push(Event::ServiceRemoved { service: record });
+        self.maybe_compact_timers();
+        Ok(())
+    }
+
+    /// Deletes a view that has no members (it reappears with a new member).
+    pub fn delete_view(&mut self, name: &str, out: &mut Vec<Event>) -> Result<(), EngineError> {
+        let vid = self
+            .find_view(name)
+            .ok_or_else(|| EngineError::ViewNotFound(name.to_owned()))?;
+        let members = self.view(vid).members.len();
+        if members > 0 {
+            return Err(EngineError::ViewHasMembers {
+                view: name.to_owned(),
+                members,
+            });
+        }
+        let record = self.view_record(vid);
+        self.view_counts[record.state.gauge() as usize] -= 1;
+        self.views[vid as usize] = None;
+        self.view_index.remove(name);
+        self.free_views.push(vid);
+        self.dirty = true;
+        out.push(Event::ViewRemoved { view: record });
+        Ok(())
+    }
+
+    /// Expires every service whose deadline is at or before `now`.
+    pub fn tick(&mut self, now: Millis, out: &mut Vec<Event>) {
+        while let Some((deadline, id)) = self.timers.pop_due(now) {
+            let Some(s) = self.services.get_mut(id as usize).and_then(Option::as_mut) else {
+                continue;
+            };
+            if s.scheduled != deadline {
+                continue; // stale: superseded by an earlier deadline
+            }
+            s.scheduled = UNSCHEDULED;
+            let previous = self.reevaluate(id, now, out);
+            if self.svc(id).state != previous {
+                out.push(Event::ServiceChanged {
+                    service: self.service_record(id, false),
+                    previous,
+                });
+            }
+        }
+    }
+
+    /// Drops stale timer entries when they outnumber live ones.
+    fn maybe_compact_timers(&mut self) {
+        if self.timers.len() > 2 * self.live + 1024 {
+            let live = self
+                .services
+                .iter()
+                .enumerate()
+                .filter_map(|(id, s)| s.as_ref().map(|s| (s.scheduled, id as u32)))
+                .filter(|(d, _)| *d != UNSCHEDULED);
+            self.timers.rebuild(live);
+        }
+    }
+
+    /// Loads a database at start-up. Services that were not in ERROR get the
+    /// restart grace; views keep their incident numbers.
+    pub fn load(&mut self, services: Vec<ServiceRecord>, views: Vec<ViewRecord>, now: Millis) {
+        let mut sink = Vec::new();
+        for record in views {
+            if self.find_view(&record.name).is_some() {
+                continue;
+            }
+            let mut view = View::new(record.name.clone());
+            view.state = record.state;
+            self.view_counts[view.state.gauge() as usize] += 1;
+            view.incident_number = record.incident_number;
+            view.last_state_change = record.last_state_change;
+            self.views.push(Some(view));
+            self.view_index
+                .insert(record.name, (self.views.len() - 1) as u32);
+        }
+        for record in services {
+            if !is_valid_name(&record.name) || self.find(&record.name).is_some() {
+                log::warn!(
+                    "database: skipping service {:?} (invalid or duplicate name)",
+                    record.name
+                );
+                continue;
+            }
+            let Ok(id) = self.create(&record.name, now, &mut sink) else {
+                log::error!(
+                    "database: more services than [limits] max_services = {}; the rest are not loaded",
+                    self.config.max_services
+                );
+                break;
+            };
+            let s = self.svc_mut(id);
+            s.last_beat = record.last_beat;
+            s.timeout = record.timeout;
+            s.muted_since = record.muted_since.max(0);
+            s.last_state_change = record.last_state_change;
+            s.set_history(record.beat_history);
+            s.grace = record.state != State::Error;
+            // Start from the stored state so a real change is recorded as one.
+            s.state = match record.state {
+                State::New => State::Ok,
+                other => other,
+            };
+            let state = s.state;
+            self.service_counts[State::New.gauge() as usize] -= 1;
+            self.service_counts[state.gauge() as usize] += 1;
+            if state == State::Error {
+                for &vid in self.svc(id).views.clone().iter() {
+                    self.view_mut(vid).failed.insert(id);
+                }
+            }
+        }
+        // Views take the state of their members (a stored view state may be
+        // stale); then every service is re-evaluated as of now.
+        for vid in 0..self.views.len() as u32 {
+            if self.views[vid as usize].is_some() && !self.view(vid).members.is_empty() {
+                self.update_view_state(vid, now, &mut sink);
+            }
+        }
+        for id in 0..self.services.len() as u32 {
+            if self.services[id as usize].is_some() {
+                self.reevaluate(id, now, &mut sink);
+            }
+        }
+        self.dirty = false;
+    }
+}

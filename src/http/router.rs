@@ -74,6 +74,11 @@ impl HttpResponse {
     pub fn empty_ok() -> Self {
         Self::json(200, &serde_json::json!({}))
     }
+    /// The same response with another Content-Type.
+    pub fn with_content_type(mut self, content_type: &'static str) -> Self {
+        self.content_type = content_type;
+        self
+    }
     pub fn text(status: u16, text: String) -> Self {
         HttpResponse {
             status,

@@ -6,6 +6,7 @@ use crate::engine::EngineError;
 use crate::model::{ServiceRecord, State, StatusSummary, Update, ViewRecord};
 use crate::state::{Command, StateHandle};
 use std::io::Write;
+use std::net::TcpStream;
 use std::sync::mpsc;
 
 /// A fake state thread: knows service "known" (member of view "web"),

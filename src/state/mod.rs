@@ -58,6 +58,10 @@ pub enum Command {
         view: Option<String>,
         reply: Reply<StatusSummary>,
     },
+    /// Services and views per state (O(1)).
+    Stats {
+        reply: Reply<Stats>,
+    },
     Subscribe(Subscriber),
     /// Save now (and reply when the file is written).
     Save {
@@ -65,6 +69,14 @@ pub enum Command {
     },
     /// Save and stop the thread.
     Shutdown,
+}
+
+/// Services and views per state, indexed by `State::gauge()`
+/// (new, ok, error, muted).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub services: [usize; 4],
+    pub views: [usize; 4],
 }
 
 /// A cheap, clonable handle to the state thread.
@@ -164,6 +176,10 @@ impl StateHandle {
         })
     }
 
+    pub fn stats(&self) -> Result<Stats, EngineError> {
+        self.ask(|reply| Command::Stats { reply })
+    }
+
     pub fn subscribe(&self, subscriber: Subscriber) -> Result<(), EngineError> {
         self.tx
             .send_timeout(Command::Subscribe(subscriber), REPLY_TIMEOUT)
@@ -178,3 +194,6 @@ impl StateHandle {
         let _ = self.tx.send_timeout(Command::Shutdown, REPLY_TIMEOUT);
     }
 }
+
+mod thread;
+pub use thread::{spawn, StateOptions};

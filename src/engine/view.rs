@@ -1,0 +1,31 @@
+//! One view as the engine holds it: its members and which of them fail.
+
+use crate::model::{Millis, State};
+use hashbrown::HashSet;
+
+pub(super) struct View {
+    pub name: String,
+    pub state: State,
+    pub incident_number: u64,
+    pub last_state_change: Millis,
+    /// Ids of member services.
+    pub members: HashSet<u32>,
+    /// Ids of member services in ERROR.
+    pub failed: HashSet<u32>,
+    /// Indexes of the templates that produce this view (for its alerts).
+    pub templates: Vec<usize>,
+}
+
+impl View {
+    pub fn new(name: String) -> View {
+        View {
+            name,
+            state: State::New,
+            incident_number: 0,
+            last_state_change: 0,
+            members: HashSet::new(),
+            failed: HashSet::new(),
+            templates: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The command line of the real binary: flags, config errors, -check-config,
+//! -validate-auto, and listeners disabled by an empty listen.
+
+mod common;
+
+use common::{Server, TempDir, BIN};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run lovebeat");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn version_with_one_or_two_dashes() {
+    for flag in ["-version", "--version"] {
+        let (code, out, _) = run(&[flag]);
+        assert_eq!(code, 0);
+        assert!(out.starts_with("lovebeat "), "{out}");
+    }
+}
+
+#[test]
+fn unknown_flag_exits_2() {
+    let (code, _, err) = run(&["-frobnicate"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("frobnicate"), "{err}");
+}
+
+#[test]
+fn validate_auto_prints_the_reference_sequence() {
+    let mut child = Command::new(BIN)
+        .arg("-validate-auto")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let input = "60000\n61000\n59000\n60500\n300000\n60000\n60200\n59800\n60100\n60000\n60000\n60000\nend\n99\n";
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    let got: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        got,
+        "61000 63059 63533 63410 433507 395803 364543 338230 315699 296150 62326 62227"
+            .split(' ')
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    );
+    let (code, out, _) = {
+        let out = Command::new(BIN)
+            .arg("--validate-auto")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run");
+        (out.status.code(), out.stdout, ())
+    };
+    assert_eq!((code, out.len()), (Some(0), 0), "empty input, no output");
+}
+
+#[test]
+fn check_config_accepts_good_and_names_file_line_key_for_bad() {
+    let dir = TempDir::new("cfg");
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, "[http]\nlisten = \":8080\"\n").expect("write");
+    let (code, _, err) = run(&["-check-config", "-config", good.to_str().unwrap_or("")]);
+    assert_eq!(code, 0, "{err}");
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[http]\nlisten = \":8080\"\n\n[udp]\nlisen = \":8127\"\n",
+    )
+    .expect("write");
+    let (code, _, err) = run(&["--check-config", "--config", bad.to_str().unwrap_or("")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.toml"), "names the file: {err}");
+    assert!(
+        err.contains(":5") || err.contains("line 5"),
+        "names the line: {err}"
+    );
+    assert!(err.contains("lisen"), "names the key: {err}");
+
+    let missing = dir.path().join("missing.toml");
+    let (code, _, err) = run(&["-config", missing.to_str().unwrap_or("")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("missing.toml"), "{err}");
+
+    let alert = dir.path().join("alert.toml");
+    std::fs::write(
+        &alert,
+        "[[views]]\nname = \"v\"\npattern = \"*\"\nalerts = [\"nope\"]\n",
+    )
+    .expect("write");
+    let (code, _, err) = run(&["-check-config", "-config", alert.to_str().unwrap_or("")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("nope"), "names the unknown alert: {err}");
+}
+
+#[test]
+fn config_dir_merges_in_name_order_skipping_hidden_files() {
+    let dir = TempDir::new("cfgdir");
+    let confd = dir.path().join("conf.d");
+    std::fs::create_dir(&confd).expect("mkdir");
+    std::fs::write(
+        confd.join("10-views.toml"),
+        "[[views]]\nname = \"a\"\npattern = \"a.*\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        confd.join("20-views.toml"),
+        "[[views]]\nname = \"b\"\npattern = \"b.*\"\n",
+    )
+    .expect("write");
+    std::fs::write(confd.join(".hidden.toml"), "this is not toml at all [").expect("write");
+    let main = dir.path().join("lovebeat.toml");
+    std::fs::write(&main, common::base_config(dir.path())).expect("write");
+    let server = {
+        let mut child = Command::new(BIN)
+            .args([
+                "-config",
+                main.to_str().unwrap_or(""),
+                "-config-dir",
+                confd.to_str().unwrap_or(""),
+            ])
+            .current_dir(dir.path())
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        // Reuse the harness's log parsing by wrapping the child.
+        let stderr = child.stderr.take().expect("stderr");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                sink.lock().expect("lock").push(line);
+            }
+        });
+        let mut http = None;
+        common::wait_until(std::time::Duration::from_secs(20), || {
+            http = log.lock().expect("lock").iter().find_map(|l| {
+                let p = "HTTP listening on ";
+                l[l.find(p)? + p.len()..]
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            });
+            http.is_some()
+        });
+        (child, http.expect("server started"))
+    };
+    let (mut child, http) = server;
+    common::request(http, "POST", "/api/services/a.x", &[], b"");
+    common::request(http, "POST", "/api/services/b.x", &[], b"");
+    let views = common::request(http, "GET", "/api/views", &[], b"").json();
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut names: Vec<String> = views["views"]
+        .as_array()
+        .expect("views")
+        .iter()
+        .filter_map(|v| v["name"].as_str().map(str::to_string))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a", "b"]);
+}
+
+#[test]
+fn an_empty_listen_disables_that_listener() {
+    let dir = TempDir::new("nolisten");
+    let server = Server::start(dir.path(), "");
+    assert!(server.udp.is_some() && server.tcp.is_some());
+    drop(server);
+    let config = format!(
+        "[udp]\nlisten = \"\"\n[tcp]\nlisten = \"\"\n[http]\nlisten = \"127.0.0.1:0\"\n[database]\nfilename = {:?}\n",
+        dir.path().join("lovebeat.db").display().to_string()
+    );
+    let server = Server::start_with_config(dir.path(), &config);
+    assert!(server.udp.is_none(), "{}", server.log_text());
+    assert!(server.tcp.is_none());
+    assert_eq!(server.get("/api/services").status, 200);
+}

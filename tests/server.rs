@@ -1,0 +1,373 @@
+//! End-to-end: the real binary on loopback, driven over HTTP, UDP and TCP.
+
+mod common;
+
+use common::{wait_until, Server, TempDir};
+use serde_json::Value;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn state_of(server: &Server, name: &str) -> Option<String> {
+    server
+        .service(name)
+        .map(|s| s["state"].as_str().unwrap_or("").to_string())
+}
+
+#[test]
+fn curl_beat_creates_a_service() {
+    let dir = TempDir::new("curl");
+    let server = Server::start(dir.path(), "");
+    let url = format!(
+        "http://{}/api/services/backup.nightly?timeout=1d",
+        server.http
+    );
+    let out = std::process::Command::new("curl")
+        .args(["-fsS", "-X", "POST", &url])
+        .output()
+        .expect("run curl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "{}\n");
+    let s = server.service("backup.nightly").expect("created");
+    assert_eq!(s["state"], "ok");
+    assert_eq!(s["timeout"], 86_400_000);
+    assert!(s["last_beat"].as_i64().unwrap_or(0) > 0);
+    let list = server.json("/api/services");
+    assert_eq!(list["services"].as_array().map(Vec::len), Some(1));
+    assert!(list["now"].as_i64().unwrap_or(0) >= s["last_beat"].as_i64().unwrap_or(0));
+}
+
+#[test]
+fn statsd_over_udp_and_tcp() {
+    let dir = TempDir::new("statsd");
+    let server = Server::start(dir.path(), "");
+    server.udp_send(b"udp.one.beat:1|c\nudp.two.timeout:60|g\nudp.three.autobeat:1|c|@0.5\n");
+    server.tcp_send(b"tcp.one.beat:1|c\ntcp.two.timeout:-2|g\n");
+    assert!(wait_until(WAIT, || {
+        ["udp.one", "udp.two", "udp.three", "tcp.one", "tcp.two"]
+            .iter()
+            .all(|n| server.service(n).is_some())
+    }));
+    assert_eq!(
+        server.service("udp.two").expect("udp.two")["timeout"],
+        60_000
+    );
+    assert_eq!(
+        server.service("udp.two").expect("udp.two")["state"],
+        "error",
+        "timeout but never beat"
+    );
+    assert_eq!(
+        server.service("udp.three").expect("udp.three")["timeout"],
+        -2
+    );
+    assert_eq!(server.service("tcp.two").expect("tcp.two")["timeout"], -2);
+    assert_eq!(server.service("tcp.one").expect("tcp.one")["state"], "ok");
+}
+
+#[test]
+fn a_silent_service_expires_on_its_own_never_early() {
+    let dir = TempDir::new("expiry");
+    let server = Server::start(dir.path(), "");
+    server.udp_send(b"exp.a.timeout:1|g\nexp.a.beat:1|c\n");
+    assert!(wait_until(WAIT, || state_of(&server, "exp.a").as_deref() == Some("ok")));
+    assert!(wait_until(WAIT, || state_of(&server, "exp.a").as_deref()
+        == Some("error")));
+    let s = server.service("exp.a").expect("exp.a");
+    let deadline = s["last_beat"].as_i64().unwrap_or(0) + 1000;
+    let changed = s["last_state_change"].as_i64().unwrap_or(0);
+    assert!(
+        changed >= deadline,
+        "expired {} ms early",
+        deadline - changed
+    );
+    // A beat brings it back.
+    server.post("/api/services/exp.a");
+    assert_eq!(state_of(&server, "exp.a").as_deref(), Some("ok"));
+}
+
+#[test]
+fn mute_unmute_delete_and_unknown_services() {
+    let dir = TempDir::new("mute");
+    let server = Server::start(dir.path(), "");
+    assert_eq!(server.post("/api/services/m.a?timeout=0").status, 200);
+    assert_eq!(state_of(&server, "m.a").as_deref(), Some("error"));
+    assert_eq!(server.post("/api/services/m.a/mute").text(), "{}\n");
+    let s = server.service("m.a").expect("m.a");
+    assert_eq!(s["state"], "muted");
+    assert!(s["muted_since"].as_i64().unwrap_or(0) > 0);
+    assert_eq!(
+        server.post("/api/services/m.a/mute").status,
+        200,
+        "idempotent"
+    );
+    assert_eq!(server.post("/api/services/m.a/unmute").status, 200);
+    assert_eq!(state_of(&server, "m.a").as_deref(), Some("error"));
+    for path in ["/api/services/ghost/mute", "/api/services/ghost/unmute"] {
+        let r = server.post(path);
+        assert_eq!(r.status, 404, "{path}");
+        assert!(r.json()["error"].is_string());
+    }
+    assert_eq!(
+        server
+            .request("DELETE", "/api/services/ghost", &[], b"")
+            .status,
+        404
+    );
+    assert_eq!(server.get("/api/services/ghost").status, 404);
+    assert!(server.service("ghost").is_none(), "never created by a 404");
+    assert_eq!(
+        server
+            .request("DELETE", "/api/services/m.a", &[], b"")
+            .status,
+        200
+    );
+    assert!(server.service("m.a").is_none());
+}
+
+const VIEWS: &str = r#"
+[[views]]
+name = "web"
+includes = ["web.*"]
+excludes = ["web.canary.*"]
+
+[[alarms]]
+name = "backup-$host"
+pattern = "backup.$host.*"
+"#;
+
+#[test]
+fn views_and_status() {
+    let dir = TempDir::new("views");
+    let server = Server::start(dir.path(), VIEWS);
+    server.post("/api/services/web.front");
+    server.post("/api/services/web.canary.x");
+    server.post("/api/services/backup.db1.nightly");
+    server.post("/api/services/backup.db2.nightly?timeout=0");
+    let views = server.json("/api/views");
+    let mut names: Vec<&str> = views["views"]
+        .as_array()
+        .expect("views")
+        .iter()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["backup-db1", "backup-db2", "web"]);
+    let db2 = server.json("/api/views/backup-db2");
+    assert_eq!(db2["view"]["state"], "error");
+    assert_eq!(db2["view"]["incident_number"], 1);
+    assert_eq!(
+        db2["view"]["failed_services"],
+        serde_json::json!(["backup.db2.nightly"])
+    );
+    assert_eq!(db2["services"][0]["name"], "backup.db2.nightly");
+    let alarm = server.json("/api/alarms/backup-db2");
+    assert_eq!(alarm["alarm"]["incident_nbr"], 1);
+    assert_eq!(
+        alarm["services"][0]["in_alarms"],
+        serde_json::json!(["backup-db2"])
+    );
+    let filtered = server.json("/api/services?view=web");
+    assert_eq!(filtered["services"].as_array().map(Vec::len), Some(1));
+
+    assert_eq!(
+        server.get("/status").text(),
+        "num_ok 3\nnum_error 1\nhas_error true\ngood false\n"
+    );
+    let json = server
+        .request("GET", "/api/status", &[("Accept", "application/json")], b"")
+        .json();
+    assert_eq!(
+        json,
+        serde_json::json!({"num_ok": 3, "num_error": 1, "has_error": true, "good": false})
+    );
+    assert_eq!(
+        server.get("/api/status?view=web").text(),
+        "num_ok 1\nnum_error 0\nhas_error false\ngood true\n"
+    );
+    assert_eq!(
+        server.get("/api/views/backup-db2/status").text(),
+        "num_ok 0\nnum_error 1\nhas_error true\ngood false\n"
+    );
+    assert_eq!(server.get("/api/alarms/backup-db1/status").status, 200);
+    for path in [
+        "/api/status?view=typo",
+        "/api/views/typo/status",
+        "/api/alarms/typo/status",
+    ] {
+        assert_eq!(
+            server.get(path).status,
+            404,
+            "{path}: a typo must not read healthy"
+        );
+    }
+    // Deleting a view with members is refused; without members it works.
+    assert_eq!(
+        server.request("DELETE", "/api/views/web", &[], b"").status,
+        409
+    );
+    server.request("DELETE", "/api/services/web.front", &[], b"");
+    assert_eq!(
+        server.request("DELETE", "/api/views/web", &[], b"").status,
+        200
+    );
+    assert_eq!(server.get("/api/views/web").status, 404);
+}
+
+#[test]
+fn sigterm_then_restart_keeps_everything() {
+    let dir = TempDir::new("restart");
+    let server = Server::start(dir.path(), VIEWS);
+    server.post("/api/services/web.a?timeout=1h");
+    std::thread::sleep(Duration::from_millis(1100)); // rate limit: 1 beat/s
+    server.post("/api/services/web.a");
+    server.post("/api/services/web.b?timeout=0");
+    server.post("/api/services/web.b/mute");
+    server.post("/api/services/plain?timeout=auto");
+    let before_a = server.service("web.a").expect("web.a");
+    let before_view = server.json("/api/views/web")["view"].clone();
+    assert!(server.stop().success());
+
+    let server = Server::start(dir.path(), VIEWS);
+    let a = server.service("web.a").expect("web.a kept");
+    for key in [
+        "last_beat",
+        "timeout",
+        "beat_history",
+        "last_state_change",
+        "state",
+    ] {
+        assert_eq!(a[key], before_a[key], "{key}");
+    }
+    assert_eq!(a["beat_history"].as_array().map(Vec::len), Some(1));
+    let b = server.service("web.b").expect("web.b kept");
+    assert_eq!(b["state"], "muted");
+    assert_eq!(server.service("plain").expect("plain")["timeout"], -2);
+    let view = server.json("/api/views/web")["view"].clone();
+    assert_eq!(view["incident_number"], before_view["incident_number"]);
+}
+
+#[test]
+fn kill9_after_a_mutation_keeps_it() {
+    let dir = TempDir::new("kill9");
+    // Only the save-soon-after-a-change rule can keep the mutation.
+    let config =
+        common::base_config(dir.path()).replace("[database]\n", "[database]\ninterval = 3600\n");
+    let server = Server::start_with_config(dir.path(), &config);
+    assert_eq!(server.post("/api/services/k.a?timeout=5m").status, 200);
+    assert_eq!(server.post("/api/services/k.b?timeout=0").status, 200);
+    assert_eq!(server.post("/api/services/k.b/mute").status, 200);
+    // SPEC 8: saved within 1 s after a change that is not a beat.
+    std::thread::sleep(Duration::from_millis(1500));
+    server.kill9();
+    let server = Server::start_with_config(dir.path(), &config);
+    assert_eq!(server.service("k.a").expect("k.a kept")["timeout"], 300_000);
+    assert_eq!(server.service("k.b").expect("k.b kept")["state"], "muted");
+}
+
+#[test]
+fn a_lovebeat_1_0_3_database_loads() {
+    let dir = TempDir::new("golden");
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/lovebeat-1.0.3");
+    std::fs::copy(
+        format!("{fixture}/lovebeat.db"),
+        dir.path().join("lovebeat.db"),
+    )
+    .expect("copy");
+    let cfg = std::fs::read_to_string(format!("{fixture}/lovebeat.cfg")).expect("cfg");
+    // Keep its views and alert; move only the listeners and the file.
+    let cfg = cfg
+        .replace(":8127", "127.0.0.1:0")
+        .replace(":8080", "127.0.0.1:0")
+        .replace(
+            "filename = \"lovebeat.db\"",
+            &format!(
+                "filename = {:?}",
+                dir.path().join("lovebeat.db").display().to_string()
+            ),
+        );
+    let server = Server::start_with_config(dir.path(), &cfg);
+    let go: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{fixture}/go-services.json")).expect("go services"),
+    )
+    .expect("json");
+    for expected in go["services"].as_array().expect("services") {
+        let name = expected["name"].as_str().expect("name");
+        let ours = server
+            .service(name)
+            .unwrap_or_else(|| panic!("{name} missing"));
+        for key in ["last_beat", "timeout", "muted_since"] {
+            assert_eq!(ours[key], expected[key], "{name}.{key}");
+        }
+    }
+    let frontend = server.service("web.frontend").expect("web.frontend");
+    assert_eq!(
+        frontend["beat_history"],
+        serde_json::json!([1111, 1112, 1112, 1112, 1112, 1112, 1112, 1112, 1114, 1114, 1115])
+    );
+    assert_eq!(
+        server.service("web.api.worker").expect("worker")["state"],
+        "muted"
+    );
+    assert_eq!(
+        server.service("never.happens").expect("never")["state"],
+        "error"
+    );
+    let alarms = server.json("/api/alarms");
+    let incident = |name: &str| {
+        alarms["alarms"]
+            .as_array()
+            .and_then(|a| a.iter().find(|v| v["name"] == name))
+            .map(|v| v["incident_nbr"].clone())
+    };
+    assert_eq!(incident("web"), Some(Value::from(2)));
+    assert_eq!(incident("backup-db1"), Some(Value::from(1)));
+    assert_eq!(incident("backup-db2"), Some(Value::from(2)));
+}
+
+#[test]
+fn a_corrupt_database_is_kept_aside_and_the_server_starts_empty() {
+    let dir = TempDir::new("corrupt");
+    std::fs::write(dir.path().join("lovebeat.db"), b"this is not a database").expect("write");
+    let server = Server::start(dir.path(), "");
+    assert_eq!(
+        server.json("/api/services")["services"],
+        serde_json::json!([])
+    );
+    let kept: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("lovebeat.db.corrupt-")
+        })
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        std::fs::read(kept[0].path()).expect("read"),
+        b"this is not a database"
+    );
+}
+
+#[test]
+fn max_services_gives_503_and_existing_keep_working() {
+    let dir = TempDir::new("max");
+    let server = Server::start(dir.path(), "[limits]\nmax_services = 2\n");
+    assert_eq!(server.post("/api/services/a").status, 200);
+    assert_eq!(server.post("/api/services/b").status, 200);
+    let r = server.post("/api/services/c");
+    assert_eq!(r.status, 503);
+    assert!(r.json()["error"]
+        .as_str()
+        .unwrap_or("")
+        .contains("max_services"));
+    server.udp_send(b"d.beat:1|c\n");
+    assert_eq!(server.post("/api/services/a?timeout=5m").status, 200);
+    assert!(server.service("d").is_none());
+    assert!(server.service("c").is_none());
+}
