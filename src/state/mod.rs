@@ -99,6 +99,15 @@ impl StateHandle {
         }
     }
 
+    /// Hands a statsd batch over, waiting up to `timeout` for room in the
+    /// queue (a TCP connection can hold its own client back instead of
+    /// dropping its lines). Returns false when it was dropped.
+    pub fn ingest_waiting(&self, batch: Batch, timeout: Duration) -> bool {
+        self.tx
+            .send_timeout(Command::Ingest(batch), timeout)
+            .is_ok()
+    }
+
     fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, EngineError> {
         let (reply, rx) = bounded(1);
         self.tx

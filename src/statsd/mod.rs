@@ -64,21 +64,27 @@ impl LogLimiter {
     }
 }
 
-/// Hands a non-empty batch to the state thread; when its queue is full the
-/// batch is dropped, counted in `queue_drops` (per update) and warned about
-/// (rate-limited).
+/// Hands a non-empty batch to the state thread. UDP (`wait` None) never
+/// waits; TCP waits up to `wait` for room, which slows down only that
+/// client. A batch that still finds the queue full is dropped, counted in
+/// `queue_drops` (per update) and warned about (rate-limited).
 pub(crate) fn hand_over(
     batch: Batch,
     state: &StateHandle,
     counters: &Counters,
     limiter: &LogLimiter,
     source: &str,
+    wait: Option<std::time::Duration>,
 ) {
     if batch.is_empty() {
         return;
     }
     let n = batch.len() as u64;
-    if !state.ingest(batch) {
+    let delivered = match wait {
+        None => state.ingest(batch),
+        Some(timeout) => state.ingest_waiting(batch, timeout),
+    };
+    if !delivered {
         Counters::add(&counters.queue_drops, n);
         if let Some(held_back) = limiter.check() {
             log::warn!(

@@ -23,6 +23,9 @@ pub const MAX_LINE_LEN: usize = 4096;
 /// A connection that sends nothing for this long is closed.
 pub const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 const READ_BUF: usize = 8192;
+/// How long a TCP connection waits for room in the state queue before its
+/// lines are dropped (the client is slowed down, not the server).
+const TCP_QUEUE_WAIT: Duration = Duration::from_secs(5);
 /// Pause after an accept error (e.g. out of file descriptors), so it cannot
 /// spin a core.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
@@ -136,12 +139,26 @@ fn serve(mut stream: TcpStream, peer: SocketAddr, slot: Slot) {
         let mut batch = Batch::with_capacity(16);
         let (valid, invalid) = lines.feed(&buf[..n], &mut batch);
         count(&shared.counters, valid, invalid);
-        hand_over(batch, &shared.state, &shared.counters, &shared.drops, "tcp");
+        hand_over(
+            batch,
+            &shared.state,
+            &shared.counters,
+            &shared.drops,
+            "tcp",
+            Some(TCP_QUEUE_WAIT),
+        );
     }
     let mut batch = Batch::with_capacity(1);
     let (valid, invalid) = lines.finish(&mut batch);
     count(&shared.counters, valid, invalid);
-    hand_over(batch, &shared.state, &shared.counters, &shared.drops, "tcp");
+    hand_over(
+        batch,
+        &shared.state,
+        &shared.counters,
+        &shared.drops,
+        "tcp",
+        Some(TCP_QUEUE_WAIT),
+    );
 }
 
 /// Splits a byte stream into lines with bounded memory.

@@ -91,7 +91,7 @@ fn run(socket: UdpSocket, state: StateHandle, counters: Arc<Counters>) {
                 }
             }
         }
-        hand_over(batch, &state, &counters, &drops, "udp");
+        hand_over(batch, &state, &counters, &drops, "udp", None);
     }
 }
 
