@@ -12,6 +12,7 @@
 
 pub mod auto;
 mod error;
+mod names;
 pub mod pattern;
 mod service;
 #[cfg(test)]
@@ -27,6 +28,7 @@ use crate::events::Event;
 use crate::model::{
     is_valid_name, Millis, ServiceRecord, State, StatusSummary, Update, ViewRecord,
 };
+use names::Names;
 use pattern::ViewTemplate;
 use service::Service;
 use timers::{Timers, UNSCHEDULED};
@@ -54,6 +56,7 @@ pub struct Engine {
     config: EngineConfig,
     services: Vec<Option<Service>>,
     free_services: Vec<u32>,
+    names: Names,
     index: HashTable<u32>,
     hasher: DefaultHashBuilder,
     views: Vec<Option<View>>,
@@ -79,6 +82,7 @@ impl Engine {
             config,
             services: Vec::new(),
             free_services: Vec::new(),
+            names: Names::default(),
             index: HashTable::new(),
             hasher: DefaultHashBuilder::default(),
             views: Vec::new(),
@@ -130,12 +134,12 @@ impl Engine {
 
     fn find(&self, name: &str) -> Option<u32> {
         let hash = self.hasher.hash_one(name);
-        let services = &self.services;
+        let (services, names) = (&self.services, &self.names);
         self.index
             .find(hash, |&id| {
                 services[id as usize]
                     .as_ref()
-                    .is_some_and(|s| &*s.name == name)
+                    .is_some_and(|s| names.get(s.name) == name)
             })
             .copied()
     }
@@ -179,7 +183,7 @@ impl Engine {
         let mut views: Vec<String> = s.views.iter().map(|&v| self.view(v).name.clone()).collect();
         views.sort_unstable();
         ServiceRecord {
-            name: s.name.to_string(),
+            name: self.names.get(s.name).to_owned(),
             state: s.state,
             last_beat: s.last_beat,
             timeout: s.timeout,
@@ -200,7 +204,7 @@ impl Engine {
         let mut failed: Vec<String> = v
             .failed
             .iter()
-            .map(|&s| self.svc(s).name.to_string())
+            .map(|&s| self.names.get(self.svc(s).name).to_owned())
             .collect();
         failed.sort_unstable();
         ViewRecord {
@@ -309,7 +313,7 @@ impl Engine {
                     s.views.iter().map(|&v| self.view(v).name.clone()).collect();
                 views.sort_unstable();
                 out.push(ServiceRecord {
-                    name: s.name.to_string(),
+                    name: self.names.get(s.name).to_owned(),
                     state: s.state,
                     last_beat: s.last_beat,
                     timeout: s.timeout,
@@ -470,7 +474,10 @@ impl Engine {
                 }
             }
         }
-        let service = Service::new(name, now, view_ids.into_boxed_slice());
+        let Some(name_ref) = self.names.push(name) else {
+            return Err(EngineError::TooManyServices { max: self.live });
+        };
+        let service = Service::new(name_ref, now, view_ids.into_boxed_slice());
         let id = match self.free_services.pop() {
             Some(id) => {
                 self.services[id as usize] = Some(service);
@@ -481,13 +488,13 @@ impl Engine {
                 (self.services.len() - 1) as u32
             }
         };
-        let (hasher, services) = (&self.hasher, &self.services);
+        let (hasher, services, names) = (&self.hasher, &self.services, &self.names);
         self.index
-            .insert_unique(self.hasher.hash_one(name), id, |&other| {
+            .insert_unique(hasher.hash_one(name), id, |&other| {
                 hasher.hash_one(
                     services[other as usize]
                         .as_ref()
-                        .map(|s| &*s.name)
+                        .map(|s| names.get(s.name))
                         .unwrap_or(""),
                 )
             });
@@ -592,6 +599,7 @@ impl Engine {
         }
         let service = self.services[id as usize].take();
         if let Some(s) = service {
+            self.names.remove(s.name);
             self.service_counts[s.state.gauge() as usize] -= 1;
             for &vid in s.views.iter() {
                 let v = self.view_mut(vid);
@@ -607,6 +615,10 @@ impl Engine {
         self.dirty = true;
         out.push(Event::ServiceRemoved { service: record });
         self.maybe_compact_timers();
+        if self.names.wants_compaction() {
+            let live = self.services.iter_mut().flatten().map(|s| &mut s.name);
+            self.names.compact(live);
+        }
         Ok(())
     }
 

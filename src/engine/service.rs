@@ -1,13 +1,15 @@
-//! One service as the engine holds it: compact (about 90 bytes plus its
-//! name), with the beat history boxed so services that never beat twice
+//! One service as the engine holds it: compact (72 bytes; its name is in
+//! the engine's arena), with the beat history boxed so services that never beat twice
 //! carry no history allocation.
 
+use super::names::NameRef;
 use super::timers::UNSCHEDULED;
 use super::{auto, RATE_LIMIT_MS};
 use crate::model::{Millis, State, HISTORY_LEN, NEVER, TIMEOUT_AUTO, TIMEOUT_NONE};
 
 pub(super) struct Service {
-    pub name: Box<str>,
+    /// The name, in the engine's `Names` arena.
+    pub name: NameRef,
     pub last_beat: Millis,
     /// ms, or TIMEOUT_NONE / TIMEOUT_AUTO / 0.
     pub timeout: Millis,
@@ -29,9 +31,9 @@ pub(super) struct Service {
 }
 
 impl Service {
-    pub fn new(name: &str, now: Millis, views: Box<[u32]>) -> Service {
+    pub fn new(name: NameRef, now: Millis, views: Box<[u32]>) -> Service {
         Service {
-            name: name.into(),
+            name,
             last_beat: NEVER,
             timeout: TIMEOUT_NONE,
             muted_since: 0,

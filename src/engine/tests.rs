@@ -635,3 +635,46 @@ fn state_counts_follow_every_change() {
     let r = reload(&e, T0 + 7_000, T0 + 7_000);
     assert_eq!(r.state_counts(), ([0, 0, 1, 0], [0, 0, 0, 0]));
 }
+
+#[test]
+fn a_service_stays_small() {
+    // The RSS budget per service (SPEC target: 150 bytes with the index and
+    // the timer heap) depends on this.
+    assert!(std::mem::size_of::<Option<Service>>() <= 72);
+}
+
+#[test]
+fn names_survive_deletes_and_arena_compaction() {
+    let mut e = Engine::new(EngineConfig {
+        templates: vec![template("web", &["web.*"], &[])],
+        max_services: 10_000,
+        started_at: T0,
+    });
+    let mut out = Vec::new();
+    for i in 0..2_000 {
+        apply(
+            &mut e,
+            &format!("svc.{i:05}.with.a.longish.name"),
+            Update::SetTimeoutAndBeat(60_000),
+            T0,
+        );
+    }
+    for i in (0..2_000).filter(|i| i % 4 != 0) {
+        e.delete_service(&format!("svc.{i:05}.with.a.longish.name"), T0, &mut out)
+            .ok();
+    }
+    assert_eq!(e.len(), 500);
+    for i in (0..2_000).step_by(4) {
+        let name = format!("svc.{i:05}.with.a.longish.name");
+        assert_eq!(e.service(&name, false).map(|s| s.name), Ok(name.clone()));
+    }
+    assert!(e.service("svc.00001.with.a.longish.name", false).is_err());
+    // New services reuse slots and still find their names.
+    apply(&mut e, "fresh.one", Update::Beat, T0);
+    assert_eq!(
+        e.service("fresh.one", false).map(|s| s.name),
+        Ok("fresh.one".into())
+    );
+    tick(&mut e, T0 + 60_000);
+    assert_eq!(e.status(None), Ok(StatusSummary::new(1, 500)));
+}
