@@ -371,3 +371,36 @@ fn max_services_gives_503_and_existing_keep_working() {
     assert!(server.service("d").is_none());
     assert!(server.service("c").is_none());
 }
+
+#[test]
+fn sigint_saves_too() {
+    let dir = TempDir::new("sigint");
+    let server = Server::start(dir.path(), "");
+    assert_eq!(server.post("/api/services/i.a?timeout=2h").status, 200);
+    server.signal("INT");
+    let mut server = server;
+    assert!(wait_until(
+        WAIT,
+        || matches!(server.child.try_wait(), Ok(Some(s)) if s.success())
+    ));
+    drop(server);
+    let server = Server::start(dir.path(), "");
+    assert_eq!(server.service("i.a").expect("kept")["timeout"], 7_200_000);
+}
+
+#[test]
+fn beats_alone_are_saved_by_the_periodic_save() {
+    let dir = TempDir::new("periodic");
+    let config =
+        common::base_config(dir.path()).replace("[database]\n", "[database]\ninterval = 1\n");
+    let server = Server::start_with_config(dir.path(), &config);
+    assert_eq!(server.post("/api/services/p.a?timeout=1h").status, 200);
+    std::thread::sleep(Duration::from_millis(1100)); // past the rate limit
+    assert_eq!(server.post("/api/services/p.a").status, 200);
+    let beat = server.service("p.a").expect("p.a")["last_beat"].clone();
+    // A beat is not a "change": only the 1 s periodic save can keep it.
+    std::thread::sleep(Duration::from_millis(2500));
+    server.kill9();
+    let server = Server::start_with_config(dir.path(), &config);
+    assert_eq!(server.service("p.a").expect("kept")["last_beat"], beat);
+}
