@@ -24,6 +24,10 @@ struct ServiceOurs<'a> {
     muted_since: Millis,
     last_state_change: Millis,
     views: &'a [String],
+    /// Lovebeat 1.x's name for `views`, kept so 1.x clients of
+    /// `/api/services` go on working (SPEC 13); omitted when empty, as 1.x.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    in_alarms: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     analysis: Option<&'a Analysis>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -83,6 +87,7 @@ pub fn service(s: &ServiceRecord, dialect: Dialect, details: bool) -> serde_json
             muted_since: s.muted_since,
             last_state_change: s.last_state_change,
             views: &s.views,
+            in_alarms: &s.views,
             analysis: s.analysis.as_ref(),
             beat_history: history,
         }),
@@ -267,6 +272,7 @@ mod tests {
             serde_json::json!({"lower": 1, "upper": 1, "percentage": 90, "unstable": false})
         );
         assert_eq!(v["views"], serde_json::json!(["w"]));
+        assert_eq!(v["in_alarms"], serde_json::json!(["w"]), "1.x clients");
         let v1 = service(&record("a", &["w"], true), Dialect::V1, true);
         assert_eq!(v1["in_alarms"], serde_json::json!(["w"]));
         assert_eq!(v1["beat_history"], serde_json::json!([1000, 1100]));
