@@ -178,8 +178,9 @@ impl Engine {
 
     // ----- snapshots -----------------------------------------------------
 
-    fn service_record(&self, id: u32, details: bool) -> ServiceRecord {
-        let s = self.svc(id);
+    /// A snapshot of one service. `history` copies the beat history (API
+    /// details, the database); `analysis` computes it (the API).
+    fn record_of(&self, s: &Service, history: bool, analysis: bool) -> ServiceRecord {
         let mut views: Vec<String> = s.views.iter().map(|&v| self.view(v).name.clone()).collect();
         views.sort_unstable();
         ServiceRecord {
@@ -189,14 +190,22 @@ impl Engine {
             timeout: s.timeout,
             muted_since: s.muted_since,
             last_state_change: s.last_state_change,
-            beat_history: if details {
+            beat_history: if history {
                 s.history().to_vec()
             } else {
                 Vec::new()
             },
             views,
-            analysis: auto::analysis(s.history()),
+            analysis: if analysis {
+                auto::analysis(s.history())
+            } else {
+                None
+            },
         }
+    }
+
+    fn service_record(&self, id: u32, details: bool) -> ServiceRecord {
+        self.record_of(self.svc(id), details, true)
     }
 
     fn view_record(&self, id: u32) -> ViewRecord {
@@ -309,20 +318,7 @@ impl Engine {
         let mut taken = 0;
         while *cursor < self.services.len() && taken < max {
             if let Some(s) = &self.services[*cursor] {
-                let mut views: Vec<String> =
-                    s.views.iter().map(|&v| self.view(v).name.clone()).collect();
-                views.sort_unstable();
-                out.push(ServiceRecord {
-                    name: self.names.get(s.name).to_owned(),
-                    state: s.state,
-                    last_beat: s.last_beat,
-                    timeout: s.timeout,
-                    muted_since: s.muted_since,
-                    last_state_change: s.last_state_change,
-                    beat_history: s.history().to_vec(),
-                    views,
-                    analysis: None,
-                });
+                out.push(self.record_of(s, true, false));
                 taken += 1;
             }
             *cursor += 1;
