@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 /// exists is read (`.cfg` is Lovebeat 1.x's name).
 pub const DEFAULT_CONFIG_FILES: [&str; 2] = ["/etc/lovebeat.toml", "/etc/lovebeat.cfg"];
 /// Read when no `-config-dir` is given, if it exists.
+/// Longest accepted `[database] interval`: one day, in seconds.
+pub const MAX_SAVE_INTERVAL: u64 = 86_400;
+
 pub const DEFAULT_CONFIG_DIR: &str = "/etc/lovebeat.conf.d";
 
 /// Top-level keys whose arrays of tables append across files instead of
@@ -103,8 +106,8 @@ impl Http {
 #[serde(deny_unknown_fields, default)]
 pub struct Database {
     pub filename: String,
-    /// Seconds between periodic saves, at least 1.
-    #[serde(deserialize_with = "de_positive_u64")]
+    /// Seconds between periodic saves, 1 to `MAX_SAVE_INTERVAL`.
+    #[serde(deserialize_with = "de_save_interval")]
     pub interval: u64,
     pub remote_s3_url: String,
     pub remote_s3_region: String,
@@ -478,10 +481,10 @@ impl Config {
         ] {
             check_listen(value).map_err(|m| invalid(key.into(), m))?;
         }
-        if self.database.interval < 1 {
+        if !(1..=MAX_SAVE_INTERVAL).contains(&self.database.interval) {
             return Err(invalid(
                 "database.interval".into(),
-                "must be at least 1 (seconds)".into(),
+                format!("must be from 1 to {MAX_SAVE_INTERVAL} (seconds)"),
             ));
         }
         for (key, value) in [
@@ -894,10 +897,12 @@ fn de_http_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(s)
 }
 
-fn de_positive_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+fn de_save_interval<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     let n = u64::deserialize(d)?;
-    if n < 1 {
-        return Err(de::Error::custom("must be at least 1"));
+    if !(1..=MAX_SAVE_INTERVAL).contains(&n) {
+        return Err(de::Error::custom(format!(
+            "must be from 1 to {MAX_SAVE_INTERVAL} (seconds)"
+        )));
     }
     Ok(n)
 }
@@ -1191,6 +1196,10 @@ max_ws_clients = 3
         assert_eq!((line, key.as_str()), (Some(2), "database.interval"));
         assert!(message.contains("invalid type"), "{message}");
         let (_, line, key, _) = invalid(Config::from_toml_str("[database]\ninterval = 0\n"));
+        assert_eq!((line, key.as_str()), (Some(2), "database.interval"));
+        let (_, line, key, _) = invalid(Config::from_toml_str(
+            "[database]\ninterval = 9223372036854775807\n",
+        ));
         assert_eq!((line, key.as_str()), (Some(2), "database.interval"));
         let (_, _, key, _) = invalid(Config::from_toml_str("[limits]\nmax_services = 0\n"));
         assert_eq!(key, "limits.max_services");

@@ -101,7 +101,29 @@ pub fn view_templates(config: &Config) -> Result<Vec<ViewTemplate>, String> {
         .collect()
 }
 
+/// Threads whose panic leaves the process unable to monitor anything: the
+/// process exits (code 70) so that its supervisor restarts it, rather than
+/// staying up and answering 503 forever.
+const CRITICAL_THREADS: [&str; 2] = ["state", "saver"];
+
+fn exit_on_critical_panic() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("unnamed");
+        if CRITICAL_THREADS.contains(&name) {
+            log::error!(
+                "the {name} thread panicked ({info}); exiting so that lovebeat is restarted"
+            );
+            std::process::exit(70);
+        }
+        log::error!("thread {name} panicked: {info}");
+    }));
+}
+
 fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(), String> {
+    exit_on_critical_panic();
     let started_at = now_ms();
     let counters = Arc::new(Counters::default());
     log::info!("lovebeat {} starting", crate::VERSION);
@@ -139,6 +161,7 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
         Arc::clone(&counters),
         StateOptions {
             save_interval: Duration::from_secs(config.database.interval),
+            stop: handle.stop_flag(),
         },
     )
     .map_err(|e| format!("cannot start the state thread: {e}"))?;

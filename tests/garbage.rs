@@ -51,6 +51,16 @@ fn random_bytes_on_udp_and_tcp_change_nothing() {
         // Keep every statsd separator away from a valid line: no ':' means
         // no line can parse.
         payload.retain(|&b| b != b':');
+        if i % 2 == 0 {
+            // Lines shaped like statsd, with random values: never valid
+            // (upper-case names), but they reach the value parser.
+            let mut line = b"GARBAGE.".to_vec();
+            line.extend(rng.bytes(8));
+            line.extend_from_slice(b".timeout:");
+            line.extend(rng.bytes(12));
+            line.extend_from_slice(b"|g\n");
+            payload.extend(line);
+        }
         if i % 3 == 0 {
             payload.extend_from_slice(b"\n\xff\xfe.beat:1|c\nBAD.beat:1|c\nx.timeout:99999999999999999999|g\nx.timeout:-5|g\n");
         }
@@ -66,12 +76,15 @@ fn random_bytes_on_udp_and_tcp_change_nothing() {
     // A line far over 4 KiB on TCP is dropped.
     let long = format!("{}.beat:1|c\n", "a".repeat(10_000));
     server.tcp_send(long.as_bytes());
-    // Let it all be processed: a marker line sent last arrives last on TCP.
+    // Let it all be processed: a marker sent last on each transport is seen
+    // after everything sent before it on that transport.
     server.tcp_send(b"marker.beat:1|c\n");
-    assert!(wait_until(Duration::from_secs(10), || server
-        .service("marker")
-        .is_some()));
+    server.udp_send(b"marker.udp.beat:1|c\n");
+    assert!(wait_until(Duration::from_secs(10), || {
+        server.service("marker").is_some() && server.service("marker.udp").is_some()
+    }));
     server.request("DELETE", "/api/services/marker", &[], b"");
+    server.request("DELETE", "/api/services/marker.udp", &[], b"");
     assert_eq!(snapshot(&server), before, "garbage changed state");
     let text = server.get("/metrics").text();
     let invalid: u64 = text

@@ -73,13 +73,16 @@ fn statsd_over_udp_and_tcp() {
 fn a_silent_service_expires_on_its_own_never_early() {
     let dir = TempDir::new("expiry");
     let server = Server::start(dir.path(), "");
-    server.udp_send(b"exp.a.timeout:1|g\nexp.a.beat:1|c\n");
-    assert!(wait_until(WAIT, || state_of(&server, "exp.a").as_deref() == Some("ok")));
+    // Created over HTTP, so it is in place (and OK) when the reply comes.
+    assert_eq!(server.post("/api/services/exp.a?timeout=2").status, 200);
+    let s = server.service("exp.a").expect("exp.a");
+    let deadline = s["last_beat"].as_i64().unwrap_or(0) + 2000;
+    // Nothing asks it anything but reads: it expires on its own.
     assert!(wait_until(WAIT, || state_of(&server, "exp.a").as_deref()
         == Some("error")));
-    let s = server.service("exp.a").expect("exp.a");
-    let deadline = s["last_beat"].as_i64().unwrap_or(0) + 1000;
-    let changed = s["last_state_change"].as_i64().unwrap_or(0);
+    let changed = server.service("exp.a").expect("exp.a")["last_state_change"]
+        .as_i64()
+        .unwrap_or(0);
     assert!(
         changed >= deadline,
         "expired {} ms early",
@@ -403,4 +406,59 @@ fn beats_alone_are_saved_by_the_periodic_save() {
     server.kill9();
     let server = Server::start_with_config(dir.path(), &config);
     assert_eq!(server.service("p.a").expect("kept")["last_beat"], beat);
+}
+
+#[test]
+fn a_failed_save_is_tried_again() {
+    let dir = TempDir::new("retry");
+    let db_dir = dir.path().join("not-yet");
+    let config = common::base_config(dir.path()).replace(
+        &format!("{:?}", dir.path().join("lovebeat.db").display().to_string()),
+        &format!("{:?}", db_dir.join("lovebeat.db").display().to_string()),
+    );
+    assert!(config.contains("not-yet"));
+    let server = Server::start_with_config(dir.path(), &config);
+    // The change is saved at once, which fails: the directory is missing.
+    assert_eq!(server.post("/api/services/r.a?timeout=1h").status, 200);
+    assert!(wait_until(WAIT, || server
+        .log_text()
+        .contains("save failed")
+        || server.log_text().contains("trying again")));
+    // Nothing else changes; once the directory exists the retry succeeds.
+    std::fs::create_dir(&db_dir).expect("mkdir");
+    assert!(
+        wait_until(Duration::from_secs(20), || db_dir
+            .join("lovebeat.db")
+            .exists()),
+        "no retry; log:\n{}",
+        server.log_text()
+    );
+}
+
+#[test]
+fn extreme_values_in_the_database_do_not_crash_it() {
+    let dir = TempDir::new("extreme");
+    let lines = [
+        r#"SERV	{"name":"far.past","last_beat":-9223372036854775000,"timeout":60000,"state":"ok","muted_since":-5,"last_state_change":-9223372036854775000}"#,
+        r#"SERV	{"name":"far.future","last_beat":9223372036854775000,"beat_history":[9223372036854775000,1,-7],"timeout":9223372036854775000,"state":"ok","muted_since":0,"last_state_change":0}"#,
+        r#"SERV	{"name":"odd.timeout","last_beat":1,"timeout":-77,"state":"error","muted_since":0,"last_state_change":1}"#,
+        r#"ALARM	{"name":"v","state":"error","incident_nbr":18446744073709551615,"failed_services":null,"last_state_change":0}"#,
+    ];
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, (lines.join("\n") + "\n").as_bytes()).expect("gzip");
+    std::fs::write(dir.path().join("lovebeat.db"), gz.finish().expect("gzip")).expect("write");
+    let server = Server::start(dir.path(), "");
+    for name in ["far.past", "far.future", "odd.timeout"] {
+        assert!(server.service(name).is_some(), "{name} loaded");
+        assert_eq!(server.post(&format!("/api/services/{name}")).status, 200);
+        assert_eq!(
+            server
+                .post(&format!("/api/services/{name}?timeout=auto"))
+                .status,
+            200
+        );
+    }
+    assert_eq!(server.service("odd.timeout").expect("odd")["timeout"], -2);
+    assert_eq!(server.get("/api/status").status, 200);
+    assert!(server.stop().success(), "clean exit after all that");
 }

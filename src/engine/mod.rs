@@ -26,7 +26,8 @@ use std::hash::BuildHasher;
 
 use crate::events::Event;
 use crate::model::{
-    is_valid_name, Millis, ServiceRecord, State, StatusSummary, Update, ViewRecord,
+    is_valid_name, Millis, ServiceRecord, State, StatusSummary, Update, ViewRecord, NEVER,
+    TIMEOUT_AUTO, TIMEOUT_NONE,
 };
 use names::Names;
 use pattern::ViewTemplate;
@@ -706,8 +707,15 @@ impl Engine {
                 break;
             };
             let s = self.svc_mut(id);
-            s.last_beat = record.last_beat;
-            s.timeout = record.timeout;
+            // Anything before the epoch is "never" (-1); keeps the clock
+            // arithmetic far from overflow whatever the file says.
+            s.last_beat = record.last_beat.max(NEVER);
+            // -2, -1, 0 and positive are timeouts; other negatives mean none.
+            s.timeout = if record.timeout >= TIMEOUT_AUTO {
+                record.timeout
+            } else {
+                TIMEOUT_NONE
+            };
             s.muted_since = record.muted_since.max(0);
             s.last_state_change = record.last_state_change;
             s.set_history(record.beat_history);

@@ -66,7 +66,7 @@ impl Service {
     /// previous accepted one. Returns whether it was accepted.
     pub fn beat(&mut self, now: Millis) -> bool {
         if self.last_beat != NEVER {
-            let interval = now - self.last_beat;
+            let interval = now.saturating_sub(self.last_beat);
             if (0..RATE_LIMIT_MS).contains(&interval) {
                 return false;
             }

@@ -31,16 +31,15 @@ use crate::counters::Counters;
 use crate::state::StateHandle;
 use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Settings of the HTTP listener.
 #[derive(Clone, Debug)]
 pub struct HttpOptions {
-    /// Threads answering requests (default 4).
-    pub worker_threads: usize,
+    /// Connections served at once; more are closed on accept (default 1024).
+    pub max_connections: usize,
     /// A connection that sends nothing (or stops reading) for this long is
     /// closed (default 20 s).
     pub idle_timeout: Duration,
@@ -49,28 +48,25 @@ pub struct HttpOptions {
 impl Default for HttpOptions {
     fn default() -> Self {
         HttpOptions {
-            worker_threads: 4,
+            max_connections: 1024,
             idle_timeout: Duration::from_secs(20),
         }
     }
 }
 
-/// Longest time a worker spends reading one request body.
+/// Longest time spent reading one request body.
 const BODY_DEADLINE: Duration = Duration::from_secs(10);
-/// Helper threads answering (and draining) oversized bodies, at most.
-const MAX_DRAINERS: usize = 32;
 
-/// What every worker shares.
+/// What every connection shares.
 struct Shared {
-    server: tiny_http::Server,
     state: StateHandle,
     counters: Arc<Counters>,
-    drainers: Arc<AtomicUsize>,
 }
 
 /// Binds `addr` (e.g. "0.0.0.0:8080", "127.0.0.1:0", or ":8080" for all
-/// interfaces) and starts the worker threads ("http-N") that answer
-/// requests. Returns the bound address.
+/// interfaces) and serves it for the life of the process: every connection
+/// is answered on its own thread (tiny_http's), so a slow client holds only
+/// itself up. Returns the bound address.
 pub fn spawn(
     addr: &str,
     state: StateHandle,
@@ -85,36 +81,18 @@ pub fn spawn(
     let listener = TcpListener::bind(&addr)?;
     let local = listener.local_addr()?;
     let idle = opts.idle_timeout.max(Duration::from_millis(100));
-    let server = tiny_http::Server::from_listener_with_idle_timeout(listener, None, Some(idle))
-        .map_err(|e| io::Error::other(e.to_string()))?;
-    let shared = Arc::new(Shared {
-        server,
-        state,
-        counters,
-        drainers: Arc::new(AtomicUsize::new(0)),
-    });
-    let mut handles = Vec::new();
-    for n in 0..opts.worker_threads.max(1) {
-        let shared = Arc::clone(&shared);
-        handles.push(
-            thread::Builder::new()
-                .name(format!("http-{n}"))
-                .spawn(move || worker(&shared))?,
-        );
-    }
-    Ok((local, handles))
-}
-
-fn worker(shared: &Shared) {
-    loop {
-        match shared.server.recv() {
-            Ok(rq) => handle(shared, rq),
-            Err(e) => {
-                log::warn!("HTTP: {e}");
-                thread::sleep(Duration::from_millis(50));
-            }
-        }
-    }
+    let shared = Arc::new(Shared { state, counters });
+    let handler = tiny_http::ConnectionHandler {
+        handle: Arc::new(move |rq| handle(&shared, rq)),
+        max_connections: opts.max_connections.max(1),
+        open: Arc::default(),
+    };
+    let server =
+        tiny_http::Server::from_listener_with_handler(listener, None, Some(idle), Some(handler))
+            .map_err(|e| io::Error::other(e.to_string()))?;
+    // Dropping the server would stop its accept loop; it serves until exit.
+    Box::leak(Box::new(server));
+    Ok((local, Vec::new()))
 }
 
 /// Reads one request off tiny_http, routes it and answers.
@@ -165,7 +143,7 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
     }
     if let Some(len) = rq.body_length() {
         if len > MAX_BODY {
-            return reject_oversized(shared, rq, len);
+            return reject_oversized(rq, len);
         }
     }
     let resp = match read_body(&mut rq) {
@@ -222,44 +200,17 @@ fn read_body(rq: &mut tiny_http::Request) -> Result<Vec<u8>, BodyError> {
 }
 
 /// Answers 413 to a request whose Content-Length is over the limit, without
-/// reading the body. tiny_http drains the unread body when the request is
-/// dropped (through a fixed buffer, in our patched copy), which takes as
-/// long as the client takes to send it, so that happens on a helper thread
-/// and does not hold a worker.
-fn reject_oversized(shared: &Shared, rq: tiny_http::Request, len: usize) {
+/// reading the body (tiny_http drains it when the request is dropped, on
+/// this connection's own thread, through a fixed buffer in our patched copy)
+/// and closes the connection.
+fn reject_oversized(rq: tiny_http::Request, len: usize) {
     log::debug!("HTTP request declaring a {len}-byte body refused");
-    let resp = to_tiny(ApiError::BodyTooLarge.into_response()).with_header(
-        tiny_http::Header::from_bytes(&b"Connection"[..], &b"close"[..])
-            .unwrap_or_else(|()| unreachable!("a valid header")),
-    );
-    let reply = move || {
-        if let Err(e) = rq.respond(resp) {
-            log::debug!("413 reply not sent: {e}");
-        }
-    };
-    if shared.drainers.fetch_add(1, Ordering::SeqCst) < MAX_DRAINERS {
-        let done = DrainerSlot(Arc::clone(&shared.drainers));
-        let spawned = thread::Builder::new()
-            .name("http-drain".into())
-            .spawn(move || {
-                let _slot = done;
-                reply();
-            });
-        if let Err(e) = spawned {
-            log::debug!("no drainer thread ({e})");
-        }
-    } else {
-        shared.drainers.fetch_sub(1, Ordering::SeqCst);
-        reply();
+    let mut resp = to_tiny(ApiError::BodyTooLarge.into_response());
+    if let Ok(close) = tiny_http::Header::from_bytes(&b"Connection"[..], &b"close"[..]) {
+        resp.add_header(close);
     }
-}
-
-/// One running drainer thread; frees its slot when dropped.
-struct DrainerSlot(Arc<AtomicUsize>);
-
-impl Drop for DrainerSlot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+    if let Err(e) = rq.respond(resp) {
+        log::debug!("413 reply not sent: {e}");
     }
 }
 

@@ -7,6 +7,8 @@ use crate::engine::EngineError;
 use crate::events::Subscriber;
 use crate::model::{Batch, ServiceRecord, StatusSummary, Update, ViewRecord};
 use crossbeam_channel::{bounded, Sender, TrySendError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long an API caller waits for the state thread before giving up.
@@ -83,11 +85,22 @@ pub struct Stats {
 #[derive(Clone)]
 pub struct StateHandle {
     tx: Sender<Command>,
+    /// Set by `shutdown`; seen by the state thread even when the command
+    /// queue is full.
+    stop: Arc<AtomicBool>,
 }
 
 impl StateHandle {
     pub fn new(tx: Sender<Command>) -> Self {
-        StateHandle { tx }
+        StateHandle {
+            tx,
+            stop: Arc::default(),
+        }
+    }
+
+    /// The flag `shutdown` sets, for the state thread to watch.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.stop)
     }
 
     /// Hands a statsd batch over without waiting. Returns false when the
@@ -199,8 +212,11 @@ impl StateHandle {
         self.ask(|reply| Command::Save { reply })
     }
 
+    /// Asks the state thread to save and stop. Never waits: with a full
+    /// queue the thread sees the flag after the command at hand.
     pub fn shutdown(&self) {
-        let _ = self.tx.send_timeout(Command::Shutdown, REPLY_TIMEOUT);
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.tx.try_send(Command::Shutdown);
     }
 }
 

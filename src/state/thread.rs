@@ -12,6 +12,7 @@ use crate::events::{Bus, Event};
 use crate::model::{Millis, ServiceRecord};
 use crate::store::SaveJob;
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -21,12 +22,18 @@ const SNAPSHOT_CHUNK: usize = 10_000;
 /// A change other than a beat is saved within this delay (SPEC 8: 1 s,
 /// leaving room for the snapshot and the write).
 const DIRTY_SAVE_DELAY: Duration = Duration::from_millis(300);
+/// After handing a save to the saver, look at its outcome this much later.
+const SAVE_CHECK_DELAY: Duration = Duration::from_secs(2);
+/// A failed save is tried again this much later (and again, while it fails).
+const SAVE_RETRY_DELAY: Duration = Duration::from_secs(5);
 /// How long the final save at shutdown may take before we give up waiting.
 const FINAL_SAVE_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct StateOptions {
     /// Periodic save interval.
     pub save_interval: Duration,
+    /// `StateHandle::stop_flag`: stop (after a final save) once set.
+    pub stop: Arc<AtomicBool>,
 }
 
 /// Starts the state thread ("state"). It ends after `Command::Shutdown`
@@ -47,10 +54,12 @@ pub fn spawn(
                 saver,
                 counters,
                 events: Vec::new(),
-                next_periodic_save: Instant::now() + options.save_interval,
+                next_periodic_save: far_future(options.save_interval),
                 save_interval: options.save_interval,
                 dirty_since: None,
                 snapshot: None,
+                stop: options.stop,
+                pending_save: None,
             };
             state.run(commands);
         })
@@ -72,15 +81,39 @@ struct StateThread {
     save_interval: Duration,
     dirty_since: Option<Instant>,
     snapshot: Option<Snapshot>,
+    stop: Arc<AtomicBool>,
+    /// A save handed to the saver whose outcome is not known yet.
+    pending_save: Option<PendingSave>,
+}
+
+struct PendingSave {
+    /// When to look at the saver's counters.
+    check_at: Instant,
+    /// `saves + save_failures` and `save_failures` when it was handed over.
+    outcomes: u64,
+    failures: u64,
+}
+
+/// `now + d`, or a year from now if that does not fit an `Instant`.
+fn far_future(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(365 * 86_400)))
+        .unwrap_or(now)
 }
 
 impl StateThread {
     fn run(&mut self, commands: Receiver<Command>) {
         loop {
+            if self.stop.load(Ordering::SeqCst) {
+                self.final_save();
+                return;
+            }
             let now = now_ms();
             self.engine.tick(now, &mut self.events);
             self.publish();
             self.note_dirty();
+            self.check_pending_save();
             self.advance_save();
 
             let wake = self.wake_at(now);
@@ -98,6 +131,9 @@ impl StateThread {
                     // Drain what is already queued before looking at timers
                     // again (bounded, so expiry stays punctual).
                     for _ in 0..256 {
+                        if self.stop.load(Ordering::SeqCst) {
+                            break;
+                        }
                         match commands.try_recv() {
                             Ok(Command::Shutdown) => {
                                 self.final_save();
@@ -125,6 +161,9 @@ impl StateThread {
         let mut wake = self.next_periodic_save;
         if let Some(since) = self.dirty_since {
             wake = wake.min(since + DIRTY_SAVE_DELAY);
+        }
+        if let Some(pending) = &self.pending_save {
+            wake = wake.min(pending.check_at);
         }
         if let Some(deadline) = self.engine.next_deadline() {
             let wait = Duration::from_millis(deadline.saturating_sub(now).max(0) as u64);
@@ -242,7 +281,7 @@ impl StateThread {
             if !dirty_due && now < self.next_periodic_save {
                 return;
             }
-            self.next_periodic_save = now + self.save_interval;
+            self.next_periodic_save = far_future(self.save_interval);
             if !dirty_due && !self.engine.take_changed() {
                 return; // nothing new since the last save
             }
@@ -272,8 +311,16 @@ impl StateThread {
             views: self.engine.views(),
             done: None,
         };
+        let failures = Counters::get(&self.counters.save_failures);
+        let outcomes = Counters::get(&self.counters.saves) + failures;
         match self.saver.try_send(job) {
-            Ok(()) => {}
+            Ok(()) => {
+                self.pending_save = Some(PendingSave {
+                    check_at: now + SAVE_CHECK_DELAY,
+                    outcomes,
+                    failures,
+                });
+            }
             Err(TrySendError::Full(_)) => {
                 // The saver is still busy with earlier saves: try again soon.
                 log::warn!("database saver is behind; this save is postponed");
@@ -283,6 +330,34 @@ impl StateThread {
                 log::error!("database saver thread is gone; changes are not being saved");
                 Counters::add(&self.counters.save_failures, 1);
             }
+        }
+    }
+
+    /// Once the saver has dealt with the last save: if it failed (disk full,
+    /// a vanished directory), schedule another try, so a change is never
+    /// left unsaved just because nothing else changes afterwards.
+    fn check_pending_save(&mut self) {
+        let Some(pending) = &mut self.pending_save else {
+            return;
+        };
+        let now = Instant::now();
+        if now < pending.check_at {
+            return;
+        }
+        let failures = Counters::get(&self.counters.save_failures);
+        let outcomes = Counters::get(&self.counters.saves) + failures;
+        if outcomes == pending.outcomes {
+            pending.check_at = now + SAVE_CHECK_DELAY; // still writing
+            return;
+        }
+        let failed = failures > pending.failures;
+        self.pending_save = None;
+        if failed && self.dirty_since.is_none() {
+            log::warn!(
+                "the last database save failed; trying again in {} s",
+                SAVE_RETRY_DELAY.as_secs()
+            );
+            self.dirty_since = Some(now + SAVE_RETRY_DELAY - DIRTY_SAVE_DELAY);
         }
     }
 

@@ -11,12 +11,13 @@ use super::{hand_over, LogLimiter};
 use crate::counters::Counters;
 use crate::model::Batch;
 use crate::state::StateHandle;
+use std::collections::HashMap;
 use std::io::{self, ErrorKind, Read};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::Arc;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Longest accepted line, without its `\n`.
 pub const MAX_LINE_LEN: usize = 4096;
@@ -30,20 +31,69 @@ const TCP_QUEUE_WAIT: Duration = Duration::from_secs(5);
 /// spin a core.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 
+/// At the connection cap, a connection idle at least this long is closed
+/// to make room for a new one (so idle sockets cannot lock senders out).
+const EVICT_IDLE_AFTER: Duration = Duration::from_secs(5);
+
 /// What the accept thread shares with the connection threads.
 struct Shared {
     state: StateHandle,
     counters: Arc<Counters>,
     open: AtomicUsize,
     drops: LogLimiter,
+    /// The open connections, to find the longest idle one at the cap.
+    conns: Mutex<HashMap<u64, OpenConn>>,
+    /// Clock for `OpenConn::last_active`.
+    epoch: Instant,
+}
+
+struct OpenConn {
+    /// A handle on the socket, to shut it down from the accept thread.
+    stream: TcpStream,
+    /// Milliseconds since `Shared::epoch` of the last read.
+    last_active: Arc<AtomicU64>,
+}
+
+impl Shared {
+    fn conns(&self) -> std::sync::MutexGuard<'_, HashMap<u64, OpenConn>> {
+        self.conns.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn millis(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Closes the connection that has been idle longest, if it has been
+    /// idle for `EVICT_IDLE_AFTER`. Returns whether one was closed.
+    fn evict_idlest(&self) -> bool {
+        let now = self.millis();
+        let conns = self.conns();
+        let idlest = conns.values().min_by_key(|c| c.last_active.load(SeqCst));
+        match idlest {
+            Some(c)
+                if now.saturating_sub(c.last_active.load(SeqCst))
+                    >= EVICT_IDLE_AFTER.as_millis() as u64 =>
+            {
+                let _ = c.stream.shutdown(Shutdown::Both);
+                // Never picked twice while its thread winds down.
+                c.last_active.store(u64::MAX, SeqCst);
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 /// One open-connection slot; frees itself when dropped.
-struct Slot(Arc<Shared>);
+struct Slot {
+    shared: Arc<Shared>,
+    id: u64,
+}
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.open.fetch_sub(1, SeqCst);
+        self.shared.conns().remove(&self.id);
+        self.shared.open.fetch_sub(1, SeqCst);
     }
 }
 
@@ -62,6 +112,8 @@ pub fn spawn_tcp(
         counters,
         open: AtomicUsize::new(0),
         drops: LogLimiter::new(),
+        conns: Mutex::new(HashMap::new()),
+        epoch: Instant::now(),
     });
     let handle = thread::Builder::new()
         .name("statsd-tcp".into())
@@ -73,6 +125,7 @@ pub fn spawn_tcp(
 fn accept_loop(listener: TcpListener, shared: Arc<Shared>, max_connections: usize) {
     let refused = LogLimiter::new();
     let errors = LogLimiter::new();
+    let mut next_id = 0u64;
     loop {
         let (stream, peer) = match listener.accept() {
             Ok(conn) => conn,
@@ -85,7 +138,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, max_connections: usiz
                 continue;
             }
         };
-        if shared.open.fetch_add(1, SeqCst) >= max_connections {
+        if shared.open.fetch_add(1, SeqCst) >= max_connections && !shared.evict_idlest() {
             shared.open.fetch_sub(1, SeqCst);
             drop(stream);
             Counters::add(&shared.counters.tcp_refused, 1);
@@ -98,10 +151,22 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, max_connections: usiz
             }
             continue;
         }
-        let slot = Slot(shared.clone());
+        next_id += 1;
+        let last_active = Arc::new(AtomicU64::new(shared.millis()));
+        if let Ok(handle) = stream.try_clone() {
+            let conn = OpenConn {
+                stream: handle,
+                last_active: Arc::clone(&last_active),
+            };
+            shared.conns().insert(next_id, conn);
+        }
+        let slot = Slot {
+            shared: shared.clone(),
+            id: next_id,
+        };
         let spawned = thread::Builder::new()
             .name("statsd-tcp-conn".into())
-            .spawn(move || serve(stream, peer, slot));
+            .spawn(move || serve(stream, peer, slot, last_active));
         // On failure the closure, stream and slot are dropped: closed, freed.
         if let Err(e) = spawned {
             if let Some(held_back) = errors.check() {
@@ -114,8 +179,8 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, max_connections: usiz
     }
 }
 
-fn serve(mut stream: TcpStream, peer: SocketAddr, slot: Slot) {
-    let shared = &slot.0;
+fn serve(mut stream: TcpStream, peer: SocketAddr, slot: Slot, last_active: Arc<AtomicU64>) {
+    let shared = &slot.shared;
     if let Err(e) = stream.set_read_timeout(Some(TCP_IDLE_TIMEOUT)) {
         log::warn!("statsd tcp: cannot set read timeout for {peer}: {e}; closing");
         return;
@@ -136,6 +201,7 @@ fn serve(mut stream: TcpStream, peer: SocketAddr, slot: Slot) {
                 break;
             }
         };
+        last_active.store(shared.millis(), SeqCst);
         let mut batch = Batch::with_capacity(16);
         let (valid, invalid) = lines.feed(&buf[..n], &mut batch);
         count(&shared.counters, valid, invalid);
@@ -369,5 +435,40 @@ mod tests {
         assert!(ok, "slot not freed after a connection closed");
         b.write_all(b"b2.beat:1|c\n").unwrap();
         assert_eq!(collect(&rx, 1, WAIT), vec![beat("b2")]);
+    }
+
+    #[test]
+    fn idle_connections_make_room_at_the_cap() {
+        let (addr, rx, counters) = start(2);
+        let mut a = TcpStream::connect(addr).unwrap();
+        let mut b = TcpStream::connect(addr).unwrap();
+        a.write_all(b"a.beat:1|c\n").unwrap();
+        b.write_all(b"b.beat:1|c\n").unwrap();
+        assert_eq!(collect(&rx, 2, WAIT).len(), 2);
+        // Both fall idle; then a new sender arrives.
+        thread::sleep(EVICT_IDLE_AFTER + Duration::from_millis(500));
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.write_all(b"c.beat:1|c\n").unwrap();
+        assert_eq!(collect(&rx, 1, WAIT), vec![beat("c")]);
+        assert_eq!(Counters::get(&counters.tcp_refused), 0);
+        // One of the idle ones (whichever read last longest ago) was closed
+        // to make room; the other is still open.
+        let closed = |s: &mut TcpStream| {
+            s.set_read_timeout(Some(Duration::from_millis(500)))
+                .unwrap();
+            let mut byte = [0u8; 1];
+            match s.read(&mut byte) {
+                Ok(0) => true,
+                Err(e) => e.kind() == ErrorKind::ConnectionReset,
+                Ok(_) => false,
+            }
+        };
+        assert_eq!(
+            [closed(&mut a), closed(&mut b)]
+                .iter()
+                .filter(|c| **c)
+                .count(),
+            1
+        );
     }
 }

@@ -76,8 +76,9 @@ struct ViewIn<'a> {
     name: String,
     #[serde(default, borrow)]
     state: Option<Cow<'a, str>>,
+    /// Any JSON number: we write a u64, 1.x wrote an int.
     #[serde(default, alias = "incident_number")]
-    incident_nbr: Option<i64>,
+    incident_nbr: Option<serde_json::Number>,
     #[serde(default)]
     failed_services: Option<Vec<String>>,
     #[serde(default)]
@@ -223,7 +224,7 @@ fn view_from(json: &[u8], line: usize) -> Result<ViewRecord, StoreError> {
     Ok(ViewRecord {
         state: parse_state(v.state.as_deref()),
         name: v.name,
-        incident_number: v.incident_nbr.unwrap_or(0).max(0) as u64,
+        incident_number: v.incident_nbr.map(|n| n.as_u64().unwrap_or(0)).unwrap_or(0),
         failed_services: v.failed_services.unwrap_or_default(),
         last_state_change: v.last_state_change.unwrap_or(0),
     })

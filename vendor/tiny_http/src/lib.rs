@@ -100,7 +100,7 @@ use std::io::Error as IoError;
 use std::io::ErrorKind as IoErrorKind;
 use std::io::Result as IoResult;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -131,6 +131,16 @@ mod util;
 /// Destroying this object will immediately close the listening socket and the reading
 ///  part of all the client's connections. Requests that have already been returned by
 ///  the `recv()` function will not close and the responses will be transferred to the client.
+/// lovebeat patch: a request handler run on each connection's own thread
+/// (see `Server::from_listener_with_handler`).
+#[derive(Clone)]
+pub struct ConnectionHandler {
+    pub handle: Arc<dyn Fn(Request) + Send + Sync>,
+    pub max_connections: usize,
+    /// Connections being served now.
+    pub open: Arc<AtomicUsize>,
+}
+
 pub struct Server {
     // should be false as long as the server exists
     // when set to true, all the subtasks will close within a few hundreds ms
@@ -255,6 +265,21 @@ impl Server {
         ssl_config: Option<SslConfig>,
         idle_timeout: Option<std::time::Duration>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Self::from_listener_with_handler(listener, ssl_config, idle_timeout, None)
+    }
+
+    /// lovebeat patch: like `from_listener_with_idle_timeout`, and when a
+    /// `ConnectionHandler` is given, every request is handed to it on its
+    /// connection's own thread instead of being queued for `recv()`. A slow
+    /// client then only ever holds its own thread (which its idle timeout
+    /// bounds), never a shared worker; and at most `max_connections`
+    /// connections are served at once (more are closed on accept).
+    pub fn from_listener_with_handler<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+        idle_timeout: Option<std::time::Duration>,
+        handler: Option<ConnectionHandler>,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
@@ -332,6 +357,38 @@ impl Server {
                 };
 
                 match new_client {
+                    Ok(client) if handler.is_some() => {
+                        let Some(handler) = handler.clone() else {
+                            continue;
+                        };
+                        let open = Arc::clone(&handler.open);
+                        if open.fetch_add(1, Relaxed) >= handler.max_connections {
+                            open.fetch_sub(1, Relaxed);
+                            log::warn!("connection refused: {} connections open", handler.max_connections);
+                            continue; // dropping the client closes it
+                        }
+                        // A thread of its own per connection (the number is
+                        // capped above): tiny_http's task pool can queue a new
+                        // connection behind long-lived ones.
+                        let spawned = thread::Builder::new()
+                            .name("http-conn".into())
+                            .spawn(move || {
+                                struct Slot(Arc<AtomicUsize>);
+                                impl Drop for Slot {
+                                    fn drop(&mut self) {
+                                        self.0.fetch_sub(1, Relaxed);
+                                    }
+                                }
+                                let _slot = Slot(open);
+                                for rq in client {
+                                    (handler.handle)(rq);
+                                }
+                            });
+                        if let Err(e) = spawned {
+                            // The closure (client and slot) is dropped: closed, freed.
+                            log::error!("no thread for a new connection: {}", e);
+                        }
+                    }
                     Ok(client) => {
                         let messages = inside_messages.clone();
                         let mut client = Some(client);
