@@ -222,3 +222,6 @@ impl StateHandle {
 
 mod thread;
 pub use thread::{spawn, StateOptions};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,120 @@
+//! The state thread as a whole, with a real engine and channels standing in
+//! for the saver and subscribers.
+
+use super::*;
+use crate::counters::Counters;
+use crate::engine::{Engine, EngineConfig};
+use crate::events::{Event, Interest, Subscriber};
+use crate::model::State;
+use crate::store::SaveJob;
+use crossbeam_channel::Receiver;
+use std::time::Instant;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn start(save_interval: Duration) -> (StateHandle, Receiver<SaveJob>, std::thread::JoinHandle<()>) {
+    let engine = Engine::new(EngineConfig {
+        templates: vec![],
+        max_services: 100,
+        started_at: crate::clock::now_ms(),
+    });
+    let (tx, rx) = bounded(COMMAND_QUEUE);
+    let handle = StateHandle::new(tx);
+    let (save_tx, save_rx) = bounded(2);
+    let thread = spawn(
+        engine,
+        rx,
+        save_tx,
+        Arc::new(Counters::default()),
+        StateOptions {
+            save_interval,
+            stop: handle.stop_flag(),
+        },
+    )
+    .unwrap_or_else(|e| panic!("spawn: {e}"));
+    (handle, save_rx, thread)
+}
+
+fn next_job(saves: &Receiver<SaveJob>) -> SaveJob {
+    let job = saves
+        .recv_timeout(WAIT)
+        .unwrap_or_else(|_| panic!("no save job"));
+    if let Some(done) = &job.done {
+        let _ = done.send(Ok(crate::store::SaveReport {
+            services: job.services.len(),
+            views: job.views.len(),
+            bytes: 0,
+            millis: 0,
+        }));
+    }
+    job
+}
+
+#[test]
+fn expires_on_its_own_deadline_and_tells_subscribers() {
+    let (handle, _saves, _thread) = start(Duration::from_secs(3600));
+    let (tx, events) = bounded(64);
+    handle
+        .subscribe(Subscriber {
+            tx,
+            interest: Interest::StateChanges,
+            dropped: Arc::default(),
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    handle
+        .update("a", Update::SetTimeoutAndBeat(300))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // No command arrives after this: the thread must wake by itself.
+    let deadline = Instant::now() + WAIT;
+    let mut expired = false;
+    while !expired && Instant::now() < deadline {
+        if let Ok(event) = events.recv_timeout(Duration::from_millis(100)) {
+            expired = matches!(&*event, Event::ServiceChanged { service, previous: State::Ok }
+                if service.state == State::Error);
+        }
+    }
+    assert!(expired, "no expiry event");
+    assert_eq!(handle.status(None), Ok(StatusSummary::new(0, 1)));
+}
+
+#[test]
+fn a_change_is_saved_soon_and_a_quiet_server_does_not_save() {
+    let (handle, saves, _thread) = start(Duration::from_millis(200));
+    handle
+        .update("a", Update::SetTimeout(60_000))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let job = next_job(&saves);
+    assert_eq!(job.services.len(), 1);
+    assert_eq!(job.services[0].timeout, 60_000);
+    // Nothing changes any more: periodic saves (every 200 ms) are skipped.
+    assert!(saves.recv_timeout(Duration::from_millis(1000)).is_err());
+    // A beat alone is saved by the next periodic save.
+    std::thread::sleep(Duration::from_millis(1100)); // past the rate limit
+    handle
+        .update("a", Update::Beat)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let job = next_job(&saves);
+    assert!(job.services[0].last_beat > 0);
+}
+
+#[test]
+fn shutdown_saves_even_with_a_full_queue() {
+    let (handle, saves, thread) = start(Duration::from_secs(3600));
+    handle
+        .update("a", Update::Beat)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = next_job(&saves); // the creation
+                              // Fill the queue, then ask to stop: the flag gets through regardless.
+    for _ in 0..1_000_000 {
+        if !handle.ingest(crate::model::Batch::default()) {
+            break;
+        }
+    }
+    handle.shutdown();
+    let job = next_job(&saves);
+    assert_eq!(job.services.len(), 1);
+    assert!(job.done.is_some(), "the final save waits for the saver");
+    thread
+        .join()
+        .unwrap_or_else(|_| panic!("state thread panicked"));
+}
