@@ -1,0 +1,157 @@
+//! Read-only views of the engine: snapshots of services and views for the
+//! API and the database, the status summary and the per-state counts.
+
+use super::{auto, Engine, EngineError, Service};
+use crate::model::{ServiceRecord, State, StatusSummary, ViewRecord};
+
+impl Engine {
+    // ----- snapshots -----------------------------------------------------
+
+    /// A snapshot of one service. `history` copies the beat history (API
+    /// details, the database); `analysis` computes it (the API).
+    pub(super) fn record_of(&self, s: &Service, history: bool, analysis: bool) -> ServiceRecord {
+        let mut views: Vec<String> = s.views.iter().map(|&v| self.view(v).name.clone()).collect();
+        views.sort_unstable();
+        ServiceRecord {
+            name: self.names.get(s.name).to_owned(),
+            state: s.state,
+            last_beat: s.last_beat,
+            timeout: s.timeout,
+            muted_since: s.muted_since,
+            last_state_change: s.last_state_change,
+            beat_history: if history {
+                s.history().to_vec()
+            } else {
+                Vec::new()
+            },
+            views,
+            analysis: if analysis {
+                auto::analysis(s.history())
+            } else {
+                None
+            },
+        }
+    }
+
+    pub(super) fn service_record(&self, id: u32, details: bool) -> ServiceRecord {
+        self.record_of(self.svc(id), details, true)
+    }
+
+    pub(super) fn view_record(&self, id: u32) -> ViewRecord {
+        let v = self.view(id);
+        let mut failed: Vec<String> = v
+            .failed
+            .iter()
+            .map(|&s| self.names.get(self.svc(s).name).to_owned())
+            .collect();
+        failed.sort_unstable();
+        ViewRecord {
+            name: v.name.clone(),
+            state: v.state,
+            incident_number: v.incident_number,
+            failed_services: failed,
+            last_state_change: v.last_state_change,
+        }
+    }
+
+    /// One service; `details` includes the beat history.
+    pub fn service(&self, name: &str, details: bool) -> Result<ServiceRecord, EngineError> {
+        self.find(name)
+            .map(|id| self.service_record(id, details))
+            .ok_or_else(|| EngineError::ServiceNotFound(name.to_owned()))
+    }
+
+    /// All services, or the members of one view.
+    pub fn services(&self, view: Option<&str>) -> Result<Vec<ServiceRecord>, EngineError> {
+        match view {
+            None => Ok(self
+                .services
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.is_some())
+                .map(|(id, _)| self.service_record(id as u32, false))
+                .collect()),
+            Some(name) => {
+                let vid = self
+                    .find_view(name)
+                    .ok_or_else(|| EngineError::ViewNotFound(name.to_owned()))?;
+                Ok(self
+                    .view(vid)
+                    .members
+                    .iter()
+                    .map(|&id| self.service_record(id, false))
+                    .collect())
+            }
+        }
+    }
+
+    pub fn views(&self) -> Vec<ViewRecord> {
+        self.view_index
+            .values()
+            .map(|&id| self.view_record(id))
+            .collect()
+    }
+
+    /// One view and its members.
+    pub fn view_with_members(
+        &self,
+        name: &str,
+    ) -> Result<(ViewRecord, Vec<ServiceRecord>), EngineError> {
+        let id = self
+            .find_view(name)
+            .ok_or_else(|| EngineError::ViewNotFound(name.to_owned()))?;
+        let members = self.services(Some(name))?;
+        Ok((self.view_record(id), members))
+    }
+
+    /// The health summary of everything or of one view.
+    pub fn status(&self, view: Option<&str>) -> Result<StatusSummary, EngineError> {
+        match view {
+            None => Ok(StatusSummary::new(
+                (self.live - self.errors()) as u64,
+                self.errors() as u64,
+            )),
+            Some(name) => {
+                let v = self.view(
+                    self.find_view(name)
+                        .ok_or_else(|| EngineError::ViewNotFound(name.to_owned()))?,
+                );
+                let errors = v.failed.len();
+                Ok(StatusSummary::new(
+                    (v.members.len() - errors) as u64,
+                    errors as u64,
+                ))
+            }
+        }
+    }
+
+    pub(super) fn errors(&self) -> usize {
+        self.service_counts[State::Error.gauge() as usize]
+    }
+
+    /// Services and views per state, indexed by `State::gauge()` (O(1)).
+    pub fn state_counts(&self) -> ([usize; 4], [usize; 4]) {
+        (self.service_counts, self.view_counts)
+    }
+
+    /// Copies up to `max` services starting at slab position `*cursor` into
+    /// `out` (with histories, for the database) and advances the cursor.
+    /// Returns true when the end was reached. Lets the state thread snapshot
+    /// a million services in small steps between commands.
+    pub fn snapshot_services(
+        &self,
+        cursor: &mut usize,
+        max: usize,
+        out: &mut Vec<ServiceRecord>,
+    ) -> bool {
+        let mut taken = 0;
+        while *cursor < self.services.len() && taken < max {
+            if let Some(s) = &self.services[*cursor] {
+                out.push(self.record_of(s, true, false));
+                taken += 1;
+            }
+            *cursor += 1;
+        }
+        *cursor >= self.services.len()
+    }
+}
