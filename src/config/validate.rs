@@ -1,0 +1,213 @@
+//! Value checks: listen addresses, file modes, URLs, ranges, and the views'
+//! cross-checks ([`Config::validate`]), plus the serde `deserialize_with`
+//! functions that apply the same checks while a file is parsed.
+
+use super::{Config, ConfigError, MAX_SAVE_INTERVAL};
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+use std::collections::BTreeSet;
+use std::fmt;
+
+impl Config {
+    /// Checks everything [`load`](fn@super::load) checks, for a `Config` built in code.
+    /// Errors carry the key but no file or line.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: String, message: String| ConfigError::Invalid {
+            path: None,
+            line: None,
+            key,
+            message,
+        };
+        for (key, value) in [
+            ("udp.listen", &self.udp.listen),
+            ("tcp.listen", &self.tcp.listen),
+            ("http.listen", &self.http.listen),
+        ] {
+            check_listen(value).map_err(|m| invalid(key.into(), m))?;
+        }
+        if !(1..=MAX_SAVE_INTERVAL).contains(&self.database.interval) {
+            return Err(invalid(
+                "database.interval".into(),
+                format!("must be from 1 to {MAX_SAVE_INTERVAL} (seconds)"),
+            ));
+        }
+        for (key, value) in [
+            ("limits.max_services", self.limits.max_services),
+            (
+                "limits.max_tcp_connections",
+                self.limits.max_tcp_connections,
+            ),
+            ("limits.max_ws_clients", self.limits.max_ws_clients),
+        ] {
+            if value < 1 {
+                return Err(invalid(key.into(), "must be at least 1".into()));
+            }
+        }
+        parse_mode(&self.eventlog.mode).map_err(|m| invalid("eventlog.mode".into(), m))?;
+        for (i, n) in self.notify.iter().enumerate() {
+            check_http_url(&n.lovebeat).map_err(|m| invalid(format!("notify[{i}].lovebeat"), m))?;
+        }
+        for (i, v) in self.views.iter().enumerate() {
+            v.check()
+                .map_err(|(k, m)| invalid(format!("views[{i}].{k}"), m))?;
+        }
+        if let Some((i, key, message)) = self.view_problem() {
+            return Err(invalid(format!("views[{i}].{key}"), message));
+        }
+        Ok(())
+    }
+
+    /// Cross-file checks on views: undefined alerts and duplicate names.
+    /// Returns (index in `views`, key within the view, message).
+    pub(super) fn view_problem(&self) -> Option<(usize, &'static str, String)> {
+        let mut names = BTreeSet::new();
+        for (i, v) in self.views.iter().enumerate() {
+            if !names.insert(v.name.as_str()) {
+                return Some((
+                    i,
+                    "name",
+                    format!(
+                        "view name `{}` is used by more than one view; names must be unique",
+                        v.name
+                    ),
+                ));
+            }
+            if let Some(a) = v.alerts.iter().find(|a| !self.alerts.contains_key(*a)) {
+                return Some((
+                    i,
+                    "alerts",
+                    format!(
+                        "view `{}` uses alert `{a}`, which is not defined; add an [alerts.{a}] section or remove it from `alerts`",
+                        v.name
+                    ),
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// Parses a listen address: `""` → `None` (listener disabled), `":8080"` →
+/// `0.0.0.0:8080`, `HOST:PORT` and `[IPv6]:PORT` unchanged.
+pub fn listen_addr(s: &str) -> Result<Option<String>, ConfigError> {
+    check_listen(s).map_err(|message| ConfigError::Invalid {
+        path: None,
+        line: None,
+        key: "listen".into(),
+        message,
+    })
+}
+
+fn check_listen(s: &str) -> Result<Option<String>, String> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let help = "use \":PORT\" for all interfaces, \"HOST:PORT\", or \"\" to disable";
+    let (host, port) = s
+        .rsplit_once(':')
+        .ok_or_else(|| format!("listen address `{s}` has no port; {help}"))?;
+    let port_ok = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+    let port: u16 = port.parse().ok().filter(|_| port_ok).ok_or_else(|| {
+        format!("listen address `{s}`: port `{port}` is not a number from 0 to 65535")
+    })?;
+    if host.is_empty() {
+        return Ok(Some(format!("0.0.0.0:{port}")));
+    }
+    if let Some(inner) = host.strip_prefix('[') {
+        let ok = inner
+            .strip_suffix(']')
+            .map(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok())
+            .unwrap_or(false);
+        if !ok {
+            return Err(format!(
+                "listen address `{s}`: `{host}` is not a bracketed IPv6 address like [::1]"
+            ));
+        }
+    } else if host.contains(':') {
+        return Err(format!(
+            "listen address `{s}`: put IPv6 addresses in brackets, e.g. \"[::1]:{port}\""
+        ));
+    } else if !host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
+    {
+        return Err(format!(
+            "listen address `{s}`: `{host}` is not a host name or IP address"
+        ));
+    }
+    Ok(Some(s.to_string()))
+}
+
+pub(super) fn parse_mode(s: &str) -> Result<u32, String> {
+    let ok = !s.is_empty() && s.bytes().all(|b| (b'0'..=b'7').contains(&b));
+    u32::from_str_radix(s, 8)
+        .ok()
+        .filter(|&m| ok && m <= 0o777)
+        .ok_or_else(|| format!("file mode `{s}` is not an octal mode from 0 to 777, e.g. \"644\""))
+}
+
+fn check_http_url(s: &str) -> Result<(), String> {
+    let rest = s
+        .strip_prefix("http://")
+        .or_else(|| s.strip_prefix("https://"))
+        .unwrap_or("");
+    if rest.is_empty() {
+        return Err(format!(
+            "`{s}` is not an http:// or https:// URL, e.g. \"http://other:8080\""
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn de_listen<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    check_listen(&s).map_err(de::Error::custom)?;
+    Ok(s)
+}
+
+pub(super) fn de_http_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    check_http_url(&s).map_err(de::Error::custom)?;
+    Ok(s)
+}
+
+pub(super) fn de_save_interval<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = u64::deserialize(d)?;
+    if !(1..=MAX_SAVE_INTERVAL).contains(&n) {
+        return Err(de::Error::custom(format!(
+            "must be from 1 to {MAX_SAVE_INTERVAL} (seconds)"
+        )));
+    }
+    Ok(n)
+}
+
+pub(super) fn de_positive_usize<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let n = usize::deserialize(d)?;
+    if n < 1 {
+        return Err(de::Error::custom("must be at least 1"));
+    }
+    Ok(n)
+}
+
+/// Mode as `"644"` or, like Lovebeat 1.x, the integer `644` (its decimal
+/// digits read as octal).
+pub(super) fn de_mode<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    struct ModeVisitor;
+    impl Visitor<'_> for ModeVisitor {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an octal file mode such as \"644\"")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+            parse_mode(v).map_err(E::custom)?;
+            Ok(v.to_string())
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+            self.visit_str(&v.to_string())
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+            self.visit_str(&v.to_string())
+        }
+    }
+    d.deserialize_any(ModeVisitor)
+}
