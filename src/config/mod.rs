@@ -29,10 +29,10 @@ use validate::{de_http_url, de_listen, de_mode, de_positive_usize, de_save_inter
 /// Looked for in this order when no `-config` is given; the first that
 /// exists is read (`.cfg` is Lovebeat 1.x's name).
 pub const DEFAULT_CONFIG_FILES: [&str; 2] = ["/etc/lovebeat.toml", "/etc/lovebeat.cfg"];
-/// Read when no `-config-dir` is given, if it exists.
 /// Longest accepted `[database] interval`: one day, in seconds.
 pub const MAX_SAVE_INTERVAL: u64 = 86_400;
 
+/// Read when no `-config-dir` is given, if it exists.
 pub const DEFAULT_CONFIG_DIR: &str = "/etc/lovebeat.conf.d";
 
 /// The whole configuration, after merging all files.
