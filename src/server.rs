@@ -179,7 +179,10 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
             config.limits.max_tcp_connections,
         )
         .map_err(|e| format!("cannot listen for statsd on TCP {addr}: {e}"))?;
-        log::info!("statsd TCP listening on {bound}");
+        log::info!(
+            "statsd TCP listening on {bound} (at most {} connections)",
+            config.limits.max_tcp_connections
+        );
     }
     if let Some(addr) = listen(&config.http.listen)? {
         let (bound, _) = http::spawn(

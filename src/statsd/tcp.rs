@@ -118,7 +118,6 @@ pub fn spawn_tcp(
     let handle = thread::Builder::new()
         .name("statsd-tcp".into())
         .spawn(move || accept_loop(listener, shared, max_connections))?;
-    log::info!("statsd: listening on tcp {local} (at most {max_connections} connections)");
     Ok((local, handle))
 }
 

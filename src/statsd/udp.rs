@@ -39,7 +39,6 @@ pub fn spawn_udp(
     let handle = thread::Builder::new()
         .name("statsd-udp".into())
         .spawn(move || run(socket, state, counters))?;
-    log::info!("statsd: listening on udp {local}");
     Ok((local, handle))
 }
 
