@@ -23,6 +23,7 @@ mod view;
 
 pub use error::EngineError;
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+pub use query::Purpose;
 use std::hash::BuildHasher;
 
 use crate::events::Event;

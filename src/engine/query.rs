@@ -4,6 +4,15 @@
 use super::{auto, Engine, EngineError, Service};
 use crate::model::{ServiceRecord, State, StatusSummary, ViewRecord};
 
+/// What a snapshot of services is for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Purpose {
+    /// With beat histories, without analysis.
+    Database,
+    /// With analysis, without beat histories (a list reply).
+    Api,
+}
+
 impl Engine {
     // ----- snapshots -----------------------------------------------------
 
@@ -135,19 +144,24 @@ impl Engine {
     }
 
     /// Copies up to `max` services starting at slab position `*cursor` into
-    /// `out` (with histories, for the database) and advances the cursor.
-    /// Returns true when the end was reached. Lets the state thread snapshot
-    /// a million services in small steps between commands.
+    /// `out` and advances the cursor. Returns true when the end was reached.
+    /// Lets the state thread copy a million services in small steps between
+    /// commands.
     pub fn snapshot_services(
         &self,
         cursor: &mut usize,
         max: usize,
+        purpose: Purpose,
         out: &mut Vec<ServiceRecord>,
     ) -> bool {
+        let (history, analysis) = match purpose {
+            Purpose::Database => (true, false),
+            Purpose::Api => (false, true),
+        };
         let mut taken = 0;
         while *cursor < self.services.len() && taken < max {
             if let Some(s) = &self.services[*cursor] {
-                out.push(self.record_of(s, true, false));
+                out.push(self.record_of(s, history, analysis));
                 taken += 1;
             }
             *cursor += 1;

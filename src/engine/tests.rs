@@ -522,7 +522,7 @@ fn beat_events_only_when_asked_for() {
 fn reload(e: &Engine, started_at: Millis, now: Millis) -> Engine {
     let mut services = Vec::new();
     let mut cursor = 0;
-    while !e.snapshot_services(&mut cursor, 2, &mut services) {}
+    while !e.snapshot_services(&mut cursor, 2, Purpose::Database, &mut services) {}
     let mut fresh = engine_with(
         vec![
             template("web", &["web.*"], &["web.canary.*"]),

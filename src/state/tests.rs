@@ -15,7 +15,7 @@ const WAIT: Duration = Duration::from_secs(10);
 fn start(save_interval: Duration) -> (StateHandle, Receiver<SaveJob>, std::thread::JoinHandle<()>) {
     let engine = Engine::new(EngineConfig {
         templates: vec![],
-        max_services: 100,
+        max_services: 50_000,
         started_at: crate::clock::now_ms(),
     });
     let (tx, rx) = bounded(COMMAND_QUEUE);
@@ -117,4 +117,31 @@ fn shutdown_saves_even_with_a_full_queue() {
     thread
         .join()
         .unwrap_or_else(|_| panic!("state thread panicked"));
+}
+
+#[test]
+fn big_lists_are_copied_in_steps_and_complete() {
+    let (handle, _saves, _thread) = start(Duration::from_secs(3600));
+    let mut batch = crate::model::Batch::with_capacity(25_000);
+    for i in 0..25_000 {
+        batch.push(&format!("svc.{i:05}"), Update::Beat);
+    }
+    assert!(handle.ingest(batch));
+    // Two lists at once, over more than one step each, and a status
+    // question in between: all answered, all complete.
+    let h2 = handle.clone();
+    let other = std::thread::spawn(move || h2.services(None));
+    let list = handle.services(None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(handle.status(None), Ok(StatusSummary::new(25_000, 0)));
+    let list2 = other
+        .join()
+        .unwrap_or_else(|_| panic!("lister panicked"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(list.len(), 25_000);
+    assert_eq!(list2.len(), 25_000);
+    let mut names: Vec<&str> = list.iter().map(|s| s.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), 25_000, "every service once");
+    assert!(list.iter().all(|s| s.beat_history.is_empty()));
 }

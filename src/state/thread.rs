@@ -7,7 +7,7 @@
 use super::Command;
 use crate::clock::now_ms;
 use crate::counters::Counters;
-use crate::engine::{Engine, EngineError};
+use crate::engine::{Engine, EngineError, Purpose};
 use crate::events::{Bus, Event};
 use crate::model::{Millis, ServiceRecord};
 use crate::store::SaveJob;
@@ -60,9 +60,17 @@ pub fn spawn(
                 snapshot: None,
                 stop: options.stop,
                 pending_save: None,
+                listings: Vec::new(),
             };
             state.run(commands);
         })
+}
+
+/// A `GET /api/services` over many services, copied in steps like a save.
+struct Listing {
+    cursor: usize,
+    services: Vec<ServiceRecord>,
+    reply: Sender<Result<Vec<ServiceRecord>, EngineError>>,
 }
 
 /// A save being snapshotted in steps.
@@ -84,6 +92,8 @@ struct StateThread {
     stop: Arc<AtomicBool>,
     /// A save handed to the saver whose outcome is not known yet.
     pending_save: Option<PendingSave>,
+    /// Service lists being copied in steps.
+    listings: Vec<Listing>,
 }
 
 struct PendingSave {
@@ -115,6 +125,7 @@ impl StateThread {
             self.note_dirty();
             self.check_pending_save();
             self.advance_save();
+            self.advance_listings();
 
             let wake = self.wake_at(now);
             let command = match wake {
@@ -155,7 +166,7 @@ impl StateThread {
 
     /// When the loop must wake up without a command.
     fn wake_at(&self, now: Millis) -> Option<Instant> {
-        if self.snapshot.is_some() {
+        if self.snapshot.is_some() || !self.listings.is_empty() {
             return Some(Instant::now());
         }
         let mut wake = self.next_periodic_save;
@@ -238,6 +249,14 @@ impl StateThread {
             } => {
                 let _ = reply.send(self.engine.service(&name, details));
             }
+            Command::ListServices { view: None, reply } if self.engine.len() > SNAPSHOT_CHUNK => {
+                // Many services: copied a step at a time between commands.
+                self.listings.push(Listing {
+                    cursor: 0,
+                    services: Vec::with_capacity(self.engine.len()),
+                    reply,
+                });
+            }
             Command::ListServices { view, reply } => {
                 let _ = reply.send(self.engine.services(view.as_deref()));
             }
@@ -298,6 +317,7 @@ impl StateThread {
         let done = self.engine.snapshot_services(
             &mut snapshot.cursor,
             SNAPSHOT_CHUNK,
+            Purpose::Database,
             &mut snapshot.services,
         );
         if !done {
@@ -333,6 +353,24 @@ impl StateThread {
         }
     }
 
+    /// Takes one step of every listing in progress; answers the finished.
+    fn advance_listings(&mut self) {
+        let engine = &self.engine;
+        self.listings.retain_mut(|listing| {
+            let done = engine.snapshot_services(
+                &mut listing.cursor,
+                SNAPSHOT_CHUNK,
+                Purpose::Api,
+                &mut listing.services,
+            );
+            if done {
+                let services = std::mem::take(&mut listing.services);
+                let _ = listing.reply.send(Ok(services));
+            }
+            !done
+        });
+    }
+
     /// Once the saver has dealt with the last save: if it failed (disk full,
     /// a vanished directory), schedule another try, so a change is never
     /// left unsaved just because nothing else changes afterwards.
@@ -366,10 +404,12 @@ impl StateThread {
         self.snapshot = None;
         let mut services = Vec::with_capacity(self.engine.len());
         let mut cursor = 0;
-        while !self
-            .engine
-            .snapshot_services(&mut cursor, usize::MAX, &mut services)
-        {}
+        while !self.engine.snapshot_services(
+            &mut cursor,
+            usize::MAX,
+            Purpose::Database,
+            &mut services,
+        ) {}
         let (done, result) = bounded(1);
         let job = SaveJob {
             services,
