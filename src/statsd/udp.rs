@@ -16,13 +16,15 @@ use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Largest datagram read whole (bigger ones are cut by the kernel).
 pub const MAX_DATAGRAM: usize = 64 * 1024;
 /// A batch is handed over once it holds this many lines (checked between
 /// datagrams, so one big datagram may exceed it).
 const BATCH_LINES: usize = 1000;
+/// How long a batch stays open for more datagrams once the first arrived.
+const COALESCE: Duration = Duration::from_millis(2);
 /// Pause after a receive error, so a persistent one cannot spin a core.
 const ERROR_PAUSE: Duration = Duration::from_millis(10);
 
@@ -46,35 +48,37 @@ fn run(socket: UdpSocket, state: StateHandle, counters: Arc<Counters>) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
     let drops = LogLimiter::new();
     let errors = LogLimiter::new();
-    // Toggled only when the socket goes idle, so a busy socket stays
-    // non-blocking and pays no extra syscalls.
-    let mut blocking = true;
+    // While datagrams flow, reads time out after `COALESCE` and a batch is
+    // handed over when it is full or `COALESCE` after its first datagram:
+    // one recv per datagram, one hand-over (one wake-up of the state
+    // thread) per batch, no mode switches. Only an idle socket blocks
+    // without a timeout.
+    let mut timeout_set = false;
     loop {
         let mut batch = Batch::with_capacity(64);
         let mut lines = 0;
-        let mut got_any = false;
+        let mut opened: Option<Instant> = None;
         loop {
+            if opened.is_some_and(|t| t.elapsed() >= COALESCE) || lines >= BATCH_LINES {
+                break;
+            }
             match socket.recv(&mut buf) {
                 Ok(n) => {
-                    got_any = true;
+                    if opened.is_none() {
+                        opened = Some(Instant::now());
+                        if !timeout_set {
+                            timeout_set = set_timeout(&socket, Some(COALESCE), &errors);
+                        }
+                    }
                     let (valid, invalid) = parse_packet(&buf[..n], &mut batch, &counters);
                     lines += valid + invalid;
-                    if lines >= BATCH_LINES {
-                        break;
-                    }
-                    if blocking {
-                        blocking = !set_blocking(&socket, false, &errors);
-                    }
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    if got_any {
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    if opened.is_some() {
                         break;
                     }
-                    // Idle: wait for the next datagram.
-                    blocking = set_blocking(&socket, true, &errors);
-                    if !blocking {
-                        thread::sleep(ERROR_PAUSE);
-                    }
+                    // Idle: wait for the next datagram without a timeout.
+                    timeout_set = !set_timeout(&socket, None, &errors);
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -83,7 +87,7 @@ fn run(socket: UdpSocket, state: StateHandle, counters: Arc<Counters>) {
                             "statsd udp: receive failed: {e} ({held_back} similar errors suppressed)"
                         );
                     }
-                    if got_any {
+                    if opened.is_some() {
                         break;
                     }
                     thread::sleep(ERROR_PAUSE);
@@ -94,16 +98,16 @@ fn run(socket: UdpSocket, state: StateHandle, counters: Arc<Counters>) {
     }
 }
 
-/// Switches the socket between blocking and non-blocking reads. Returns
-/// whether it is blocking afterwards (unchanged on error).
-fn set_blocking(socket: &UdpSocket, blocking: bool, errors: &LogLimiter) -> bool {
-    match socket.set_nonblocking(!blocking) {
-        Ok(()) => blocking,
+/// Sets the socket's read timeout (None: block). Returns whether that
+/// worked.
+fn set_timeout(socket: &UdpSocket, timeout: Option<Duration>, errors: &LogLimiter) -> bool {
+    match socket.set_read_timeout(timeout) {
+        Ok(()) => true,
         Err(e) => {
             if let Some(held_back) = errors.check() {
-                log::warn!("statsd udp: cannot change socket mode: {e} ({held_back} suppressed)");
+                log::warn!("statsd udp: cannot set a read timeout: {e} ({held_back} suppressed)");
             }
-            !blocking
+            false
         }
     }
 }
