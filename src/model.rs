@@ -107,6 +107,155 @@ pub struct ServiceRecord {
     pub analysis: Option<Analysis>,
 }
 
+/// One service, borrowed: what the database writer reads, from a
+/// `ServiceRecord` or from a `ServiceSnapshot` alike.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ServiceRef<'a> {
+    pub name: &'a str,
+    pub state: State,
+    pub last_beat: Millis,
+    pub timeout: Millis,
+    pub muted_since: Millis,
+    pub last_state_change: Millis,
+    pub beat_history: &'a [Millis],
+    pub views: &'a [String],
+}
+
+impl<'a> From<&'a ServiceRecord> for ServiceRef<'a> {
+    fn from(r: &'a ServiceRecord) -> Self {
+        ServiceRef {
+            name: &r.name,
+            state: r.state,
+            last_beat: r.last_beat,
+            timeout: r.timeout,
+            muted_since: r.muted_since,
+            last_state_change: r.last_state_change,
+            beat_history: &r.beat_history,
+            views: &r.views,
+        }
+    }
+}
+
+impl From<ServiceRef<'_>> for ServiceRecord {
+    fn from(r: ServiceRef<'_>) -> Self {
+        ServiceRecord {
+            name: r.name.to_owned(),
+            state: r.state,
+            last_beat: r.last_beat,
+            timeout: r.timeout,
+            muted_since: r.muted_since,
+            last_state_change: r.last_state_change,
+            beat_history: r.beat_history.to_vec(),
+            views: r.views.to_vec(),
+            analysis: None,
+        }
+    }
+}
+
+/// Many services packed for a save: names in one string, histories and view
+/// names in shared vectors, one fixed-size row per service. At a million
+/// services this is a few large allocations of about 70 bytes a service,
+/// where `Vec<ServiceRecord>` would be two million small ones and 180.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ServiceSnapshot {
+    names: String,
+    histories: Vec<Millis>,
+    views: Vec<String>,
+    rows: Vec<PackedService>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct PackedService {
+    name_end: u32,
+    history_end: u32,
+    views_end: u32,
+    state: State,
+    last_beat: Millis,
+    timeout: Millis,
+    muted_since: Millis,
+    last_state_change: Millis,
+}
+
+impl ServiceSnapshot {
+    pub fn with_capacity(services: usize) -> Self {
+        ServiceSnapshot {
+            names: String::with_capacity(services * 20),
+            histories: Vec::new(),
+            views: Vec::new(),
+            rows: Vec::with_capacity(services),
+        }
+    }
+
+    /// Appends one service.
+    pub fn push(&mut self, service: ServiceRef<'_>) {
+        self.push_with_views(service, service.views.iter().map(String::as_str));
+    }
+
+    /// Appends one service whose view names come from `views` (its
+    /// `views` field is not used).
+    pub fn push_with_views<'v>(
+        &mut self,
+        service: ServiceRef<'_>,
+        views: impl Iterator<Item = &'v str>,
+    ) {
+        self.names.push_str(service.name);
+        self.histories.extend_from_slice(service.beat_history);
+        self.views.extend(views.map(str::to_owned));
+        self.rows.push(PackedService {
+            name_end: self.names.len() as u32,
+            history_end: self.histories.len() as u32,
+            views_end: self.views.len() as u32,
+            state: service.state,
+            last_beat: service.last_beat,
+            timeout: service.timeout,
+            muted_since: service.muted_since,
+            last_state_change: service.last_state_change,
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The services in the order they were pushed.
+    pub fn iter(&self) -> impl Iterator<Item = ServiceRef<'_>> + '_ {
+        let mut start = (0usize, 0usize, 0usize);
+        self.rows.iter().map(move |row| {
+            let end = (
+                row.name_end as usize,
+                row.history_end as usize,
+                row.views_end as usize,
+            );
+            let service = ServiceRef {
+                name: self.names.get(start.0..end.0).unwrap_or_default(),
+                state: row.state,
+                last_beat: row.last_beat,
+                timeout: row.timeout,
+                muted_since: row.muted_since,
+                last_state_change: row.last_state_change,
+                beat_history: self.histories.get(start.1..end.1).unwrap_or_default(),
+                views: self.views.get(start.2..end.2).unwrap_or_default(),
+            };
+            start = end;
+            service
+        })
+    }
+}
+
+impl From<&[ServiceRecord]> for ServiceSnapshot {
+    fn from(records: &[ServiceRecord]) -> Self {
+        let mut snapshot = ServiceSnapshot::with_capacity(records.len());
+        for r in records {
+            snapshot.push(ServiceRef::from(r));
+        }
+        snapshot
+    }
+}
+
 /// An owned snapshot of one view (an "alarm" in Lovebeat 1.x).
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct ViewRecord {
@@ -207,6 +356,38 @@ mod tests {
         assert!(!is_valid_name("sp ace"));
         assert!(!is_valid_name("slash/x"));
         assert!(!is_valid_name("é"));
+    }
+
+    #[test]
+    fn snapshot_round_trip() {
+        let records = [
+            ServiceRecord {
+                name: "a.b".into(),
+                state: State::Error,
+                last_beat: 5,
+                timeout: -2,
+                muted_since: 0,
+                last_state_change: 7,
+                beat_history: vec![1000, 2000],
+                views: vec!["v1".into(), "v2".into()],
+                analysis: None,
+            },
+            ServiceRecord {
+                name: "c".into(),
+                ..Default::default()
+            },
+            ServiceRecord {
+                name: "d".into(),
+                beat_history: vec![3],
+                views: vec!["v3".into()],
+                ..Default::default()
+            },
+        ];
+        let snapshot = ServiceSnapshot::from(&records[..]);
+        assert_eq!(snapshot.len(), 3);
+        let refs: Vec<ServiceRef> = snapshot.iter().collect();
+        let expected: Vec<ServiceRef> = records.iter().map(ServiceRef::from).collect();
+        assert_eq!(refs, expected);
     }
 
     #[test]

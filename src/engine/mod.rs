@@ -23,7 +23,6 @@ mod view;
 
 pub use error::EngineError;
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
-pub use query::Purpose;
 use std::hash::BuildHasher;
 
 use crate::events::Event;

@@ -2,16 +2,7 @@
 //! API and the database, the status summary and the per-state counts.
 
 use super::{auto, Engine, EngineError, Service};
-use crate::model::{ServiceRecord, State, StatusSummary, ViewRecord};
-
-/// What a snapshot of services is for.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Purpose {
-    /// With beat histories, without analysis.
-    Database,
-    /// With analysis, without beat histories (a list reply).
-    Api,
-}
+use crate::model::{ServiceRecord, ServiceRef, ServiceSnapshot, State, StatusSummary, ViewRecord};
 
 impl Engine {
     // ----- snapshots -----------------------------------------------------
@@ -143,25 +134,48 @@ impl Engine {
         (self.service_counts, self.view_counts)
     }
 
-    /// Copies up to `max` services starting at slab position `*cursor` into
-    /// `out` and advances the cursor. Returns true when the end was reached.
-    /// Lets the state thread copy a million services in small steps between
-    /// commands.
-    pub fn snapshot_services(
+    /// Packs up to `max` services, starting at slab position `*cursor`, into
+    /// a save snapshot and advances the cursor. Returns true at the end.
+    /// Lets the state thread copy a million services in small steps
+    /// between commands.
+    pub fn snapshot_for_save(
         &self,
         cursor: &mut usize,
         max: usize,
-        purpose: Purpose,
+        out: &mut ServiceSnapshot,
+    ) -> bool {
+        self.walk(cursor, max, |s| {
+            let service = ServiceRef {
+                name: self.names.get(s.name),
+                state: s.state,
+                last_beat: s.last_beat,
+                timeout: s.timeout,
+                muted_since: s.muted_since,
+                last_state_change: s.last_state_change,
+                beat_history: s.history(),
+                views: &[],
+            };
+            let views = s.views.iter().map(|&v| self.view(v).name.as_str());
+            out.push_with_views(service, views);
+        })
+    }
+
+    /// Like `snapshot_for_save`, into records for a list reply (with the
+    /// analysis, without histories).
+    pub fn snapshot_for_api(
+        &self,
+        cursor: &mut usize,
+        max: usize,
         out: &mut Vec<ServiceRecord>,
     ) -> bool {
-        let (history, analysis) = match purpose {
-            Purpose::Database => (true, false),
-            Purpose::Api => (false, true),
-        };
+        self.walk(cursor, max, |s| out.push(self.record_of(s, false, true)))
+    }
+
+    fn walk(&self, cursor: &mut usize, max: usize, mut visit: impl FnMut(&Service)) -> bool {
         let mut taken = 0;
         while *cursor < self.services.len() && taken < max {
             if let Some(s) = &self.services[*cursor] {
-                out.push(self.record_of(s, history, analysis));
+                visit(s);
                 taken += 1;
             }
             *cursor += 1;

@@ -520,9 +520,10 @@ fn beat_events_only_when_asked_for() {
 }
 
 fn reload(e: &Engine, started_at: Millis, now: Millis) -> Engine {
-    let mut services = Vec::new();
+    let mut snapshot = crate::model::ServiceSnapshot::default();
     let mut cursor = 0;
-    while !e.snapshot_services(&mut cursor, 2, Purpose::Database, &mut services) {}
+    while !e.snapshot_for_save(&mut cursor, 2, &mut snapshot) {}
+    let services: Vec<ServiceRecord> = snapshot.iter().map(ServiceRecord::from).collect();
     let mut fresh = engine_with(
         vec![
             template("web", &["web.*"], &["web.canary.*"]),

@@ -7,9 +7,9 @@
 use super::Command;
 use crate::clock::now_ms;
 use crate::counters::Counters;
-use crate::engine::{Engine, EngineError, Purpose};
+use crate::engine::{Engine, EngineError};
 use crate::events::{Bus, Event};
-use crate::model::{Millis, ServiceRecord};
+use crate::model::{Millis, ServiceRecord, ServiceSnapshot};
 use crate::store::SaveJob;
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -76,7 +76,7 @@ struct Listing {
 /// A save being snapshotted in steps.
 struct Snapshot {
     cursor: usize,
-    services: Vec<ServiceRecord>,
+    services: ServiceSnapshot,
 }
 
 struct StateThread {
@@ -308,16 +308,15 @@ impl StateThread {
             self.dirty_since = None;
             self.snapshot = Some(Snapshot {
                 cursor: 0,
-                services: Vec::with_capacity(self.engine.len()),
+                services: ServiceSnapshot::with_capacity(self.engine.len()),
             });
         }
         let Some(snapshot) = self.snapshot.as_mut() else {
             return;
         };
-        let done = self.engine.snapshot_services(
+        let done = self.engine.snapshot_for_save(
             &mut snapshot.cursor,
             SNAPSHOT_CHUNK,
-            Purpose::Database,
             &mut snapshot.services,
         );
         if !done {
@@ -357,12 +356,8 @@ impl StateThread {
     fn advance_listings(&mut self) {
         let engine = &self.engine;
         self.listings.retain_mut(|listing| {
-            let done = engine.snapshot_services(
-                &mut listing.cursor,
-                SNAPSHOT_CHUNK,
-                Purpose::Api,
-                &mut listing.services,
-            );
+            let done =
+                engine.snapshot_for_api(&mut listing.cursor, SNAPSHOT_CHUNK, &mut listing.services);
             if done {
                 let services = std::mem::take(&mut listing.services);
                 let _ = listing.reply.send(Ok(services));
@@ -402,14 +397,12 @@ impl StateThread {
     /// A complete synchronous save (shutdown, or asked for explicitly).
     fn save_now(&mut self) -> Result<(), String> {
         self.snapshot = None;
-        let mut services = Vec::with_capacity(self.engine.len());
+        let mut services = ServiceSnapshot::with_capacity(self.engine.len());
         let mut cursor = 0;
-        while !self.engine.snapshot_services(
-            &mut cursor,
-            usize::MAX,
-            Purpose::Database,
-            &mut services,
-        ) {}
+        while !self
+            .engine
+            .snapshot_for_save(&mut cursor, usize::MAX, &mut services)
+        {}
         let (done, result) = bounded(1);
         let job = SaveJob {
             services,

@@ -3,7 +3,9 @@
 //! read and written with 1.x's key names. No files or threads here.
 
 use super::{Database, StoreError};
-use crate::model::{Millis, ServiceRecord, State, ViewRecord, NEVER, TIMEOUT_NONE};
+use crate::model::{
+    Millis, ServiceRecord, ServiceSnapshot, State, ViewRecord, NEVER, TIMEOUT_NONE,
+};
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -101,23 +103,23 @@ fn parse_state(text: Option<&str>) -> State {
 /// (fast compression: a save of a million services must stay quick). The
 /// gzip stream is finished and `out` flushed before returning.
 pub fn encode<W: Write>(
-    services: &[ServiceRecord],
+    services: &ServiceSnapshot,
     views: &[ViewRecord],
     out: W,
 ) -> io::Result<()> {
     let gz = GzEncoder::new(out, Compression::fast());
     let mut w = io::BufWriter::with_capacity(WRITE_BUFFER, gz);
-    for s in services {
+    for s in services.iter() {
         w.write_all(b"SERV\t")?;
         let line = ServiceOut {
-            name: &s.name,
+            name: s.name,
             last_beat: s.last_beat,
-            beat_history: &s.beat_history,
+            beat_history: s.beat_history,
             timeout: s.timeout,
             state: s.state.as_str(),
             muted_since: s.muted_since,
             last_state_change: s.last_state_change,
-            in_alarms: &s.views,
+            in_alarms: s.views,
         };
         serde_json::to_writer(&mut w, &line)?;
         w.write_all(b"\n")?;

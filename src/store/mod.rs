@@ -14,7 +14,7 @@ mod tests;
 pub use format::{decode, encode};
 pub use saver::{spawn_saver, AfterSave, SaveJob, SaveReport};
 
-use crate::model::{ServiceRecord, ViewRecord};
+use crate::model::{ServiceRecord, ServiceSnapshot, ViewRecord};
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader};
@@ -135,7 +135,7 @@ fn sync_dir(dir: &Path) {
 /// error the temporary file is removed and `path` is untouched.
 pub fn write_atomic(
     path: &Path,
-    services: &[ServiceRecord],
+    services: &ServiceSnapshot,
     views: &[ViewRecord],
 ) -> Result<u64, StoreError> {
     let (dir, name) = split_path(path)?;
@@ -153,7 +153,7 @@ pub fn write_atomic(
 fn write_then_rename(
     tmp: &Path,
     path: &Path,
-    services: &[ServiceRecord],
+    services: &ServiceSnapshot,
     views: &[ViewRecord],
 ) -> Result<u64, StoreError> {
     let mut file = OpenOptions::new()

@@ -5,7 +5,7 @@
 
 use super::write_atomic;
 use crate::counters::Counters;
-use crate::model::{ServiceRecord, ViewRecord};
+use crate::model::{ServiceSnapshot, ViewRecord};
 use crossbeam_channel::{Receiver, Sender};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ use std::time::Instant;
 
 /// A snapshot to write.
 pub struct SaveJob {
-    pub services: Vec<ServiceRecord>,
+    pub services: ServiceSnapshot,
     pub views: Vec<ViewRecord>,
     /// Answered once the file is written (or the write failed). An `Err`
     /// holds a message for the user.
@@ -84,7 +84,7 @@ fn run(path: &Path, counters: &Counters, jobs: &Receiver<SaveJob>, mut after_sav
 fn save(
     path: &Path,
     counters: &Counters,
-    services: &[ServiceRecord],
+    services: &ServiceSnapshot,
     views: &[ViewRecord],
 ) -> Result<SaveReport, String> {
     let start = Instant::now();

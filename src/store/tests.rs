@@ -58,7 +58,7 @@ fn gunzip(bytes: &[u8]) -> String {
 
 fn encoded(services: &[ServiceRecord], views: &[ViewRecord]) -> Vec<u8> {
     let mut out = Vec::new();
-    encode(services, views, &mut out).unwrap();
+    encode(&ServiceSnapshot::from(services), views, &mut out).unwrap();
     out
 }
 
@@ -447,14 +447,14 @@ fn store_write_atomic_replaces_and_leaves_no_temp() {
     let path = dir.path("lovebeat.db");
     fs::write(&path, b"old contents").unwrap();
     let (services, views) = sample();
-    let bytes = write_atomic(&path, &services, &views).unwrap();
+    let bytes = write_atomic(&path, &ServiceSnapshot::from(&services[..]), &views).unwrap();
     assert_eq!(bytes, fs::metadata(&path).unwrap().len());
     assert_eq!(dir.names(), ["lovebeat.db"]);
     let db = load_or_quarantine(&path, 1).into_database();
     assert_eq!((db.services, db.views), (services, views));
 
     // Again, smaller: replaced, not appended.
-    write_atomic(&path, &[], &[]).unwrap();
+    write_atomic(&path, &ServiceSnapshot::default(), &[]).unwrap();
     assert_eq!(dir.names(), ["lovebeat.db"]);
     assert_eq!(
         decode(File::open(&path).unwrap()).unwrap(),
@@ -466,7 +466,7 @@ fn store_write_atomic_replaces_and_leaves_no_temp() {
 fn store_write_atomic_errors_name_the_path() {
     let dir = TempDir::new("atomic-err");
     let path = dir.path("no-such-dir").join("lovebeat.db");
-    let err = write_atomic(&path, &[], &[]).unwrap_err();
+    let err = write_atomic(&path, &ServiceSnapshot::default(), &[]).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, StoreError::Io { .. }), "{msg}");
     assert!(msg.contains("no-such-dir"), "{msg}");
@@ -485,14 +485,14 @@ fn store_saver_thread_writes_newest_and_answers_all() {
     let (done1_tx, done1) = crossbeam_channel::bounded(1);
     let (done2_tx, done2) = crossbeam_channel::bounded(1);
     tx.send(SaveJob {
-        services: vec![service("first")],
+        services: ServiceSnapshot::from(&[service("first")][..]),
         views: vec![],
         done: Some(done1_tx),
     })
     .unwrap();
     let (services, views) = sample();
     tx.send(SaveJob {
-        services: services.clone(),
+        services: ServiceSnapshot::from(&services[..]),
         views: views.clone(),
         done: Some(done2_tx),
     })
@@ -519,7 +519,7 @@ fn store_saver_thread_writes_newest_and_answers_all() {
     // A third job after the panicking hook still gets saved.
     let (done3_tx, done3) = crossbeam_channel::bounded(1);
     tx.send(SaveJob {
-        services: services.clone(),
+        services: ServiceSnapshot::from(&services[..]),
         views: views.clone(),
         done: Some(done3_tx),
     })
@@ -551,13 +551,13 @@ fn store_saver_reports_failures() {
     let handle = spawn_saver(path, Arc::clone(&counters), rx, Box::new(|_, _| {})).unwrap();
     let (done_tx, done) = crossbeam_channel::bounded(1);
     tx.send(SaveJob {
-        services: vec![service("a")],
+        services: ServiceSnapshot::from(&[service("a")][..]),
         views: vec![],
         done: Some(done_tx),
     })
     .unwrap();
     tx.send(SaveJob {
-        services: vec![],
+        services: ServiceSnapshot::default(),
         views: vec![],
         done: None,
     })
@@ -586,7 +586,7 @@ fn store_measure_one_million_services() {
         .collect();
     let build = t.elapsed();
     let t = Instant::now();
-    let bytes = write_atomic(&path, &services, &[]).unwrap();
+    let bytes = write_atomic(&path, &ServiceSnapshot::from(&services[..]), &[]).unwrap();
     let write = t.elapsed();
     let t = Instant::now();
     let mut text = 0u64;
