@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Services copied per step of a save snapshot.
-const SNAPSHOT_CHUNK: usize = 10_000;
+/// Services copied per step of a save snapshot or a big list (about 2 ms).
+const SNAPSHOT_CHUNK: usize = 5_000;
 /// A change other than a beat is saved within this delay (SPEC 8: 1 s,
 /// leaving room for the snapshot and the write).
 const DIRTY_SAVE_DELAY: Duration = Duration::from_millis(300);
@@ -142,7 +142,11 @@ impl StateThread {
                     // Drain what is already queued before looking at timers
                     // again (bounded, so expiry stays punctual).
                     for _ in 0..256 {
-                        if self.stop.load(Ordering::SeqCst) {
+                        let deadline_due = self
+                            .engine
+                            .next_deadline()
+                            .is_some_and(|d| d <= now_ms());
+                        if deadline_due || self.stop.load(Ordering::SeqCst) {
                             break;
                         }
                         match commands.try_recv() {
