@@ -142,10 +142,8 @@ impl StateThread {
                     // Drain what is already queued before looking at timers
                     // again (bounded, so expiry stays punctual).
                     for _ in 0..256 {
-                        let deadline_due = self
-                            .engine
-                            .next_deadline()
-                            .is_some_and(|d| d <= now_ms());
+                        let deadline_due =
+                            self.engine.next_deadline().is_some_and(|d| d <= now_ms());
                         if deadline_due || self.stop.load(Ordering::SeqCst) {
                             break;
                         }
