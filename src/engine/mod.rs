@@ -109,10 +109,6 @@ impl Engine {
         self.live == 0
     }
 
-    pub fn view_count(&self) -> usize {
-        self.view_index.len()
-    }
-
     /// True (once) when something other than a beat changed: the database
     /// should be saved soon.
     pub fn take_dirty(&mut self) -> bool {
@@ -270,34 +266,27 @@ impl Engine {
         });
     }
 
-    fn get_or_create_view(&mut self, name: String, template: usize, out: &mut Vec<Event>) -> u32 {
-        let vid = match self.find_view(&name) {
-            Some(vid) => vid,
-            None => {
-                let view = View::new(name.clone());
-                let vid = match self.free_views.pop() {
-                    Some(vid) => {
-                        self.views[vid as usize] = Some(view);
-                        vid
-                    }
-                    None => {
-                        self.views.push(Some(view));
-                        (self.views.len() - 1) as u32
-                    }
-                };
-                self.view_index.insert(name, vid);
-                self.view_counts[State::New.gauge() as usize] += 1;
-                self.dirty = true;
-                out.push(Event::ViewAdded {
-                    view: self.view_record(vid),
-                });
+    fn get_or_create_view(&mut self, name: String, out: &mut Vec<Event>) -> u32 {
+        if let Some(vid) = self.find_view(&name) {
+            return vid;
+        }
+        let view = View::new(name.clone());
+        let vid = match self.free_views.pop() {
+            Some(vid) => {
+                self.views[vid as usize] = Some(view);
                 vid
             }
+            None => {
+                self.views.push(Some(view));
+                (self.views.len() - 1) as u32
+            }
         };
-        let v = self.view_mut(vid);
-        if !v.templates.contains(&template) {
-            v.templates.push(template);
-        }
+        self.view_index.insert(name, vid);
+        self.view_counts[State::New.gauge() as usize] += 1;
+        self.dirty = true;
+        out.push(Event::ViewAdded {
+            view: self.view_record(vid),
+        });
         vid
     }
 
@@ -316,7 +305,7 @@ impl Engine {
         let mut view_ids = Vec::new();
         for t in 0..self.config.templates.len() {
             if let Some(view_name) = self.config.templates[t].view_for(name) {
-                let vid = self.get_or_create_view(view_name, t, out);
+                let vid = self.get_or_create_view(view_name, out);
                 if !view_ids.contains(&vid) {
                     view_ids.push(vid);
                 }

@@ -12,8 +12,6 @@ pub(super) struct View {
     pub members: HashSet<u32>,
     /// Ids of member services in ERROR.
     pub failed: HashSet<u32>,
-    /// Indexes of the templates that produce this view (for its alerts).
-    pub templates: Vec<usize>,
 }
 
 impl View {
@@ -25,7 +23,6 @@ impl View {
             last_state_change: 0,
             members: HashSet::new(),
             failed: HashSet::new(),
-            templates: Vec::new(),
         }
     }
 }
