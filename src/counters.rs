@@ -23,6 +23,18 @@ pub struct Counters {
     pub save_failures: AtomicU64,
     /// Duration of the last save, milliseconds.
     pub last_save_ms: AtomicU64,
+    /// Alert deliveries that succeeded / failed for good (after retries).
+    pub alerts_sent: AtomicU64,
+    pub alert_failures: AtomicU64,
+    /// `[[notify]]` posts that failed.
+    pub notify_failures: AtomicU64,
+    /// statsd metric lines dropped because the sender's queue was full.
+    pub metrics_dropped: AtomicU64,
+    /// Event log lines that could not be written.
+    pub eventlog_failures: AtomicU64,
+    /// Database uploads to S3 that succeeded / failed.
+    pub s3_uploads: AtomicU64,
+    pub s3_upload_failures: AtomicU64,
 }
 
 impl Counters {
