@@ -21,6 +21,8 @@ Options (one or two dashes both work):
   -syslog             log to the local syslog instead of stderr
   -version            print the version and exit
   -validate-auto      check the auto-timeout calculation and exit
+  -explain-auto       like -validate-auto, one JSON line per value with the
+                      timeout and the values dropped as outliers
   -check-config       check the configuration and exit (0 = valid, 2 = not)
   -h, -help           print this help and exit
 ";
@@ -34,6 +36,7 @@ pub struct Args {
     pub syslog: bool,
     pub version: bool,
     pub validate_auto: bool,
+    pub explain_auto: bool,
     pub check_config: bool,
     pub help: bool,
 }
@@ -71,11 +74,12 @@ impl std::error::Error for CliError {}
 /// Flags that take a value.
 const VALUE_FLAGS: [&str; 2] = ["config", "config-dir"];
 /// Flags that are switches.
-const SWITCHES: [&str; 7] = [
+const SWITCHES: [&str; 8] = [
     "debug",
     "syslog",
     "version",
     "validate-auto",
+    "explain-auto",
     "check-config",
     "help",
     "h",
@@ -97,6 +101,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Args, CliError> {
         syslog: p.contains("--syslog"),
         version: p.contains("--version"),
         validate_auto: p.contains("--validate-auto"),
+        explain_auto: p.contains("--explain-auto"),
         check_config: p.contains("--check-config"),
         help: p.contains(["-h", "--help"]),
     };
@@ -190,6 +195,7 @@ mod tests {
             syslog: true,
             version: true,
             validate_auto: true,
+            explain_auto: true,
             check_config: true,
             help: false,
         };
@@ -202,6 +208,7 @@ mod tests {
             "-syslog",
             "-version",
             "-validate-auto",
+            "-explain-auto",
             "-check-config",
         ];
         assert_eq!(p(&single), Ok(want));

@@ -36,10 +36,15 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         println!("lovebeat {}", crate::VERSION);
         return ExitCode::SUCCESS;
     }
-    if args.validate_auto {
+    if args.validate_auto || args.explain_auto {
         let stdin = std::io::stdin();
         let stdout = std::io::stdout();
-        return match auto::validate_auto(stdin.lock(), stdout.lock()) {
+        let result = if args.explain_auto {
+            auto::explain_auto(stdin.lock(), stdout.lock())
+        } else {
+            auto::validate_auto(stdin.lock(), stdout.lock())
+        };
+        return match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("lovebeat: {error}");

@@ -100,6 +100,43 @@ pub fn validate_auto<R: BufRead, W: Write>(input: R, mut out: W) -> io::Result<(
     out.flush()
 }
 
+/// Like [`validate_auto`], but explains each step as a JSON line:
+/// `{"timeout": 61000, "outliers": [4]}`, where `outliers` are the 0-based
+/// input positions, among the last `WINDOW` values, that the outlier rule
+/// dropped at this step. For `contrib/auto-timeout.ipynb` (`-explain-auto`).
+pub fn explain_auto<R: BufRead, W: Write>(input: R, mut out: W) -> io::Result<()> {
+    let mut window: std::collections::VecDeque<Millis> = std::collections::VecDeque::new();
+    let mut position: usize = 0;
+    for line in input.lines() {
+        let line = line?;
+        let value: Millis = match line.trim().parse() {
+            Ok(v) => v,
+            Err(_) => break,
+        };
+        if window.len() == WINDOW {
+            window.pop_front();
+        }
+        window.push_back(value);
+        position += 1;
+        let history: Vec<Millis> = window.iter().copied().collect();
+        let values: Vec<f64> = history.iter().map(|&v| v as f64).collect();
+        let first = position - history.len();
+        let outliers: Vec<String> = kept_mask(&values, OUTLIER_SIGMAS)
+            .iter()
+            .enumerate()
+            .filter(|(_, &keep)| !keep)
+            .map(|(i, _)| (first + i).to_string())
+            .collect();
+        writeln!(
+            out,
+            "{{\"timeout\": {}, \"outliers\": [{}]}}",
+            auto_timeout(&history),
+            outliers.join(", ")
+        )?;
+    }
+    out.flush()
+}
+
 /// Seconds, rounded half up (1499 ms → 1, 1500 ms → 2); saturating.
 fn round_seconds(ms: Millis) -> i64 {
     ms.saturating_add(500).div_euclid(1000)
@@ -114,18 +151,29 @@ fn undefined(f: f64) -> bool {
 /// and `s` the sample standard deviation; all of them if none would remain.
 /// With one value `s` is NaN, no comparison holds, so all are kept.
 fn remove_outliers(series: &[f64], m: f64) -> Vec<f64> {
+    let kept = kept_mask(series, m);
+    series
+        .iter()
+        .zip(&kept)
+        .filter(|(_, &keep)| keep)
+        .map(|(&v, _)| v)
+        .collect()
+}
+
+/// For each value of `series`, whether the outlier rule keeps it: strictly
+/// inside `(u - m*s, u + m*s)`, or every value when none would remain.
+fn kept_mask(series: &[f64], m: f64) -> Vec<bool> {
     let u = series.iter().sum::<f64>() / series.len() as f64;
     let total: f64 = series.iter().map(|&x| (x - u) * (x - u)).sum();
     let s = (total / (series.len() as f64 - 1.0)).sqrt();
-    let kept: Vec<f64> = series
+    let mask: Vec<bool> = series
         .iter()
-        .copied()
-        .filter(|&e| u - m * s < e && e < u + m * s)
+        .map(|&e| u - m * s < e && e < u + m * s)
         .collect();
-    if kept.is_empty() {
-        series.to_vec()
+    if mask.iter().any(|&keep| keep) {
+        mask
     } else {
-        kept
+        vec![true; series.len()]
     }
 }
 
@@ -196,6 +244,36 @@ mod tests {
     const TWELVE_AUTO: [Millis; 12] = [
         61000, 63059, 63533, 63410, 433507, 395803, 364543, 338230, 315699, 296150, 62326, 62227,
     ];
+
+    #[test]
+    fn explain_auto_matches_validate_auto_and_names_the_outlier() {
+        let mut input = String::new();
+        for _ in 0..19 {
+            input.push_str("60000\n");
+        }
+        input.push_str("600000\n");
+        let mut plain = Vec::new();
+        validate_auto(input.as_bytes(), &mut plain).unwrap();
+        let mut explained = Vec::new();
+        explain_auto(input.as_bytes(), &mut explained).unwrap();
+        let plain = String::from_utf8(plain).unwrap();
+        let explained = String::from_utf8(explained).unwrap();
+        assert_eq!(plain.lines().count(), 20);
+        for (p, e) in plain.lines().zip(explained.lines()) {
+            assert!(e.starts_with(&format!("{{\"timeout\": {p}, ")), "{e}");
+        }
+        assert_eq!(
+            explained.lines().last(),
+            Some(
+                format!(
+                    "{{\"timeout\": {}, \"outliers\": [19]}}",
+                    plain.lines().last().unwrap()
+                )
+                .as_str()
+            )
+        );
+        assert!(explained.lines().next().unwrap().ends_with("[]}"));
+    }
 
     #[test]
     fn known_values() {
