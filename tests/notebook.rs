@@ -48,8 +48,22 @@ fn auto_timeout_notebook_executes_and_the_known_values_match() {
         "the known-values cell did not report a match"
     );
     // Every trace made it into the table, and every trace has its plot.
-    for trace in ["cron", "jittery worker", "bursty consumer", "weekday job", "drifting", "dies"] {
-        assert!(outputs.contains(&format!("| {trace} |")), "no table row for {trace}");
+    for trace in [
+        "cron",
+        "jittery worker",
+        "bursty consumer",
+        "weekday job",
+        "drifting",
+        "dies",
+    ] {
+        assert!(
+            outputs.contains(&format!("| {trace} |")),
+            "no table row for {trace}"
+        );
     }
-    assert_eq!(outputs.matches("image/png").count(), 6, "one plot per trace");
+    assert_eq!(
+        outputs.matches("image/png").count(),
+        6,
+        "one plot per trace"
+    );
 }
