@@ -7,6 +7,8 @@ pub mod config;
 pub mod counters;
 pub mod engine;
 pub mod events;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod logging;
 pub mod model;

@@ -1,0 +1,170 @@
+//! The checks behind the fuzz targets in `fuzz/` (cargo fuzz), kept in the
+//! library so that `tests/fuzz_regressions.rs` runs every input a fuzzer
+//! ever kept (`fuzz/regressions/<target>/`) through exactly the same code
+//! in the normal test suite. Each function takes arbitrary bytes, must never
+//! panic, and asserts the invariants its parser promises.
+
+use crate::config::Config;
+use crate::counters::Counters;
+use crate::http::{beat_update, parse_timeout, BodyKind, MAX_TIMEOUT_SECS};
+use crate::model::{
+    is_valid_name, Batch, Millis, ServiceSnapshot, Update, TIMEOUT_AUTO, TIMEOUT_NONE,
+};
+use crate::statsd::{parse_line, parse_packet, MAX_TIMEOUT_MS};
+use crate::store::{decode, encode};
+use std::io::Write;
+
+/// A fuzz target's check.
+pub type Check = fn(&[u8]);
+
+/// The fuzz targets, by the name of their folder in `fuzz/regressions/`.
+pub const TARGETS: [(&str, Check); 5] = [
+    ("statsd_line", statsd_line),
+    ("timeout", timeout),
+    ("beat_body", beat_body),
+    ("config", config),
+    ("database", database),
+];
+
+/// The longest timeout the HTTP API accepts, in ms.
+const HTTP_MAX_MS: Millis = MAX_TIMEOUT_SECS as Millis * 1000;
+
+fn check_timeout(ms: Millis, max: Millis) {
+    assert!(
+        ms == TIMEOUT_NONE || ms == TIMEOUT_AUTO || (0..=max).contains(&ms),
+        "timeout out of range: {ms}"
+    );
+}
+
+fn check_update(update: Update, max: Millis) {
+    if let Update::SetTimeout(t) | Update::SetTimeoutAndBeat(t) = update {
+        check_timeout(t, max);
+    }
+}
+
+/// A statsd datagram: every line it accepts names a valid service, and the
+/// packet parser agrees with the line parser on how many lines are good.
+pub fn statsd_line(data: &[u8]) {
+    let mut good = 0;
+    for line in data.split(|&b| b == b'\n') {
+        if let Ok((name, update)) = parse_line(line) {
+            assert!(is_valid_name(name), "accepted an invalid name {name:?}");
+            check_update(update, MAX_TIMEOUT_MS);
+            good += 1;
+        }
+    }
+    let counters = Counters::default();
+    let mut batch = Batch::default();
+    let (accepted, _rejected) = parse_packet(data, &mut batch, &counters);
+    assert_eq!(accepted, good, "the packet and line parsers disagree");
+    assert_eq!(batch.len(), good);
+    for (name, update) in batch.iter() {
+        assert!(is_valid_name(name), "batch holds an invalid name {name:?}");
+        check_update(update, MAX_TIMEOUT_MS);
+    }
+}
+
+/// The timeout text of the HTTP API (`?timeout=5m`).
+pub fn timeout(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Ok(ms) = parse_timeout(text) {
+            check_timeout(ms, HTTP_MAX_MS);
+        }
+    }
+}
+
+/// A beat request: the first byte picks the body kind, the bytes up to the
+/// first NUL are the query string, the rest is the body.
+pub fn beat_body(data: &[u8]) {
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    let kind = match selector % 3 {
+        0 => BodyKind::Json,
+        1 => BodyKind::Form,
+        _ => BodyKind::Other,
+    };
+    let (query, body) = match rest.iter().position(|&b| b == 0) {
+        Some(nul) => (&rest[..nul], &rest[nul + 1..]),
+        None => (rest, &rest[rest.len()..]),
+    };
+    let query = String::from_utf8_lossy(query);
+    if let Ok(Some(update)) = beat_update(&query, kind, body) {
+        check_update(update, HTTP_MAX_MS);
+    }
+}
+
+/// A configuration file; a valid one also compiles its view templates.
+pub fn config(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Ok(config) = Config::from_toml_str(text) {
+            let _ = crate::server::view_templates(&config);
+        }
+    }
+}
+
+/// A database file. Odd first byte: the rest is gzip-compressed first, so
+/// the fuzzer explores the line format rather than gzip headers. A file that
+/// loads must survive a write and a second load unchanged.
+pub fn database(data: &[u8]) {
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    let file = if selector % 2 == 1 {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        if gz.write_all(rest).is_err() {
+            return;
+        }
+        match gz.finish() {
+            Ok(bytes) => bytes,
+            Err(_) => return,
+        }
+    } else {
+        rest.to_vec()
+    };
+    let Ok(db) = decode(&file[..]) else {
+        return;
+    };
+    let mut snapshot = ServiceSnapshot::with_capacity(db.services.len());
+    for service in &db.services {
+        snapshot.push(service.into());
+    }
+    let mut written = Vec::new();
+    encode(&snapshot, &db.views, &mut written).expect("encoding to memory cannot fail");
+    let again = decode(&written[..]).expect("a database we wrote loads again");
+    assert_eq!(
+        again.services, db.services,
+        "services changed in a write/load round trip"
+    );
+    assert_eq!(
+        again.views, db.views,
+        "views changed in a write/load round trip"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_target_takes_empty_and_simple_input() {
+        for (_, check) in TARGETS {
+            check(b"");
+            check(b"a.b:1|c\n");
+            check(b"\x01SERV\t{\"name\": \"a\"}\n");
+            check(b"timeout=5m\x00{\"timeout\": 10}");
+        }
+    }
+
+    #[test]
+    fn the_database_check_round_trips_a_real_1x_file() {
+        let file = include_bytes!("../tests/fixtures/lovebeat-1.0.3/lovebeat.db");
+        assert!(!decode(&file[..])
+            .expect("fixture loads")
+            .services
+            .is_empty());
+        let mut input = vec![0u8];
+        input.extend_from_slice(file);
+        database(&input);
+    }
+}
