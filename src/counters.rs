@@ -35,6 +35,8 @@ pub struct Counters {
     /// Database uploads to S3 that succeeded / failed.
     pub s3_uploads: AtomicU64,
     pub s3_upload_failures: AtomicU64,
+    /// When the process started, Unix milliseconds (set once at start).
+    pub started_at_ms: AtomicU64,
 }
 
 impl Counters {

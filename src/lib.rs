@@ -6,12 +6,15 @@ pub mod clock;
 pub mod config;
 pub mod counters;
 pub mod engine;
+pub mod eventlog;
 pub mod events;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod model;
+pub mod notify;
 pub mod server;
 pub mod state;
 pub mod statsd;

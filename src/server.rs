@@ -9,8 +9,10 @@ use crate::config::{self, Config};
 use crate::counters::Counters;
 use crate::engine::pattern::ViewTemplate;
 use crate::engine::{auto, Engine, EngineConfig};
+use crate::metrics::MetricsOptions;
+use crate::notify::{NotifyBeat, NotifyOptions};
 use crate::state::{self, Command, StateHandle, StateOptions};
-use crate::{http, logging, statsd, store};
+use crate::{eventlog, http, logging, metrics, notify, statsd, store};
 use crossbeam_channel::bounded;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -131,6 +133,10 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
     exit_on_critical_panic();
     let started_at = now_ms();
     let counters = Arc::new(Counters::default());
+    Counters::add(
+        &counters.started_at_ms,
+        u64::try_from(started_at).unwrap_or(0),
+    );
     log::info!("lovebeat {} starting", crate::VERSION);
 
     let db_path = std::path::PathBuf::from(&config.database.filename);
@@ -148,12 +154,37 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
     });
     engine.load(database.services, database.views, now_ms());
 
+    let host = notify::service_host(&notify::hostname());
+    let notifier = notify::spawn(
+        NotifyOptions {
+            targets: config.notify.iter().map(|n| n.lovebeat.clone()).collect(),
+            host: host.clone(),
+            periodic: vec![
+                NotifyBeat::Monitor,
+                // .alerter: moves to the alert thread's tick when alerts land
+                // (the lead removes it here and has the alert thread call
+                // `notifier.beat(NotifyBeat::Alerter)` at start and every 60 s).
+                NotifyBeat::Alerter,
+            ],
+            period: NOTIFY_PERIOD,
+        },
+        Arc::clone(&counters),
+    )
+    .map_err(|e| format!("cannot start the notify threads: {e}"))?;
+    if !config.notify.is_empty() {
+        log::info!(
+            "notifying {} other lovebeat(s) as lovebeat.{host}.*",
+            config.notify.len()
+        );
+    }
+
     let (save_tx, save_rx) = bounded(2);
+    let save_notifier = notifier.clone();
     let saver = store::spawn_saver(
         db_path.clone(),
         Arc::clone(&counters),
         save_rx,
-        Box::new(|_, _| {}),
+        Box::new(move |_, _| save_notifier.beat(NotifyBeat::Save)),
     )
     .map_err(|e| format!("cannot start the saver thread: {e}"))?;
 
@@ -170,6 +201,33 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
         },
     )
     .map_err(|e| format!("cannot start the state thread: {e}"))?;
+
+    if !config.metrics.server.is_empty() {
+        metrics::spawn(
+            MetricsOptions {
+                server: config.metrics.server.clone(),
+                prefix: config.metrics.prefix.clone(),
+                interval: Duration::from_secs(config.metrics.interval),
+            },
+            Arc::clone(&counters),
+            handle.clone(),
+        )
+        .map_err(|e| format!("cannot start the metrics thread: {e}"))?;
+    }
+    let eventlog_reopen = if config.eventlog.path.is_empty() {
+        None
+    } else {
+        let path = std::path::PathBuf::from(&config.eventlog.path);
+        let (reopen, _) = eventlog::spawn(
+            path,
+            config.eventlog.mode_bits(),
+            Arc::clone(&counters),
+            &handle,
+        )
+        .map_err(|e| format!("cannot start the event log thread: {e}"))?;
+        log::info!("event log: {}", config.eventlog.path);
+        Some(reopen)
+    };
 
     if let Some(addr) = listen(&config.udp.listen)? {
         let (bound, _) = statsd::spawn_udp(&addr, handle.clone(), Arc::clone(&counters))
@@ -204,7 +262,12 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     for signal in signals.forever() {
         match signal {
-            SIGHUP => log::info!("SIGHUP received"),
+            SIGHUP => {
+                log::info!("SIGHUP received");
+                if let Some(reopen) = &eventlog_reopen {
+                    let _ = reopen.try_send(());
+                }
+            }
             _ => {
                 log::info!("signal {signal} received, saving and stopping");
                 break;
@@ -218,6 +281,10 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
     log::info!("stopped");
     Ok(())
 }
+
+/// How often `.monitor` (and, until alerts land, `.alerter`) is posted to
+/// each `[[notify]]` target; the first post goes out at start.
+const NOTIFY_PERIOD: Duration = Duration::from_secs(60);
 
 fn listen(text: &str) -> Result<Option<String>, String> {
     config::listen_addr(text).map_err(|e| e.to_string())

@@ -24,13 +24,18 @@ pub use validate::listen_addr;
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use validate::{de_http_url, de_listen, de_mode, de_positive_usize, de_save_interval, parse_mode};
+use validate::{
+    de_http_url, de_listen, de_metrics_interval, de_mode, de_positive_usize, de_save_interval,
+    parse_mode,
+};
 
 /// Looked for in this order when no `-config` is given; the first that
 /// exists is read (`.cfg` is Lovebeat 1.x's name).
 pub const DEFAULT_CONFIG_FILES: [&str; 2] = ["/etc/lovebeat.toml", "/etc/lovebeat.cfg"];
 /// Longest accepted `[database] interval`: one day, in seconds.
 pub const MAX_SAVE_INTERVAL: u64 = 86_400;
+/// Longest accepted `[metrics] interval`: one hour, in seconds.
+pub const MAX_METRICS_INTERVAL: u64 = 3600;
 
 /// Read when no `-config-dir` is given, if it exists.
 pub const DEFAULT_CONFIG_DIR: &str = "/etc/lovebeat.conf.d";
@@ -188,6 +193,10 @@ pub struct Metrics {
     /// statsd `host:port`; "" = no metrics sent.
     pub server: String,
     pub prefix: String,
+    /// Seconds between two sends of the counters and counts, 1 to
+    /// `MAX_METRICS_INTERVAL`.
+    #[serde(deserialize_with = "de_metrics_interval")]
+    pub interval: u64,
 }
 
 impl Default for Metrics {
@@ -195,6 +204,7 @@ impl Default for Metrics {
         Metrics {
             server: String::new(),
             prefix: "lovebeat".into(),
+            interval: 10,
         }
     }
 }

@@ -68,6 +68,7 @@ fn defaults() {
     assert_eq!(c.mail.from, "lovebeat@example.com");
     assert_eq!(c.mailgun.api_base, "https://api.mailgun.net/v3");
     assert_eq!(c.metrics.prefix, "lovebeat");
+    assert_eq!(c.metrics.interval, 10);
     assert_eq!(c.eventlog.mode, "644");
     assert_eq!(c.eventlog.mode_bits(), 0o644);
     assert_eq!(c.limits.max_services, 100_000);
@@ -139,6 +140,7 @@ webhook_url = "https://hooks.slack.com/x"
 [metrics]
 server = "localhost:8125"
 prefix = "lb"
+interval = 2
 [eventlog]
 path = "/var/log/lovebeat.log"
 mode = "600"
@@ -170,6 +172,7 @@ max_ws_clients = 3
     assert_eq!(c.mailgun.api_base, "http://127.0.0.1:1/v3");
     assert_eq!(c.slack.webhook_url, "https://hooks.slack.com/x");
     assert_eq!(c.metrics.prefix, "lb");
+    assert_eq!(c.metrics.interval, 2);
     assert_eq!(c.eventlog.mode_bits(), 0o600);
     assert_eq!(c.notify[0].lovebeat, "http://other:8080");
     assert_eq!(c.views[0].include_patterns(), vec!["web.*".to_string()]);
@@ -263,6 +266,16 @@ fn bad_values_name_line_and_key() {
         "[database]\ninterval = 9223372036854775807\n",
     ));
     assert_eq!((line, key.as_str()), (Some(2), "database.interval"));
+    let (_, line, key, _) = invalid(Config::from_toml_str("[metrics]\ninterval = 0\n"));
+    assert_eq!((line, key.as_str()), (Some(2), "metrics.interval"));
+    let (_, _, key, _) = invalid(Config::from_toml_str("[metrics]\ninterval = 3601\n"));
+    assert_eq!(key, "metrics.interval");
+    for bad in ["localhost", ":8125", "h:0", "h:x"] {
+        let text = format!("[metrics]\nserver = {bad:?}\n");
+        let (_, _, key, _) = invalid(Config::from_toml_str(&text));
+        assert_eq!(key, "metrics.server", "{bad}");
+    }
+    assert!(Config::from_toml_str("[metrics]\nserver = \"[::1]:8125\"\n").is_ok());
     let (_, _, key, _) = invalid(Config::from_toml_str("[limits]\nmax_services = 0\n"));
     assert_eq!(key, "limits.max_services");
     let (_, _, key, message) = invalid(Config::from_toml_str("[http]\nlisten = \"8080\"\n"));
@@ -430,6 +443,10 @@ fn validate_in_code() {
     c.database.interval = 0;
     let (_, _, key, _) = invalid(c.validate().map(|_| Config::default()));
     assert_eq!(key, "database.interval");
+    c.database.interval = 60;
+    c.metrics.interval = 0;
+    let (_, _, key, _) = invalid(c.validate().map(|_| Config::default()));
+    assert_eq!(key, "metrics.interval");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! cross-checks ([`Config::validate`]), plus the serde `deserialize_with`
 //! functions that apply the same checks while a file is parsed.
 
-use super::{Config, ConfigError, MAX_SAVE_INTERVAL};
+use super::{Config, ConfigError, MAX_METRICS_INTERVAL, MAX_SAVE_INTERVAL};
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use std::collections::BTreeSet;
@@ -29,6 +29,24 @@ impl Config {
             return Err(invalid(
                 "database.interval".into(),
                 format!("must be from 1 to {MAX_SAVE_INTERVAL} (seconds)"),
+            ));
+        }
+        let server = &self.metrics.server;
+        let port_ok = |p: &str| p.parse::<u16>().is_ok_and(|p| p > 0);
+        if !server.is_empty()
+            && !server
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port_ok(port))
+        {
+            return Err(invalid(
+                "metrics.server".into(),
+                format!("{server:?} is not \"host:port\", e.g. \"localhost:8125\""),
+            ));
+        }
+        if !(1..=MAX_METRICS_INTERVAL).contains(&self.metrics.interval) {
+            return Err(invalid(
+                "metrics.interval".into(),
+                format!("must be from 1 to {MAX_METRICS_INTERVAL} (seconds)"),
             ));
         }
         for (key, value) in [
@@ -176,6 +194,16 @@ pub(super) fn de_save_interval<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D
     if !(1..=MAX_SAVE_INTERVAL).contains(&n) {
         return Err(de::Error::custom(format!(
             "must be from 1 to {MAX_SAVE_INTERVAL} (seconds)"
+        )));
+    }
+    Ok(n)
+}
+
+pub(super) fn de_metrics_interval<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = u64::deserialize(d)?;
+    if !(1..=MAX_METRICS_INTERVAL).contains(&n) {
+        return Err(de::Error::custom(format!(
+            "must be from 1 to {MAX_METRICS_INTERVAL} (seconds)"
         )));
     }
     Ok(n)

@@ -13,7 +13,7 @@
 
 mod beat;
 mod handlers;
-mod json;
+pub mod json;
 mod metrics;
 mod router;
 mod timeout;

@@ -1,0 +1,292 @@
+//! `[eventlog]` (SPEC 7): every addition, state change and removal of a
+//! service or view appended to a file as one JSON object per line, in
+//! Lovebeat 1.x's shape, from a thread of its own ("eventlog"):
+//!
+//! `{"ts":1700000000000,"type":"service_state_changed","service_state_changed":{"service":{...},"previous":"ok","current":"error"}}`
+//!
+//! Types: `service_added`, `service_state_changed`, `service_removed`,
+//! `alarm_added`, `alarm_state_changed`, `alarm_removed`; service and view
+//! objects in 1.x's keys (`Dialect::V1`), a view under the key `alarm`.
+//!
+//! The file is created with the configured mode (set explicitly, so the
+//! umask does not narrow it) and appended to. It is reopened on SIGHUP (a
+//! message on the channel [`spawn`] returns) and, before each write, when
+//! the path no longer names the open file (moved away or deleted by
+//! logrotate). Events arrive on a bounded subscription: the state thread
+//! never waits for this thread. A failed open or write, and an event lost
+//! to a full queue, is logged and counted in `Counters::eventlog_failures`,
+//! never fatal; the next event tries again.
+
+use crate::clock::now_ms;
+use crate::counters::Counters;
+use crate::events::{Event, Interest, Subscriber};
+use crate::http::json::{service, view, Dialect};
+use crate::model::Millis;
+use crate::state::StateHandle;
+use crossbeam_channel::{bounded, select, Receiver, Sender};
+use std::fs::{File, OpenOptions, Permissions};
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// Change events waiting to be written, at most.
+pub const EVENT_QUEUE: usize = 4096;
+
+/// One JSON line (with its newline) for an event, or `None` for a change
+/// that is not a state change (those are not logged).
+pub fn line(event: &Event, ts: Millis) -> Option<String> {
+    use serde_json::json;
+    let (kind, body) = match event {
+        Event::ServiceAdded { service: s } => (
+            "service_added",
+            json!({ "service": service(s, Dialect::V1, false) }),
+        ),
+        Event::ServiceChanged {
+            service: s,
+            previous,
+        } if s.state != *previous => (
+            "service_state_changed",
+            json!({
+                "service": service(s, Dialect::V1, false),
+                "previous": previous.as_str(),
+                "current": s.state.as_str(),
+            }),
+        ),
+        Event::ServiceRemoved { service: s } => (
+            "service_removed",
+            json!({ "service": service(s, Dialect::V1, false) }),
+        ),
+        Event::ViewAdded { view: v } => ("alarm_added", json!({ "alarm": view(v, Dialect::V1) })),
+        Event::ViewChanged { view: v, previous } if v.state != *previous => (
+            "alarm_state_changed",
+            json!({
+                "alarm": view(v, Dialect::V1),
+                "previous": previous.as_str(),
+                "current": v.state.as_str(),
+            }),
+        ),
+        Event::ViewRemoved { view: v } => {
+            ("alarm_removed", json!({ "alarm": view(v, Dialect::V1) }))
+        }
+        _ => return None,
+    };
+    // Built by hand so the keys come in 1.x's order: ts, type, then the event.
+    Some(format!(
+        "{{\"ts\":{ts},\"type\":\"{kind}\",\"{kind}\":{body}}}\n"
+    ))
+}
+
+/// Starts the event log thread. Returns the sender that asks it to reopen
+/// the file (send on SIGHUP with `try_send`; one pending request is enough).
+pub fn spawn(
+    path: PathBuf,
+    mode: u32,
+    counters: Arc<Counters>,
+    state: &StateHandle,
+) -> io::Result<(Sender<()>, JoinHandle<()>)> {
+    let (tx, events) = bounded(EVENT_QUEUE);
+    let dropped = Arc::new(AtomicU64::new(0));
+    state
+        .subscribe(Subscriber {
+            tx,
+            interest: Interest::StateChanges,
+            dropped: Arc::clone(&dropped),
+        })
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let (reopen_tx, reopen) = bounded(1);
+    let handle = std::thread::Builder::new()
+        .name("eventlog".into())
+        .spawn(move || {
+            let mut log = Log {
+                path,
+                mode,
+                file: None,
+                counters,
+                dropped,
+            };
+            log.open_logged();
+            run(&mut log, &events, &reopen);
+        })?;
+    Ok((reopen_tx, handle))
+}
+
+fn run(log: &mut Log, events: &Receiver<Arc<Event>>, reopen: &Receiver<()>) {
+    loop {
+        select! {
+            recv(events) -> event => match event {
+                Ok(event) => {
+                    if let Some(text) = line(&event, now_ms()) {
+                        log.write(&text);
+                    }
+                    log.count_lost();
+                }
+                Err(_) => return,
+            },
+            recv(reopen) -> msg => {
+                if msg.is_ok() {
+                    log::info!("eventlog: reopening {}", log.path.display());
+                    log.file = None;
+                    log.open_logged();
+                }
+            },
+        }
+    }
+}
+
+struct Log {
+    path: PathBuf,
+    mode: u32,
+    file: Option<File>,
+    counters: Arc<Counters>,
+    /// Events the bus dropped because our queue was full.
+    dropped: Arc<AtomicU64>,
+}
+
+impl Log {
+    /// Counts (as failures) and logs events lost to a full queue.
+    fn count_lost(&self) {
+        let lost = self.dropped.swap(0, Relaxed);
+        if lost > 0 {
+            Counters::add(&self.counters.eventlog_failures, lost);
+            log::warn!("eventlog: {lost} events lost (queue full), not written");
+        }
+    }
+
+    fn open_logged(&mut self) {
+        match open(&self.path, self.mode) {
+            Ok(file) => self.file = Some(file),
+            Err(e) => {
+                Counters::add(&self.counters.eventlog_failures, 1);
+                log::error!(
+                    "eventlog: cannot open {}: {e}; retrying at the next event",
+                    self.path.display()
+                );
+            }
+        }
+    }
+
+    fn write(&mut self, text: &str) {
+        if self
+            .file
+            .as_ref()
+            .is_some_and(|f| moved_away(&self.path, f))
+        {
+            log::info!(
+                "eventlog: {} was moved away, opening a new file",
+                self.path.display()
+            );
+            self.file = None;
+        }
+        if self.file.is_none() {
+            self.open_logged();
+        }
+        let Some(file) = self.file.as_mut() else {
+            return;
+        };
+        if let Err(e) = file.write_all(text.as_bytes()) {
+            Counters::add(&self.counters.eventlog_failures, 1);
+            log::error!(
+                "eventlog: cannot write to {}: {e}; reopening at the next event",
+                self.path.display()
+            );
+            self.file = None;
+        }
+    }
+}
+
+/// Opens `path` for appending, creating it with exactly `mode`.
+fn open(path: &Path, mode: u32) -> io::Result<File> {
+    match OpenOptions::new()
+        .append(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+    {
+        Ok(file) => {
+            // The umask may have taken bits away; the config is the truth.
+            file.set_permissions(Permissions::from_mode(mode))?;
+            Ok(file)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            OpenOptions::new().append(true).open(path)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// True when `path` is gone or names another file than `file`.
+fn moved_away(path: &Path, file: &File) -> bool {
+    match (std::fs::metadata(path), file.metadata()) {
+        (Ok(p), Ok(f)) => p.dev() != f.dev() || p.ino() != f.ino(),
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ServiceRecord, State, ViewRecord};
+
+    #[test]
+    fn lines_have_1x_shape() {
+        let s = ServiceRecord {
+            name: "a.b".into(),
+            state: State::Error,
+            views: vec!["v".into()],
+            ..Default::default()
+        };
+        let text = line(
+            &Event::ServiceChanged {
+                service: s.clone(),
+                previous: State::Ok,
+            },
+            42,
+        )
+        .unwrap();
+        assert!(text.starts_with("{\"ts\":42,\"type\":\"service_state_changed\","));
+        assert!(text.ends_with("}\n"));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let e = &v["service_state_changed"];
+        assert_eq!(e["previous"], "ok");
+        assert_eq!(e["current"], "error");
+        assert_eq!(e["service"]["name"], "a.b");
+        assert_eq!(e["service"]["in_alarms"], serde_json::json!(["v"]));
+        let same = Event::ServiceChanged {
+            service: s,
+            previous: State::Error,
+        };
+        assert_eq!(line(&same, 1), None);
+
+        let view = ViewRecord {
+            name: "v".into(),
+            incident_number: 3,
+            ..Default::default()
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(&line(&Event::ViewRemoved { view }, 1).unwrap()).unwrap();
+        assert_eq!(v["type"], "alarm_removed");
+        assert_eq!(v["alarm_removed"]["alarm"]["incident_nbr"], 3);
+    }
+
+    #[test]
+    fn open_sets_the_mode_despite_the_umask_and_appends() {
+        let dir = std::env::temp_dir().join(format!("lovebeat-eventlog-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("events.log");
+        let _ = std::fs::remove_file(&path);
+        let mut f = open(&path, 0o666).unwrap();
+        f.write_all(b"1\n").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o666);
+        assert!(!moved_away(&path, &f));
+        let mut g = open(&path, 0o600).unwrap();
+        g.write_all(b"2\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "1\n2\n");
+        std::fs::rename(&path, dir.join("events.log.1")).unwrap();
+        assert!(moved_away(&path, &f));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
