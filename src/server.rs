@@ -10,7 +10,7 @@ use crate::counters::Counters;
 use crate::engine::pattern::ViewTemplate;
 use crate::engine::{auto, Engine, EngineConfig};
 use crate::state::{self, Command, StateHandle, StateOptions};
-use crate::{http, logging, statsd, store};
+use crate::{alert, http, logging, statsd, store};
 use crossbeam_channel::bounded;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -165,6 +165,19 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
         },
     )
     .map_err(|e| format!("cannot start the state thread: {e}"))?;
+
+    // Subscribed before any listener starts, so no view change is missed.
+    let alert_settings = alert::AlertSettings::from_config(&config);
+    let alert_count = alert_settings.alerts.len();
+    let _alerter = alert::spawn(
+        alert_settings,
+        &handle,
+        Arc::clone(&counters),
+        // notify .alerter beat: connected when notify lands
+        Box::new(|| {}),
+    )
+    .map_err(|e| format!("cannot start the alerter thread: {e}"))?;
+    log::info!("alerter started ({alert_count} alerts configured)");
 
     if let Some(addr) = listen(&config.udp.listen)? {
         let (bound, _) = statsd::spawn_udp(&addr, handle.clone(), Arc::clone(&counters))
