@@ -54,12 +54,14 @@ struct SmtpSink {
 }
 
 impl SmtpSink {
-    fn start() -> SmtpSink {
+    /// `login`: "USER:PASSWORD" the server then requires.
+    fn start(login: Option<&str>) -> SmtpSink {
         let dir = TempDir::new("smtp");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_sink.py");
         let mut child = Command::new("python3")
             .arg(script)
             .arg(dir.path())
+            .args(login)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -120,7 +122,7 @@ impl Drop for SmtpSink {
 
 #[test]
 fn mail_over_smtp_on_error_and_on_recovery_only() {
-    let smtp = SmtpSink::start();
+    let smtp = SmtpSink::start(None);
     let dir = TempDir::new("alert-mail");
     let server = Server::start(
         dir.path(),
@@ -176,6 +178,39 @@ fn mail_over_smtp_on_error_and_on_recovery_only() {
             .all(|m| !m["body"].as_str().unwrap_or_default().contains("'NEW'")),
         "NEW -> OK sent a mail"
     );
+}
+
+#[test]
+fn mail_logs_in_when_a_username_is_set() {
+    let smtp = SmtpSink::start(Some("lb-user:s3cret"));
+    let dir = TempDir::new("alert-mail-auth");
+    let config = |password: &str| {
+        format!(
+            "[mail]\nserver = \"127.0.0.1:{}\"\nfrom = \"lovebeat@lb.test\"\nusername = \"lb-user\"\npassword = \"{password}\"\n{}[alerts.ops]\nmail = \"a@x.org\"\n",
+            smtp.port,
+            view("web", "web.*", &["ops"])
+        )
+    };
+    let server = Server::start(dir.path(), &config("s3cret"));
+    fail(&server, "web.a");
+    assert!(
+        wait_until(WAIT, || smtp.mails().len() == 1),
+        "no mail; log:\n{}",
+        server.log_text()
+    );
+    assert_eq!(smtp.mails()[0]["authenticated"], true);
+    assert_eq!(smtp.mails()[0]["rcpt_tos"], serde_json::json!(["a@x.org"]));
+    drop(server);
+
+    // A wrong password is refused by the server: logged, nothing delivered.
+    let dir = TempDir::new("alert-mail-badauth");
+    let server = Server::start(dir.path(), &config("wrong"));
+    fail(&server, "web.a");
+    wait_logged(
+        &server,
+        "alert ops (mail to a@x.org) for view web failed after",
+    );
+    assert_eq!(smtp.mails().len(), 1);
 }
 
 #[test]

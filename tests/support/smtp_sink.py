@@ -1,7 +1,9 @@
 """A real SMTP server for tests/alerts.rs (aiosmtpd): listens on 127.0.0.1,
 prints "listening on PORT", and writes every mail it receives to
 OUTDIR/mail-N.json with the envelope, the parsed headers and the decoded
-body. Usage: python3 smtp_sink.py OUTDIR"""
+body. With USER:PASSWORD it requires that login (AUTH PLAIN/LOGIN, allowed
+without TLS) before accepting any mail.
+Usage: python3 smtp_sink.py OUTDIR [USER:PASSWORD]"""
 
 import asyncio
 import email
@@ -11,9 +13,10 @@ import json
 import os
 import sys
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 OUTDIR = sys.argv[1]
+CREDENTIALS = sys.argv[2].encode().split(b":", 1) if len(sys.argv) > 2 else None
 COUNTER = itertools.count(1)
 
 
@@ -29,6 +32,7 @@ class Handler:
             "to": str(msg["To"]),
             "body": body.get_content() if body is not None else "",
             "raw": envelope.content.decode("utf-8", "replace"),
+            "authenticated": bool(session.authenticated),
         }
         n = next(COUNTER)
         tmp = os.path.join(OUTDIR, f".mail-{n}.tmp")
@@ -38,11 +42,30 @@ class Handler:
         return "250 Message accepted for delivery"
 
 
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and [
+        auth_data.login,
+        auth_data.password,
+    ] == CREDENTIALS
+    # handled=False: let the server answer 535 on a wrong login.
+    return AuthResult(success=ok, handled=False)
+
+
+def smtp():
+    if CREDENTIALS is None:
+        return SMTP(Handler(), hostname="lovebeat-test-smtp")
+    return SMTP(
+        Handler(),
+        hostname="lovebeat-test-smtp",
+        authenticator=authenticator,
+        auth_required=True,
+        auth_require_tls=False,
+    )
+
+
 async def main():
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: SMTP(Handler(), hostname="lovebeat-test-smtp"), "127.0.0.1", 0
-    )
+    server = await loop.create_server(smtp, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     print(f"listening on {port}", flush=True)
     await server.serve_forever()
