@@ -22,6 +22,8 @@ pub struct Tuning {
     pub backoff: Vec<Duration>,
     /// Deliveries in flight at most.
     pub max_concurrent: usize,
+    /// How often the alerter calls its `tick` hook.
+    pub tick_interval: Duration,
 }
 
 impl Default for Tuning {
@@ -30,6 +32,7 @@ impl Default for Tuning {
             attempt_timeout: Duration::from_secs(10),
             backoff: vec![Duration::from_secs(1), Duration::from_secs(4)],
             max_concurrent: 64,
+            tick_interval: super::TICK_INTERVAL,
         }
     }
 }

@@ -4,6 +4,7 @@
 use super::plan::{fires, plan, recipients, Kind, Message};
 use super::*;
 use crate::model::{State, ViewRecord};
+use std::time::{Duration, Instant};
 
 fn settings() -> AlertSettings {
     let mut s = AlertSettings {
@@ -352,4 +353,84 @@ fn problems_name_alerts_missing_their_endpoint() {
     assert!(s.problems().is_empty());
     s.mailgun.domain = "mg".into();
     assert!(s.problems()[0].contains("api_key"));
+}
+
+#[test]
+fn the_alerter_ticks_at_start_and_periodically_and_stops_with_the_state_thread() {
+    use crate::state::{Command, StateHandle};
+    use crossbeam_channel::{bounded, unbounded};
+    let (command_tx, command_rx) = bounded(4);
+    let handle = StateHandle::new(command_tx);
+    let (tick_tx, tick_rx) = unbounded();
+    let mut settings = settings();
+    settings.tuning.tick_interval = Duration::from_millis(20);
+    let thread = spawn(
+        settings,
+        &handle,
+        Arc::new(Counters::default()),
+        Box::new(move || {
+            let _ = tick_tx.send(Instant::now());
+        }),
+    );
+    let Ok(thread) = thread else {
+        panic!("alerter did not start")
+    };
+    let Ok(Command::Subscribe(subscriber)) = command_rx.recv_timeout(Duration::from_secs(10))
+    else {
+        panic!("the alerter did not subscribe");
+    };
+    assert_eq!(subscriber.interest, Interest::StateChanges);
+    for _ in 0..3 {
+        assert!(
+            tick_rx.recv_timeout(Duration::from_secs(10)).is_ok(),
+            "tick"
+        );
+    }
+    // An event that fires nothing is consumed without trouble.
+    let _ = subscriber
+        .tx
+        .send(Arc::new(changed(State::New, State::Ok, &["ops"])));
+    drop(subscriber);
+    assert!(
+        thread.join().is_ok(),
+        "the alerter ends when the bus is gone"
+    );
+}
+
+#[test]
+fn deliveries_beyond_the_cap_are_dropped_and_counted() {
+    // A peer that never accepts: the first delivery waits out its timeout.
+    let Ok(listener) = std::net::TcpListener::bind("127.0.0.1:0") else {
+        panic!("bind")
+    };
+    let Ok(addr) = listener.local_addr() else {
+        panic!("addr")
+    };
+    let mut settings = settings();
+    settings.tuning = Tuning {
+        attempt_timeout: Duration::from_secs(2),
+        backoff: vec![],
+        max_concurrent: 1,
+        tick_interval: TICK_INTERVAL,
+    };
+    let counters = Arc::new(Counters::default());
+    let Ok(dispatcher) = dispatch::Dispatcher::new(settings, Arc::clone(&counters)) else {
+        panic!("dispatcher")
+    };
+    let job = |alert: &str| plan::Job {
+        alert: alert.into(),
+        kind: Kind::Webhook {
+            url: format!("http://{addr}/hook"),
+        },
+        message: Arc::new(message(State::Error)),
+    };
+    dispatcher.dispatch(job("first"));
+    dispatcher.dispatch(job("second"));
+    assert_eq!(
+        Counters::get(&counters.alert_failures),
+        1,
+        "second one dropped"
+    );
+    assert_eq!(Counters::get(&counters.alerts_sent), 0);
+    drop(listener);
 }
