@@ -1,6 +1,7 @@
 //! Lovebeat: a zero-configuration heartbeat monitor. See ARCHITECTURE.md for
 //! the threads and how they talk; each module says what it owns.
 
+pub mod alert;
 pub mod cli;
 pub mod clock;
 pub mod config;

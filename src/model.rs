@@ -265,6 +265,9 @@ pub struct ViewRecord {
     /// Names of member services in ERROR, sorted.
     pub failed_services: Vec<String>,
     pub last_state_change: Millis,
+    /// Names of the `[alerts.NAME]` to fire for this view (from the
+    /// `[[views]]` entry that produced it). Never stored, never shown.
+    pub alerts: Vec<String>,
 }
 
 /// The health summary behind `/status`.

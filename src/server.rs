@@ -12,7 +12,7 @@ use crate::engine::{auto, Engine, EngineConfig};
 use crate::metrics::MetricsOptions;
 use crate::notify::{NotifyBeat, NotifyOptions};
 use crate::state::{self, Command, StateHandle, StateOptions};
-use crate::{eventlog, http, logging, metrics, notify, statsd, store};
+use crate::{alert, eventlog, http, logging, metrics, notify, statsd, store};
 use crossbeam_channel::bounded;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -159,13 +159,9 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
         NotifyOptions {
             targets: config.notify.iter().map(|n| n.lovebeat.clone()).collect(),
             host: host.clone(),
-            periodic: vec![
-                NotifyBeat::Monitor,
-                // .alerter: moves to the alert thread's tick when alerts land
-                // (the lead removes it here and has the alert thread call
-                // `notifier.beat(NotifyBeat::Alerter)` at start and every 60 s).
-                NotifyBeat::Alerter,
-            ],
+            // `.alerter` comes from the alert thread's tick (below), so a
+            // stuck alerter stops it.
+            periodic: vec![NotifyBeat::Monitor],
             period: NOTIFY_PERIOD,
         },
         Arc::clone(&counters),
@@ -228,6 +224,22 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
         log::info!("event log: {}", config.eventlog.path);
         Some(reopen)
     };
+
+    // Subscribed before any listener starts, so no view change is missed.
+    let alert_settings = alert::AlertSettings::from_config(&config);
+    let alert_count = alert_settings.alerts.len();
+    let _alerter = alert::spawn(
+        alert_settings,
+        &handle,
+        Arc::clone(&counters),
+        // At start and every 60 s: the `[[notify]]` `.alerter` beat.
+        {
+            let notifier = notifier.clone();
+            Box::new(move || notifier.beat(NotifyBeat::Alerter))
+        },
+    )
+    .map_err(|e| format!("cannot start the alerter thread: {e}"))?;
+    log::info!("alerter started ({alert_count} alerts configured)");
 
     if let Some(addr) = listen(&config.udp.listen)? {
         let (bound, _) = statsd::spawn_udp(&addr, handle.clone(), Arc::clone(&counters))

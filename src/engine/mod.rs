@@ -266,11 +266,16 @@ impl Engine {
         });
     }
 
-    fn get_or_create_view(&mut self, name: String, out: &mut Vec<Event>) -> u32 {
+    /// The view `name`, created when missing; `template` produced it (the
+    /// first template to produce a view gives it its alerts).
+    fn get_or_create_view(&mut self, name: String, template: usize, out: &mut Vec<Event>) -> u32 {
         if let Some(vid) = self.find_view(&name) {
+            let v = self.view_mut(vid);
+            v.template.get_or_insert(template);
             return vid;
         }
-        let view = View::new(name.clone());
+        let mut view = View::new(name.clone());
+        view.template = Some(template);
         let vid = match self.free_views.pop() {
             Some(vid) => {
                 self.views[vid as usize] = Some(view);
@@ -305,7 +310,7 @@ impl Engine {
         let mut view_ids = Vec::new();
         for t in 0..self.config.templates.len() {
             if let Some(view_name) = self.config.templates[t].view_for(name) {
-                let vid = self.get_or_create_view(view_name, out);
+                let vid = self.get_or_create_view(view_name, t, out);
                 if !view_ids.contains(&vid) {
                     view_ids.push(vid);
                 }

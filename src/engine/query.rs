@@ -51,6 +51,11 @@ impl Engine {
             incident_number: v.incident_number,
             failed_services: failed,
             last_state_change: v.last_state_change,
+            alerts: v
+                .template
+                .and_then(|t| self.config.templates.get(t))
+                .map(|t| t.alerts.clone())
+                .unwrap_or_default(),
         }
     }
 

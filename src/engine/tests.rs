@@ -610,6 +610,7 @@ fn load_recomputes_stale_view_state() {
         incident_number: 7,
         failed_services: vec![],
         last_state_change: T0,
+        alerts: vec![],
     }];
     e.load(services, views, T0 + 1_000);
     let v = view_state(&e, "web");
@@ -678,4 +679,102 @@ fn names_survive_deletes_and_arena_compaction() {
     );
     tick(&mut e, T0 + 60_000);
     assert_eq!(e.status(None), Ok(StatusSummary::new(1, 500)));
+}
+
+fn alerting(name: &str, includes: &[&str], alerts: &[&str]) -> ViewTemplate {
+    let inc: Vec<String> = includes.iter().map(|s| s.to_string()).collect();
+    let alerts = alerts.iter().map(|s| s.to_string()).collect();
+    match ViewTemplate::new(name, &inc, &[], alerts) {
+        Ok(t) => t,
+        Err(e) => panic!("bad template in test: {e}"),
+    }
+}
+
+fn alerting_templates() -> Vec<ViewTemplate> {
+    vec![
+        alerting("web", &["web.*"], &["ops", "pager"]),
+        alerting("backup-$host", &["backup.$host.*"], &["backup"]),
+        alerting("quiet", &["quiet.*"], &[]),
+        // Produces "backup-db" too: the first template to produce it wins.
+        alerting("backup-db", &["db.*"], &["other"]),
+    ]
+}
+
+#[test]
+fn view_records_carry_the_alerts_of_their_template() {
+    let mut e = engine_with(alerting_templates(), T0);
+    let out = apply(&mut e, "web.a", Update::SetTimeoutAndBeat(5_000), T0);
+    let added = out.iter().find_map(|ev| match ev {
+        Event::ViewAdded { view } => Some(view.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        added.map(|v| v.alerts),
+        Some(vec!["ops".to_string(), "pager".to_string()]),
+        "the ViewAdded event already names the alerts"
+    );
+    let changed: Vec<ViewRecord> = tick(&mut e, T0 + 5_000)
+        .into_iter()
+        .filter_map(|ev| match ev {
+            Event::ViewChanged { view, .. } => Some(view),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].alerts, vec!["ops", "pager"]);
+    assert_eq!(changed[0].state, State::Error);
+
+    apply(&mut e, "backup.db.nightly", Update::Beat, T0);
+    apply(&mut e, "db.main", Update::Beat, T0);
+    apply(&mut e, "quiet.x", Update::Beat, T0);
+    assert_eq!(view_state(&e, "backup-db").alerts, vec!["backup"]);
+    assert!(view_state(&e, "quiet").alerts.is_empty());
+    let listed: Vec<(String, Vec<String>)> =
+        e.views().into_iter().map(|v| (v.name, v.alerts)).collect();
+    assert!(listed.contains(&("web".into(), vec!["ops".into(), "pager".into()])));
+}
+
+#[test]
+fn a_view_loaded_from_the_database_gets_its_template_when_a_member_joins() {
+    let mut e = engine_with(alerting_templates(), T0);
+    apply(&mut e, "web.a", Update::SetTimeoutAndBeat(5_000), T0);
+    let mut snapshot = crate::model::ServiceSnapshot::default();
+    let mut cursor = 0;
+    while !e.snapshot_for_save(&mut cursor, 10, &mut snapshot) {}
+    let services: Vec<ServiceRecord> = snapshot.iter().map(ServiceRecord::from).collect();
+    let mut views = e.views();
+    // A stored view no template produces any more, and the stored records
+    // never carry alerts (the database does not keep them).
+    views.push(ViewRecord {
+        name: "gone".into(),
+        ..Default::default()
+    });
+    for v in &mut views {
+        v.alerts.clear();
+    }
+
+    let mut fresh = engine_with(alerting_templates(), T0);
+    fresh.load(services, views, T0 + 1_000);
+    assert_eq!(view_state(&fresh, "web").alerts, vec!["ops", "pager"]);
+    assert!(view_state(&fresh, "gone").alerts.is_empty());
+    let out = tick(&mut fresh, T0 + 5_000);
+    let alerts = out.iter().find_map(|ev| match ev {
+        Event::ViewChanged { view, .. } => Some(view.alerts.clone()),
+        _ => None,
+    });
+    assert_eq!(alerts, Some(vec!["ops".to_string(), "pager".to_string()]));
+
+    // A view with no members on load gets its template when one appears.
+    let mut fresh = engine_with(alerting_templates(), T0);
+    fresh.load(
+        Vec::new(),
+        vec![ViewRecord {
+            name: "backup-db".into(),
+            ..Default::default()
+        }],
+        T0,
+    );
+    assert!(view_state(&fresh, "backup-db").alerts.is_empty());
+    apply(&mut fresh, "backup.db.x", Update::Beat, T0 + 1_000);
+    assert_eq!(view_state(&fresh, "backup-db").alerts, vec!["backup"]);
 }

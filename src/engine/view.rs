@@ -12,6 +12,10 @@ pub(super) struct View {
     pub members: HashSet<u32>,
     /// Ids of member services in ERROR.
     pub failed: HashSet<u32>,
+    /// Index (in `EngineConfig::templates`) of the template that produced
+    /// this view, whose `alerts` fire for it. Set when the first member
+    /// joins through a template; `None` for a view only the database knows.
+    pub template: Option<usize>,
 }
 
 impl View {
@@ -23,6 +27,7 @@ impl View {
             last_state_change: 0,
             members: HashSet::new(),
             failed: HashSet::new(),
+            template: None,
         }
     }
 }

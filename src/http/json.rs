@@ -235,6 +235,7 @@ mod tests {
             incident_number: 2,
             failed_services: vec!["web.frontend".into()],
             last_state_change: 5,
+            alerts: vec![],
         };
         let ours = view(&v, Dialect::V1);
         for ga in go["alarms"].as_array().unwrap() {

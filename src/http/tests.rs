@@ -32,6 +32,7 @@ fn fake_state() -> (StateHandle, mpsc::Receiver<(String, Update)>) {
             incident_number: 3,
             failed_services: vec!["known".into()],
             last_state_change: 7,
+            alerts: vec![],
         };
         let known_view = |v: &str| v == "web" || v == "empty";
         for cmd in rx {

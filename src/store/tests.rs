@@ -107,6 +107,7 @@ fn sample() -> (Vec<ServiceRecord>, Vec<ViewRecord>) {
             incident_number: 7,
             failed_services: vec!["a.with-history_1".into()],
             last_state_change: 1_700_000_000_123,
+            alerts: vec![],
         },
         ViewRecord {
             name: "empty".into(),
@@ -114,6 +115,7 @@ fn sample() -> (Vec<ServiceRecord>, Vec<ViewRecord>) {
             incident_number: 0,
             failed_services: vec![],
             last_state_change: 0,
+            alerts: vec![],
         },
     ];
     (services, views)
@@ -327,6 +329,7 @@ SERV\t{\"name\":\"old\",\"state\":\"paused\",\"in_views\":[\"v\"],\"timeout\":-2
                 incident_number: 3,
                 failed_services: vec!["x".into()],
                 last_state_change: 0,
+                alerts: vec![],
             },
             ViewRecord {
                 name: "a".into(),
@@ -334,6 +337,7 @@ SERV\t{\"name\":\"old\",\"state\":\"paused\",\"in_views\":[\"v\"],\"timeout\":-2
                 incident_number: 5,
                 failed_services: vec![],
                 last_state_change: 0,
+                alerts: vec![],
             },
             ViewRecord {
                 name: "m".into(),
@@ -608,4 +612,26 @@ fn store_measure_one_million_services() {
         "1M services: build {build:?}, encode+write+fsync {write:?}, decode {read:?} (of which inflating {text} bytes of text alone takes {inflate:?}), file {bytes} bytes ({:.1} MiB)",
         bytes as f64 / (1024.0 * 1024.0)
     );
+}
+
+#[test]
+fn view_alerts_are_never_written_to_the_database() {
+    let view = ViewRecord {
+        name: "web".into(),
+        state: State::Error,
+        incident_number: 2,
+        alerts: vec!["pager-zz9".into()],
+        ..Default::default()
+    };
+    let bytes = encoded(&[], std::slice::from_ref(&view));
+    let text = gunzip(&bytes);
+    assert!(text.contains("\"web\""), "{text}");
+    assert!(
+        !text.contains("pager-zz9"),
+        "alerts leaked into the file: {text}"
+    );
+    let db = decode(&bytes[..]).unwrap();
+    assert_eq!(db.views.len(), 1);
+    assert!(db.views[0].alerts.is_empty());
+    assert_eq!(db.views[0].incident_number, 2);
 }

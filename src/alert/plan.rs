@@ -1,0 +1,193 @@
+//! Deciding, without any IO, which alerts an event fires and what they say:
+//! the [`Message`] every kind renders from, and one [`Job`] per delivery.
+//!
+//! SPEC 6: a view going into ERROR (from OK or NEW) and a view recovering
+//! (ERROR -> OK) fire each alert named in the view's `alerts` once; nothing
+//! else does (in particular not NEW -> OK).
+
+use super::AlertSettings;
+use crate::events::Event;
+use crate::model::State;
+use std::sync::Arc;
+
+/// What happened to a view, as every alert kind reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub view: String,
+    pub from: State,
+    pub to: State,
+    pub incident: u64,
+    /// Failed member services, sorted (empty on recovery).
+    pub failed: Vec<String>,
+    /// `<public_url>/views/<view>`, when `public_url` is set.
+    pub link: Option<String>,
+}
+
+impl Message {
+    /// `[LOVEBEAT] <view>-<incident>`.
+    pub fn subject(&self) -> String {
+        format!("[LOVEBEAT] {}-{}", self.view, self.incident)
+    }
+
+    /// The plain-text body of mails (SMTP and Mailgun).
+    pub fn text(&self) -> String {
+        let mut out = format!(
+            "The status of view '{}' has changed from '{}' to '{}'.\n\nIncident number: {}\n\n",
+            self.view,
+            self.from.upper(),
+            self.to.upper(),
+            self.incident
+        );
+        if self.failed.is_empty() {
+            out.push_str("Failed services: none\n");
+        } else {
+            out.push_str("Failed services:\n");
+            for name in &self.failed {
+                out.push_str("  - ");
+                out.push_str(name);
+                out.push('\n');
+            }
+        }
+        if let Some(link) = &self.link {
+            out.push_str("\nView: ");
+            out.push_str(link);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Where one delivery goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// SMTP (`[mail] server`), to every recipient in one mail.
+    Mail {
+        to: Vec<String>,
+    },
+    /// Mailgun's HTTP API (when `[mailgun] domain` is set).
+    Mailgun {
+        to: Vec<String>,
+    },
+    /// `[slack] webhook_url`, posting to this channel.
+    Slack {
+        channel: String,
+    },
+    Webhook {
+        url: String,
+    },
+    Script {
+        path: String,
+    },
+}
+
+impl Kind {
+    /// Short name for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::Mail { .. } => "mail",
+            Kind::Mailgun { .. } => "mailgun",
+            Kind::Slack { .. } => "slack",
+            Kind::Webhook { .. } => "webhook",
+            Kind::Script { .. } => "script",
+        }
+    }
+
+    /// Where it goes, for logs.
+    pub fn destination(&self) -> String {
+        match self {
+            Kind::Mail { to } | Kind::Mailgun { to } => to.join(","),
+            Kind::Slack { channel } => channel.clone(),
+            Kind::Webhook { url } => url.clone(),
+            Kind::Script { path } => path.clone(),
+        }
+    }
+
+    /// HTTP and SMTP deliveries are retried; a script runs once (it may not
+    /// be safe to run twice).
+    pub fn retried(&self) -> bool {
+        !matches!(self, Kind::Script { .. })
+    }
+}
+
+/// One delivery of one alert.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    /// The `[alerts.NAME]` it comes from.
+    pub alert: String,
+    pub kind: Kind,
+    pub message: Arc<Message>,
+}
+
+/// True for the transitions that fire alerts: into ERROR, and ERROR -> OK.
+pub fn fires(previous: State, state: State) -> bool {
+    (state == State::Error && previous != State::Error)
+        || (previous == State::Error && state == State::Ok)
+}
+
+/// The deliveries `event` causes (none for most events). Alert names that
+/// are not configured are skipped and returned in `unknown` (start-up
+/// validation makes that impossible for a loaded config).
+pub fn plan(event: &Event, settings: &AlertSettings, unknown: &mut Vec<String>) -> Vec<Job> {
+    let Event::ViewChanged { view, previous } = event else {
+        return Vec::new();
+    };
+    if view.alerts.is_empty() || !fires(*previous, view.state) {
+        return Vec::new();
+    }
+    let public_url = settings.public_url.trim_end_matches('/');
+    let message = Arc::new(Message {
+        view: view.name.clone(),
+        from: *previous,
+        to: view.state,
+        incident: view.incident_number,
+        failed: view.failed_services.clone(),
+        link: (!public_url.is_empty()).then(|| format!("{public_url}/views/{}", view.name)),
+    });
+    let mut jobs = Vec::new();
+    for name in &view.alerts {
+        let Some(alert) = settings.alerts.get(name) else {
+            unknown.push(name.clone());
+            continue;
+        };
+        let mut push = |kind| {
+            jobs.push(Job {
+                alert: name.clone(),
+                kind,
+                message: Arc::clone(&message),
+            })
+        };
+        let to = recipients(&alert.mail);
+        if !to.is_empty() {
+            if settings.mailgun.domain.is_empty() {
+                push(Kind::Mail { to });
+            } else {
+                push(Kind::Mailgun { to });
+            }
+        }
+        if !alert.webhook.trim().is_empty() {
+            push(Kind::Webhook {
+                url: alert.webhook.trim().to_string(),
+            });
+        }
+        if !alert.slack_channel.trim().is_empty() {
+            push(Kind::Slack {
+                channel: alert.slack_channel.trim().to_string(),
+            });
+        }
+        if !alert.script.trim().is_empty() {
+            push(Kind::Script {
+                path: alert.script.trim().to_string(),
+            });
+        }
+    }
+    jobs
+}
+
+/// `"a@x.org, b@y.org"` -> both addresses, blanks dropped.
+pub fn recipients(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}

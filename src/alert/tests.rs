@@ -1,0 +1,436 @@
+//! Unit tests of the pure parts: which transitions fire, the plan, and what
+//! each kind renders. Deliveries to real receivers are in tests/alerts.rs.
+
+use super::plan::{fires, plan, recipients, Kind, Message};
+use super::*;
+use crate::model::{State, ViewRecord};
+use std::time::{Duration, Instant};
+
+fn settings() -> AlertSettings {
+    let mut s = AlertSettings {
+        public_url: "http://lb.example/".into(),
+        ..Default::default()
+    };
+    s.alerts.insert(
+        "ops".into(),
+        AlertConfig {
+            mail: " a@x.org, b@y.org ,".into(),
+            webhook: "http://127.0.0.1:9/hook".into(),
+            slack_channel: "#ops".into(),
+            script: "/bin/true".into(),
+        },
+    );
+    s.alerts.insert(
+        "hook".into(),
+        AlertConfig {
+            webhook: "http://127.0.0.1:9/other".into(),
+            ..Default::default()
+        },
+    );
+    s
+}
+
+fn changed(previous: State, state: State, alerts: &[&str]) -> Event {
+    Event::ViewChanged {
+        view: ViewRecord {
+            name: "web".into(),
+            state,
+            incident_number: 4,
+            failed_services: if state == State::Error {
+                vec!["web.a".into(), "web.b".into()]
+            } else {
+                vec![]
+            },
+            last_state_change: 1,
+            alerts: alerts.iter().map(|s| s.to_string()).collect(),
+        },
+        previous,
+    }
+}
+
+#[test]
+fn only_into_error_and_recovery_fire() {
+    assert!(fires(State::Ok, State::Error));
+    assert!(fires(State::New, State::Error));
+    assert!(fires(State::Error, State::Ok));
+    assert!(!fires(State::New, State::Ok));
+    assert!(!fires(State::Ok, State::Ok));
+    assert!(!fires(State::Error, State::Error));
+    assert!(!fires(State::Ok, State::New));
+}
+
+#[test]
+fn plan_makes_one_job_per_kind_and_alert() {
+    let s = settings();
+    let mut unknown = Vec::new();
+    let jobs = plan(
+        &changed(State::Ok, State::Error, &["ops", "hook"]),
+        &s,
+        &mut unknown,
+    );
+    assert!(unknown.is_empty());
+    let kinds: Vec<(&str, Kind)> = jobs
+        .iter()
+        .map(|j| (j.alert.as_str(), j.kind.clone()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (
+                "ops",
+                Kind::Mail {
+                    to: vec!["a@x.org".into(), "b@y.org".into()]
+                }
+            ),
+            (
+                "ops",
+                Kind::Webhook {
+                    url: "http://127.0.0.1:9/hook".into()
+                }
+            ),
+            (
+                "ops",
+                Kind::Slack {
+                    channel: "#ops".into()
+                }
+            ),
+            (
+                "ops",
+                Kind::Script {
+                    path: "/bin/true".into()
+                }
+            ),
+            (
+                "hook",
+                Kind::Webhook {
+                    url: "http://127.0.0.1:9/other".into()
+                }
+            ),
+        ]
+    );
+    let m = &jobs[0].message;
+    assert_eq!(
+        **m,
+        Message {
+            view: "web".into(),
+            from: State::Ok,
+            to: State::Error,
+            incident: 4,
+            failed: vec!["web.a".into(), "web.b".into()],
+            link: Some("http://lb.example/views/web".into()),
+        }
+    );
+    assert!(
+        jobs.iter().all(|j| Arc::ptr_eq(&j.message, m)),
+        "one message shared"
+    );
+}
+
+#[test]
+fn plan_fires_nothing_for_other_events_or_views_without_alerts() {
+    let s = settings();
+    let mut unknown = Vec::new();
+    for event in [
+        changed(State::New, State::Ok, &["ops"]),
+        changed(State::Ok, State::Error, &[]),
+        Event::ViewAdded {
+            view: ViewRecord {
+                alerts: vec!["ops".into()],
+                ..Default::default()
+            },
+        },
+    ] {
+        assert!(plan(&event, &s, &mut unknown).is_empty(), "{event:?}");
+    }
+    let recovery = plan(
+        &changed(State::Error, State::Ok, &["hook"]),
+        &s,
+        &mut unknown,
+    );
+    assert_eq!(recovery.len(), 1);
+    assert_eq!(
+        (recovery[0].message.from, recovery[0].message.to),
+        (State::Error, State::Ok)
+    );
+    assert!(unknown.is_empty());
+    assert!(plan(
+        &changed(State::Ok, State::Error, &["nope"]),
+        &s,
+        &mut unknown
+    )
+    .is_empty());
+    assert_eq!(unknown, vec!["nope"]);
+}
+
+#[test]
+fn mail_goes_through_mailgun_when_a_domain_is_set() {
+    let mut s = settings();
+    s.mailgun.domain = "mg.example".into();
+    s.public_url.clear();
+    let jobs = plan(
+        &changed(State::Ok, State::Error, &["ops"]),
+        &s,
+        &mut Vec::new(),
+    );
+    assert_eq!(
+        jobs[0].kind,
+        Kind::Mailgun {
+            to: vec!["a@x.org".into(), "b@y.org".into()]
+        }
+    );
+    assert_eq!(jobs[0].message.link, None);
+    assert!(!jobs.iter().any(|j| matches!(j.kind, Kind::Mail { .. })));
+}
+
+fn message(to: State) -> Message {
+    Message {
+        view: "web".into(),
+        from: if to == State::Error {
+            State::Ok
+        } else {
+            State::Error
+        },
+        to,
+        incident: 4,
+        failed: if to == State::Error {
+            vec!["web.a".into(), "web.b".into()]
+        } else {
+            vec![]
+        },
+        link: Some("http://lb/views/web".into()),
+    }
+}
+
+#[test]
+fn mail_subject_and_body() {
+    let m = message(State::Error);
+    assert_eq!(m.subject(), "[LOVEBEAT] web-4");
+    let text = m.text();
+    assert!(text.contains("changed from 'OK' to 'ERROR'"), "{text}");
+    assert!(text.contains("  - web.a\n  - web.b\n"), "{text}");
+    assert!(text.contains("http://lb/views/web"), "{text}");
+    let ok = message(State::Ok).text();
+    assert!(ok.contains("from 'ERROR' to 'OK'") && ok.contains("Failed services: none"));
+    let built = mail::build("lovebeat@example.com", &recipients("a@x.org,b@y.org"), &m);
+    let raw =
+        String::from_utf8(built.map(|b| b.formatted()).unwrap_or_default()).unwrap_or_default();
+    assert!(raw.contains("Subject: [LOVEBEAT] web-4"), "{raw}");
+    assert!(raw.contains("To: a@x.org, b@y.org"), "{raw}");
+    assert!(matches!(
+        mail::build("lovebeat@example.com", &["not an address".into()], &m),
+        Err(DeliveryError::BadMessage(_))
+    ));
+}
+
+#[test]
+fn smtp_server_addresses() {
+    assert_eq!(
+        mail::server_addr("localhost:25").ok(),
+        Some(("localhost".into(), 25))
+    );
+    assert_eq!(
+        mail::server_addr("mail.x").ok(),
+        Some(("mail.x".into(), 25))
+    );
+    assert_eq!(
+        mail::server_addr("[::1]:2525").ok(),
+        Some(("::1".into(), 2525))
+    );
+    assert!(mail::server_addr("").is_err());
+    assert!(mail::server_addr("host:port").is_err());
+    assert!(mail::server_addr(":25").is_err());
+}
+
+#[test]
+fn webhook_payload_is_the_spec_shape() {
+    let v = webhook::payload(&message(State::Error));
+    assert_eq!(
+        v,
+        serde_json::json!({
+            "name": "web",
+            "from_state": "OK",
+            "to_state": "ERROR",
+            "incident_number": 4,
+            "failed_services": ["web.a", "web.b"],
+        })
+    );
+}
+
+#[test]
+fn slack_payload_colours_links_and_fields() {
+    let v = slack::payload("#ops", &message(State::Error));
+    assert_eq!(v["username"], "Lovebeat");
+    assert_eq!(v["channel"], "#ops");
+    let a = &v["attachments"][0];
+    assert_eq!(a["color"], "danger");
+    assert_eq!(a["title_link"], "http://lb/views/web");
+    assert_eq!(a["fields"][0]["value"], "web");
+    assert_eq!(a["fields"][1]["value"], "4");
+    assert_eq!(a["fields"][2]["value"], "web.a\nweb.b");
+    let mut ok = message(State::Ok);
+    ok.link = None;
+    let v = slack::payload("#ops", &ok);
+    assert_eq!(v["attachments"][0]["color"], "good");
+    assert!(v["attachments"][0].get("title_link").is_none());
+}
+
+#[test]
+fn mailgun_form_url_and_auth() {
+    let mut mg = Mailgun {
+        domain: "mg.example".into(),
+        api_key: "key-1".into(),
+        api_base: "http://127.0.0.1:1/v3/".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        mailgun::url(&mg),
+        "http://127.0.0.1:1/v3/mg.example/messages"
+    );
+    let mail = Mail::default();
+    assert_eq!(mailgun::sender(&mg, &mail), "lovebeat@example.com");
+    mg.from = "lb@mg.example".into();
+    assert_eq!(mailgun::sender(&mg, &mail), "lb@mg.example");
+    let form = mailgun::form(
+        "lb@x",
+        &["a@x".into(), "b@y".into()],
+        &message(State::Error),
+    );
+    assert!(
+        form.starts_with("from=lb%40x&to=a%40x%2Cb%40y&subject=%5BLOVEBEAT%5D+web-4&text="),
+        "{form}"
+    );
+    assert_eq!(mailgun::base64(b"api:key-1"), "YXBpOmtleS0x");
+    assert_eq!(mailgun::base64(b""), "");
+    assert_eq!(mailgun::base64(b"a"), "YQ==");
+    assert_eq!(mailgun::base64(b"ab"), "YWI=");
+    assert_eq!(mailgun::base64(b"abc"), "YWJj");
+}
+
+#[test]
+fn script_environment() {
+    let env = script::env(&message(State::Ok));
+    assert_eq!(
+        env,
+        vec![
+            ("LOVEBEAT_VIEW", "web".to_string()),
+            ("LOVEBEAT_ALARM", "web".to_string()),
+            ("LOVEBEAT_STATE", "OK".to_string()),
+            ("LOVEBEAT_PREVIOUS_STATE", "ERROR".to_string()),
+            ("LOVEBEAT_INCIDENT", "4".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn which_failures_are_retried() {
+    let status = |status| DeliveryError::Status {
+        status,
+        body: String::new(),
+    };
+    assert!(status(500).retryable() && status(503).retryable() && status(429).retryable());
+    assert!(!status(400).retryable() && !status(404).retryable());
+    assert!(DeliveryError::Http("refused".into()).retryable());
+    assert!(!DeliveryError::BadMessage("x".into()).retryable());
+    assert!(!DeliveryError::Smtp {
+        message: "550".into(),
+        permanent: true
+    }
+    .retryable());
+    assert!(DeliveryError::Smtp {
+        message: "421".into(),
+        permanent: false
+    }
+    .retryable());
+    assert!(!Kind::Script { path: "/x".into() }.retried());
+    assert!(Kind::Webhook { url: "/x".into() }.retried());
+}
+
+#[test]
+fn problems_name_alerts_missing_their_endpoint() {
+    let mut s = settings();
+    assert_eq!(s.problems().len(), 1, "{:?}", s.problems());
+    s.slack.webhook_url = "http://127.0.0.1:9/slack".into();
+    assert!(s.problems().is_empty());
+    s.mailgun.domain = "mg".into();
+    assert!(s.problems()[0].contains("api_key"));
+}
+
+#[test]
+fn the_alerter_ticks_at_start_and_periodically_and_stops_with_the_state_thread() {
+    use crate::state::{Command, StateHandle};
+    use crossbeam_channel::{bounded, unbounded};
+    let (command_tx, command_rx) = bounded(4);
+    let handle = StateHandle::new(command_tx);
+    let (tick_tx, tick_rx) = unbounded();
+    let mut settings = settings();
+    settings.tuning.tick_interval = Duration::from_millis(20);
+    let thread = spawn(
+        settings,
+        &handle,
+        Arc::new(Counters::default()),
+        Box::new(move || {
+            let _ = tick_tx.send(Instant::now());
+        }),
+    );
+    let Ok(thread) = thread else {
+        panic!("alerter did not start")
+    };
+    let Ok(Command::Subscribe(subscriber)) = command_rx.recv_timeout(Duration::from_secs(10))
+    else {
+        panic!("the alerter did not subscribe");
+    };
+    assert_eq!(subscriber.interest, Interest::StateChanges);
+    for _ in 0..3 {
+        assert!(
+            tick_rx.recv_timeout(Duration::from_secs(10)).is_ok(),
+            "tick"
+        );
+    }
+    // An event that fires nothing is consumed without trouble.
+    let _ = subscriber
+        .tx
+        .send(Arc::new(changed(State::New, State::Ok, &["ops"])));
+    drop(subscriber);
+    assert!(
+        thread.join().is_ok(),
+        "the alerter ends when the bus is gone"
+    );
+}
+
+#[test]
+fn deliveries_beyond_the_cap_are_dropped_and_counted() {
+    // A peer that never accepts: the first delivery waits out its timeout.
+    let Ok(listener) = std::net::TcpListener::bind("127.0.0.1:0") else {
+        panic!("bind")
+    };
+    let Ok(addr) = listener.local_addr() else {
+        panic!("addr")
+    };
+    let mut settings = settings();
+    settings.tuning = Tuning {
+        attempt_timeout: Duration::from_secs(2),
+        backoff: vec![],
+        max_concurrent: 1,
+        tick_interval: TICK_INTERVAL,
+    };
+    let counters = Arc::new(Counters::default());
+    let Ok(dispatcher) = dispatch::Dispatcher::new(settings, Arc::clone(&counters)) else {
+        panic!("dispatcher")
+    };
+    let job = |alert: &str| plan::Job {
+        alert: alert.into(),
+        kind: Kind::Webhook {
+            url: format!("http://{addr}/hook"),
+        },
+        message: Arc::new(message(State::Error)),
+    };
+    dispatcher.dispatch(job("first"));
+    dispatcher.dispatch(job("second"));
+    assert_eq!(
+        Counters::get(&counters.alert_failures),
+        1,
+        "second one dropped"
+    );
+    assert_eq!(Counters::get(&counters.alerts_sent), 0);
+    drop(listener);
+}
