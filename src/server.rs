@@ -10,6 +10,7 @@ use crate::counters::Counters;
 use crate::engine::pattern::ViewTemplate;
 use crate::engine::{auto, Engine, EngineConfig};
 use crate::state::{self, Command, StateHandle, StateOptions};
+use crate::store::s3::{self, S3Settings};
 use crate::{http, logging, statsd, store};
 use crossbeam_channel::bounded;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -106,6 +107,9 @@ pub fn view_templates(config: &Config) -> Result<Vec<ViewTemplate>, String> {
 /// staying up and answering 503 forever.
 const CRITICAL_THREADS: [&str; 2] = ["state", "saver"];
 
+/// How long shutdown waits for the upload of the final save.
+const UPLOAD_AT_EXIT_WAIT: Duration = Duration::from_secs(20);
+
 fn exit_on_critical_panic() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -129,6 +133,13 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
     log::info!("lovebeat {} starting", crate::VERSION);
 
     let db_path = std::path::PathBuf::from(&config.database.filename);
+    let s3 = match S3Settings::from_config(&config.database).transpose() {
+        Ok(s3) => s3,
+        Err(error) => return Err(format!("[database] remote_s3_url: {error}")),
+    };
+    if let Some(settings) = &s3 {
+        s3::fetch_at_start(settings, &db_path, s3::FETCH_BUDGET);
+    }
     let database = store::load_or_quarantine(&db_path, started_at).into_database();
     log::info!(
         "database {}: {} services, {} views",
@@ -143,12 +154,25 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
     });
     engine.load(database.services, database.views, now_ms());
 
+    let (upload, uploader) = match s3 {
+        Some(settings) => {
+            let (trigger, uploader) =
+                s3::spawn_uploader(settings, db_path.clone(), Arc::clone(&counters))
+                    .map_err(|e| format!("cannot start the s3-upload thread: {e}"))?;
+            (Some(trigger), Some(uploader))
+        }
+        None => (None, None),
+    };
     let (save_tx, save_rx) = bounded(2);
     let saver = store::spawn_saver(
         db_path.clone(),
         Arc::clone(&counters),
         save_rx,
-        Box::new(|_, _| {}),
+        Box::new(move |_, _| {
+            if let Some(upload) = &upload {
+                upload.saved();
+            }
+        }),
     )
     .map_err(|e| format!("cannot start the saver thread: {e}"))?;
 
@@ -210,6 +234,9 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
     drop(handle);
     let _ = state_thread.join();
     let _ = saver.join();
+    if let Some(uploader) = uploader {
+        uploader.finish(UPLOAD_AT_EXIT_WAIT);
+    }
     log::info!("stopped");
     Ok(())
 }

@@ -79,6 +79,18 @@ pub fn render(stats: &Stats, counters: &Counters) -> String {
         "Database saves that failed.",
         get(&counters.save_failures),
     );
+    counter(
+        &mut out,
+        "lovebeat_s3_uploads_total",
+        "Database uploads to S3 that succeeded.",
+        get(&counters.s3_uploads),
+    );
+    counter(
+        &mut out,
+        "lovebeat_s3_upload_failures_total",
+        "Database uploads to S3 that failed (tried again after the next save).",
+        get(&counters.s3_upload_failures),
+    );
     let _ = writeln!(
         out,
         "# HELP lovebeat_db_save_seconds Duration of the last database save."
