@@ -320,6 +320,47 @@ fn an_existing_object_is_loaded_over_the_local_file() {
 }
 
 #[test]
+fn an_object_that_is_not_a_database_never_replaces_the_local_file() {
+    let tmp = TempDir::new("s3-garbage-tmp");
+    let (moto, keys) = Moto::start(tmp.path(), true);
+    let garbage = tmp.path().join("garbage");
+    std::fs::write(&garbage, b"\x1f\x8b\x08 not really gzip \xff\xfe").expect("write");
+    moto.put(&keys, &garbage);
+
+    let dir = TempDir::new("s3-garbage");
+    let local = Server::start(dir.path(), "");
+    assert_eq!(local.post("/api/services/kept.local").status, 200);
+    assert!(local.stop().success());
+    let before = std::fs::read(dir.path().join("lovebeat.db")).expect("local db");
+
+    let server = start(
+        dir.path(),
+        &moto.endpoint(),
+        &aws_env(Some(&keys), dir.path()),
+    );
+    let log = server.log_text();
+    assert!(log.contains("is not a readable Lovebeat database"), "{log}");
+    assert!(log.contains("starting from the local file"), "{log}");
+    assert!(server.service("kept.local").is_some());
+    assert_eq!(
+        std::fs::read(dir.path().join("lovebeat.db")).ok(),
+        Some(before)
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".s3-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // The next save replaces the bad object with the local database.
+    assert_eq!(server.post("/api/services/kept.local").status, 200);
+    assert_eq!(server.post("/api/services/new.one").status, 200);
+    wait_for_upload(&moto, &keys, &server, tmp.path());
+}
+
+#[test]
 fn a_transient_host_starts_with_the_services_of_the_stopped_one() {
     let tmp = TempDir::new("s3-transient-tmp");
     let (moto, keys) = Moto::start(tmp.path(), true);

@@ -133,6 +133,27 @@ fn find_credentials() -> Result<Credentials, String> {
         })
 }
 
+/// Largest object a download accepts (a database of millions of services
+/// is tens of MB): a wrong URL pointing at something huge must not exhaust
+/// memory.
+pub const MAX_OBJECT_BYTES: usize = 1 << 30;
+
+/// A `Vec` that refuses to grow beyond [`MAX_OBJECT_BYTES`].
+struct Capped(Vec<u8>);
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_OBJECT_BYTES {
+            return Err(std::io::ErrorKind::FileTooLarge.into());
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The object, ready for one GET or PUT at a time.
 pub struct RemoteStore {
     bucket: Box<Bucket>,
@@ -176,11 +197,18 @@ impl RemoteStore {
         })
     }
 
-    /// GETs the whole object.
+    /// GETs the whole object (at most [`MAX_OBJECT_BYTES`]).
     pub fn get(&self) -> Result<Object, S3Error> {
-        match self.bucket.get_object(&self.key) {
-            Ok(response) if response.status_code() == 200 => Ok(Object::Found(response.to_vec())),
-            Ok(response) => Err(self.refused(response.status_code(), response.as_slice())),
+        let mut body = Capped(Vec::new());
+        match self.bucket.get_object_to_writer(&self.key, &mut body) {
+            Ok(200) => Ok(Object::Found(body.0)),
+            Ok(status) => Err(self.refused(status, &body.0)),
+            Err(::s3::error::S3Error::Io(e)) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                Err(S3Error::Corrupt {
+                    url: self.url.clone(),
+                    reason: format!("larger than {MAX_OBJECT_BYTES} bytes"),
+                })
+            }
             Err(e) => match self.error(e) {
                 S3Error::Refused {
                     status: 404, code, ..
