@@ -114,9 +114,9 @@ fn install(settings: &S3Settings, db_path: &Path, bytes: &[u8]) -> Result<u64, S
         drop(file);
         fs::rename(&tmp, db_path).map_err(local("rename the download over", db_path))
     })();
-    if written.is_err() {
+    if let Err(e) = written {
         let _ = fs::remove_file(&tmp);
-        return written.map(|_| 0);
+        return Err(e);
     }
     sync_dir(&dir);
     Ok(bytes.len() as u64)

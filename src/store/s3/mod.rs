@@ -274,6 +274,16 @@ mod tests {
     }
 
     #[test]
+    fn downloads_are_capped() {
+        use std::io::Write;
+        let mut body = Capped(vec![0; MAX_OBJECT_BYTES - 2]);
+        assert_eq!(body.write(b"ab").ok(), Some(2));
+        let error = body.write(b"c").expect_err("over the cap");
+        assert_eq!(error.kind(), std::io::ErrorKind::FileTooLarge);
+        assert_eq!(body.0.len(), MAX_OBJECT_BYTES);
+    }
+
+    #[test]
     fn settings_from_config() {
         assert!(S3Settings::from_config(&config::Database::default()).is_none());
         let s = settings("eu-west-1", "http://127.0.0.1:9000/");
