@@ -12,6 +12,7 @@ use crate::engine::{auto, Engine, EngineConfig};
 use crate::metrics::MetricsOptions;
 use crate::notify::{NotifyBeat, NotifyOptions};
 use crate::state::{self, Command, StateHandle, StateOptions};
+use crate::store::s3::{self, S3Settings};
 use crate::{alert, eventlog, http, logging, metrics, notify, statsd, store};
 use crossbeam_channel::bounded;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -113,6 +114,9 @@ pub fn view_templates(config: &Config) -> Result<Vec<ViewTemplate>, String> {
 /// staying up and answering 503 forever.
 const CRITICAL_THREADS: [&str; 2] = ["state", "saver"];
 
+/// How long shutdown waits for the upload of the final save.
+const UPLOAD_AT_EXIT_WAIT: Duration = Duration::from_secs(20);
+
 fn exit_on_critical_panic() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -140,6 +144,13 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
     log::info!("lovebeat {} starting", crate::VERSION);
 
     let db_path = std::path::PathBuf::from(&config.database.filename);
+    let s3 = match S3Settings::from_config(&config.database).transpose() {
+        Ok(s3) => s3,
+        Err(error) => return Err(format!("[database] remote_s3_url: {error}")),
+    };
+    if let Some(settings) = &s3 {
+        s3::fetch_at_start(settings, &db_path, s3::FETCH_BUDGET);
+    }
     let database = store::load_or_quarantine(&db_path, started_at).into_database();
     log::info!(
         "database {}: {} services, {} views",
@@ -174,13 +185,28 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
         );
     }
 
+    let (upload, uploader) = match s3 {
+        Some(settings) => {
+            let (trigger, uploader) =
+                s3::spawn_uploader(settings, db_path.clone(), Arc::clone(&counters))
+                    .map_err(|e| format!("cannot start the s3-upload thread: {e}"))?;
+            (Some(trigger), Some(uploader))
+        }
+        None => (None, None),
+    };
+
     let (save_tx, save_rx) = bounded(2);
     let save_notifier = notifier.clone();
     let saver = store::spawn_saver(
         db_path.clone(),
         Arc::clone(&counters),
         save_rx,
-        Box::new(move |_, _| save_notifier.beat(NotifyBeat::Save)),
+        Box::new(move |_, _| {
+            if let Some(upload) = &upload {
+                upload.saved();
+            }
+            save_notifier.beat(NotifyBeat::Save);
+        }),
     )
     .map_err(|e| format!("cannot start the saver thread: {e}"))?;
 
@@ -290,6 +316,9 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
     drop(handle);
     let _ = state_thread.join();
     let _ = saver.join();
+    if let Some(uploader) = uploader {
+        uploader.finish(UPLOAD_AT_EXIT_WAIT);
+    }
     log::info!("stopped");
     Ok(())
 }

@@ -20,13 +20,13 @@ mod validate;
 
 pub use error::ConfigError;
 pub use load::{load, load_with_defaults, Source};
-pub use validate::listen_addr;
+pub use validate::{listen_addr, s3_location};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use validate::{
-    de_http_url, de_listen, de_metrics_interval, de_mode, de_positive_usize, de_save_interval,
-    parse_mode,
+    de_http_url, de_listen, de_metrics_interval, de_mode, de_positive_usize, de_s3_endpoint,
+    de_s3_url, de_save_interval, parse_mode,
 };
 
 /// Looked for in this order when no `-config` is given; the first that
@@ -123,8 +123,12 @@ pub struct Database {
     /// Seconds between periodic saves, 1 to `MAX_SAVE_INTERVAL`.
     #[serde(deserialize_with = "de_save_interval")]
     pub interval: u64,
+    /// `s3://bucket/key`, or empty (no S3 copy).
+    #[serde(deserialize_with = "de_s3_url")]
     pub remote_s3_url: String,
     pub remote_s3_region: String,
+    /// `http(s)://host[:port]` of an S3-compatible store, or empty (AWS).
+    #[serde(deserialize_with = "de_s3_endpoint")]
     pub remote_s3_endpoint: String,
 }
 

@@ -292,6 +292,49 @@ fn bad_values_name_line_and_key() {
 }
 
 #[test]
+fn s3_url_and_endpoint_are_checked() {
+    for bad in [
+        "bucket/key",
+        "https://bucket/key",
+        "s3://bucket",
+        "s3://bucket/",
+        "s3://bucket/dir/",
+        "s3://Bucket/key",
+        "s3://b/key",
+        "s3:///key",
+        "s3://-bucket/key",
+    ] {
+        let text = format!("[database]\nfilename = \"x.db\"\nremote_s3_url = {bad:?}\n");
+        let (_, line, key, message) = invalid(Config::from_toml_str(&text));
+        assert_eq!(
+            (line, key.as_str()),
+            (Some(3), "database.remote_s3_url"),
+            "{bad}"
+        );
+        assert!(message.contains("s3://"), "{bad}: {message}");
+    }
+    let (_, _, key, message) = invalid(Config::from_toml_str(
+        "[database]\nremote_s3_endpoint = \"minio:9000\"\n",
+    ));
+    assert_eq!(key, "database.remote_s3_endpoint");
+    assert!(message.contains("http://"), "{message}");
+    assert_eq!(
+        super::s3_location("s3://my-bucket.eu/path/to/lovebeat.db"),
+        Ok((
+            "my-bucket.eu".to_string(),
+            "path/to/lovebeat.db".to_string()
+        ))
+    );
+    let mut c = Config::default();
+    c.database.remote_s3_url = "s3://x".into();
+    let error = c.validate().expect_err("bad url in code");
+    assert!(
+        error.to_string().contains("database.remote_s3_url"),
+        "{error}"
+    );
+}
+
+#[test]
 fn bad_views() {
     let (_, line, key, message) = invalid(Config::from_toml_str(
         "[[views]]\nname = \"a\"\npattern = \"a.*\"\n\n[[views]]\npattern = \"b.*\"\n",

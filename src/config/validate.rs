@@ -62,6 +62,10 @@ impl Config {
             }
         }
         parse_mode(&self.eventlog.mode).map_err(|m| invalid("eventlog.mode".into(), m))?;
+        check_s3_url(&self.database.remote_s3_url)
+            .map_err(|m| invalid("database.remote_s3_url".into(), m))?;
+        check_s3_endpoint(&self.database.remote_s3_endpoint)
+            .map_err(|m| invalid("database.remote_s3_endpoint".into(), m))?;
         for (i, n) in self.notify.iter().enumerate() {
             check_http_url(&n.lovebeat).map_err(|m| invalid(format!("notify[{i}].lovebeat"), m))?;
         }
@@ -175,6 +179,69 @@ fn check_http_url(s: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Splits `s3://bucket/key` into the bucket and the object key. The bucket
+/// follows S3's naming rules (3 to 63 lowercase letters, digits, dots and
+/// hyphens); the key is not empty and does not end in `/`.
+pub fn s3_location(url: &str) -> Result<(String, String), String> {
+    let help = "use \"s3://bucket/path/lovebeat.db\"";
+    let rest = url
+        .strip_prefix("s3://")
+        .ok_or_else(|| format!("`{url}` is not an s3:// URL; {help}"))?;
+    let (bucket, key) = rest
+        .split_once('/')
+        .ok_or_else(|| format!("`{url}` names a bucket but no object key; {help}"))?;
+    let bucket_ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !bucket_ok {
+        return Err(format!(
+            "`{url}`: `{bucket}` is not an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)"
+        ));
+    }
+    if key.is_empty() || key.ends_with('/') {
+        return Err(format!(
+            "`{url}` names no object (the key after the bucket is empty or ends in /); {help}"
+        ));
+    }
+    if key.chars().any(char::is_control) {
+        return Err(format!(
+            "`{url}`: the object key contains control characters"
+        ));
+    }
+    Ok((bucket.to_string(), key.to_string()))
+}
+
+fn check_s3_url(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Ok(());
+    }
+    s3_location(s).map(|_| ())
+}
+
+fn check_s3_endpoint(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Ok(());
+    }
+    check_http_url(s).map_err(|_| {
+        format!("`{s}` is not an http:// or https:// URL, e.g. \"http://127.0.0.1:9000\"")
+    })
+}
+
+pub(super) fn de_s3_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    check_s3_url(&s).map_err(de::Error::custom)?;
+    Ok(s)
+}
+
+pub(super) fn de_s3_endpoint<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    check_s3_endpoint(&s).map_err(de::Error::custom)?;
+    Ok(s)
 }
 
 pub(super) fn de_listen<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {

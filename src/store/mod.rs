@@ -5,8 +5,10 @@
 //! - `format`: the bytes (encode / decode), both ways compatible with 1.x.
 //! - this file: errors, `write_atomic`, `load_or_quarantine`.
 //! - `saver`: the "saver" thread and its jobs.
+//! - `s3`: the S3 copy (download at start, upload after each save).
 
 mod format;
+pub mod s3;
 mod saver;
 #[cfg(test)]
 mod tests;

@@ -84,9 +84,22 @@ impl Server {
     }
 
     pub fn start_with_config(dir: &Path, config: &str) -> Server {
+        Server::start_with_env(dir, config, &[])
+    }
+
+    /// Like `start_with_config`, with environment variables set (`Some`) or
+    /// removed (`None`) for the server process.
+    pub fn start_with_env(dir: &Path, config: &str, env: &[(&str, Option<&str>)]) -> Server {
         let path = dir.join("lovebeat.toml");
         std::fs::write(&path, config).expect("write config");
-        let mut child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        for (name, value) in env {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
+        let mut child = command
             .arg("-config")
             .arg(&path)
             .arg("-debug")
