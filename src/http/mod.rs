@@ -13,7 +13,7 @@
 
 mod beat;
 mod handlers;
-mod json;
+pub(crate) mod json;
 mod metrics;
 mod router;
 mod timeout;
@@ -43,6 +43,9 @@ pub struct HttpOptions {
     /// A connection that sends nothing (or stops reading) for this long is
     /// closed (default 20 s).
     pub idle_timeout: Duration,
+    /// Websocket clients at once (`[limits] max_ws_clients`, default 64);
+    /// more are refused with 503.
+    pub max_ws_clients: usize,
 }
 
 impl Default for HttpOptions {
@@ -50,6 +53,7 @@ impl Default for HttpOptions {
         HttpOptions {
             max_connections: 1024,
             idle_timeout: Duration::from_secs(20),
+            max_ws_clients: 64,
         }
     }
 }
@@ -61,6 +65,7 @@ const BODY_DEADLINE: Duration = Duration::from_secs(10);
 struct Shared {
     state: StateHandle,
     counters: Arc<Counters>,
+    ws: crate::ws::Hub,
 }
 
 /// Binds `addr` (e.g. "0.0.0.0:8080", "127.0.0.1:0", or ":8080" for all
@@ -81,7 +86,12 @@ pub fn spawn(
     let listener = TcpListener::bind(&addr)?;
     let local = listener.local_addr()?;
     let idle = opts.idle_timeout.max(Duration::from_millis(100));
-    let shared = Arc::new(Shared { state, counters });
+    let ws = crate::ws::Hub::new(state.clone(), opts.max_ws_clients);
+    let shared = Arc::new(Shared {
+        state,
+        counters,
+        ws,
+    });
     let handler = tiny_http::ConnectionHandler {
         handle: Arc::new(move |rq| handle(&shared, rq)),
         max_connections: opts.max_connections.max(1),
@@ -118,7 +128,9 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
             .collect(),
         body: Vec::new(),
     };
-    // Later: `GET /ws` is upgraded here, before any body is read.
+    if req.path == "/ws" {
+        return serve_ws(shared, rq, &req);
+    }
     if req.method == "GET" && req.path == "/metrics" {
         let resp = match shared.state.stats() {
             Ok(stats) => HttpResponse::text(200, metrics::render(&stats, &shared.counters))
@@ -165,6 +177,64 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
     if let Err(e) = rq.respond(to_tiny(resp)) {
         log::debug!("HTTP reply to {} not sent: {e}", req.path);
     }
+}
+
+/// `/ws`: checks the handshake, takes a client place and the snapshot, then
+/// upgrades and runs the websocket on this connection's thread until the
+/// client leaves. The socket goes non-blocking: the idle timeout tiny_http
+/// set for HTTP requests no longer applies; the session pings and times out
+/// on its own.
+fn serve_ws(shared: &Shared, rq: tiny_http::Request, req: &HttpRequest) {
+    let refuse = |rq: tiny_http::Request, r: crate::ws::Refusal| {
+        let mut resp = HttpResponse::json(r.status, &r.body());
+        for (k, v) in &r.headers {
+            resp.headers.push(((*k).to_owned(), (*v).to_owned()));
+        }
+        if let Err(e) = rq.respond(to_tiny(resp)) {
+            log::debug!("websocket refusal not sent: {e}");
+        }
+    };
+    let accept = match crate::ws::check_handshake(&req.method, |name| req.header(name)) {
+        Ok(accept) => accept,
+        Err(r) => return refuse(rq, r),
+    };
+    let Some(tcp) = rq.tcp_stream().and_then(|t| t.try_clone().ok()) else {
+        let r = crate::ws::Refusal {
+            status: 500,
+            message: "websocket needs a TCP connection".into(),
+            headers: Vec::new(),
+        };
+        return refuse(rq, r);
+    };
+    let client = match shared.ws.admit() {
+        Ok(client) => client,
+        Err(r) => return refuse(rq, r),
+    };
+    let mut resp = tiny_http::Response::empty(101);
+    if let Ok(h) = tiny_http::Header::from_bytes(&b"Sec-WebSocket-Accept"[..], accept.as_bytes()) {
+        resp.add_header(h);
+    }
+    let peer = rq.remote_addr().copied();
+    let stream = rq.upgrade("websocket", resp);
+    if let Err(e) = tcp.set_nonblocking(true) {
+        log::warn!("websocket from {peer:?} dropped: cannot make its socket non-blocking: {e}");
+        return;
+    }
+    log::debug!(
+        "websocket client {peer:?} connected ({} now)",
+        shared.ws.clients()
+    );
+    let end = crate::ws::run(client, stream);
+    match end {
+        crate::ws::End::TooSlow(why) => {
+            log::info!("websocket client {peer:?} disconnected, too slow: {why}")
+        }
+        crate::ws::End::Protocol(why) => {
+            log::info!("websocket client {peer:?} disconnected, protocol error: {why}")
+        }
+        other => log::debug!("websocket client {peer:?} ended: {other:?}"),
+    }
+    let _ = tcp.shutdown(std::net::Shutdown::Both);
 }
 
 enum BodyError {
