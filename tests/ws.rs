@@ -327,3 +327,44 @@ fn garbage_frames_close_only_that_client() {
     );
     assert_eq!(server.get("/api/services").status, 200);
 }
+
+/// nginx set up as in the README sends `Connection: upgrade` on every
+/// request; such a POST must still be answered at once, body included.
+#[test]
+fn requests_marked_upgrade_by_a_proxy_keep_their_bodies() {
+    let dir = TempDir::new("ws-proxy-hdr");
+    let server = Server::start(dir.path(), "");
+    let body = br#"{"timeout": "5m", "beat": true}"#;
+    let raw = format!(
+        "POST /api/services/via.proxy HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut bytes = raw.into_bytes();
+    bytes.extend_from_slice(body);
+    // The client keeps its side open, as nginx does.
+    let mut stream = TcpStream::connect(server.http).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    stream.write_all(&bytes).expect("send");
+    let mut head = [0u8; 12];
+    stream
+        .read_exact(&mut head)
+        .expect("an answer before the idle timeout");
+    assert_eq!(&head, b"HTTP/1.1 200");
+    let svc = server.service("via.proxy").expect("created");
+    assert_eq!(svc["timeout"], 300_000);
+    // A GET marked the same way (no body at all) is answered too.
+    let mut stream = TcpStream::connect(server.http).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    stream
+        .write_all(b"GET /api/services HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\n\r\n")
+        .expect("send");
+    stream
+        .read_exact(&mut head)
+        .expect("an answer before the idle timeout");
+    assert_eq!(&head, b"HTTP/1.1 200");
+}

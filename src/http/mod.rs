@@ -1,7 +1,8 @@
 //! The HTTP API (SPEC 4) on tiny_http: the listener and its worker threads,
 //! reading requests off the socket (with the body limit), and handing them to
 //! the socket-free router. Submodules: `router` (paths and methods),
-//! `handlers` (one function per route), `beat` (beat bodies), `timeout`
+//! `handlers` (one function per route), `dashboard` (the embedded web
+//! page and its assets), `beat` (beat bodies), `timeout`
 //! (timeout text), `json` (reply shapes, both dialects), `metrics`
 //! (`/metrics`), `urlenc`.
 //!
@@ -12,6 +13,7 @@
 //! and keeps accepting after an accept error such as EMFILE.
 
 mod beat;
+mod dashboard;
 mod handlers;
 pub(crate) mod json;
 mod metrics;
@@ -244,10 +246,33 @@ enum BodyError {
 
 /// Reads the body, never more than `MAX_BODY + 1` bytes (so a chunked body
 /// cannot exceed the limit either) and for at most `BODY_DEADLINE`.
+///
+/// A request saying `Connection: upgrade` gets the raw connection as its
+/// body from tiny_http (meant for protocol switches). nginx configured as
+/// in the README's reverse-proxy section sends that header on every
+/// request, so for those the body is cut at `Content-Length` (none: empty)
+/// here, or a POST through the proxy would wait for the connection to end.
 fn read_body(rq: &mut tiny_http::Request) -> Result<Vec<u8>, BodyError> {
     let start = Instant::now();
     let mut body = Vec::new();
-    let mut reader = rq.as_reader().take(MAX_BODY as u64 + 1);
+    let upgrade = rq.headers().iter().any(|h| {
+        h.field.equiv("Connection") && h.value.as_str().to_ascii_lowercase().contains("upgrade")
+    });
+    let limit = if upgrade {
+        let chunked = rq
+            .headers()
+            .iter()
+            .any(|h| h.field.equiv("Transfer-Encoding"));
+        if chunked {
+            return Err(BodyError::Io(io::Error::other(
+                "a chunked body with Connection: upgrade is not supported; send Content-Length",
+            )));
+        }
+        rq.body_length().unwrap_or(0) as u64
+    } else {
+        MAX_BODY as u64 + 1
+    };
+    let mut reader = rq.as_reader().take(limit);
     let mut buf = [0u8; 8192];
     loop {
         match reader.read(&mut buf) {
