@@ -8,7 +8,8 @@
 // Plain node + assert: any failure exits non-zero with a message.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,20 @@ function curl(...args) {
   return execFileSync('curl', ['-sS', '--fail-with-body', '--max-time', '10', ...args], { encoding: 'utf8' });
 }
 const api = (path) => JSON.parse(curl(BASE + path));
+const curlAsync = (...args) => promisify(execFile)('curl', ['-sS', '--fail-with-body', '--max-time', '10', ...args]);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** 11 beats: nine about 1 s apart, then one after 13 s, so the analysis
+ * (10th and 90th percentile of the intervals) says "unstable". Runs while
+ * the other checks go on. */
+async function jitteryBeats(name) {
+  for (let i = 0; i < 10; i++) {
+    await curlAsync('-X', 'POST', `${BASE}api/services/${name}?timeout=1h`);
+    await sleep(1100);
+  }
+  await sleep(12_000);
+  await curlAsync('-X', 'POST', `${BASE}api/services/${name}`);
+}
 
 async function poll(what, f, ms = LIVE) {
   const end = Date.now() + ms;
@@ -89,6 +104,7 @@ try {
   assert.equal(await row(page, 'web.alpha').getAttribute('data-state'), 'ok');
   assert.equal(await page.locator('[data-count="ok"]').textContent(), ' 3 ok');
   assert.equal(await page.title(), 'Lovebeat');
+  const jitter = jitteryBeats('jitter.job');
 
   step('a service that expires turns red live, errors first, title and icon say so');
   curl('-X', 'POST', BASE + 'api/services/web.expiring?timeout=2');
@@ -158,6 +174,13 @@ try {
   const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert.notEqual(bg, 'rgb(246, 247, 249)', 'dark mode follows the system');
   await page.emulateMedia({ colorScheme: 'light' });
+
+  step('the measured interval and the "unstable" mark');
+  await jitter;
+  const unstable = row(page, 'jitter.job').locator('td.interval .unstable');
+  await unstable.waitFor({ timeout: LIVE });
+  assert.match(await row(page, 'jitter.job').locator('td.interval').textContent(), /^every \d+ s – \d+ s\s*unstable$/);
+  await shot(page, 'analysis');
 
   assert.deepEqual(errors, [], 'no errors in the page');
   step('the page reconnects by itself when the server restarts');
