@@ -368,3 +368,27 @@ fn requests_marked_upgrade_by_a_proxy_keep_their_bodies() {
         .expect("an answer before the idle timeout");
     assert_eq!(&head, b"HTTP/1.1 200");
 }
+
+/// An idle connection is pinged (proxies such as nginx close connections
+/// silent for 60 s), and the client's automatic pongs keep it open.
+#[test]
+fn idle_clients_are_pinged() {
+    let dir = TempDir::new("ws-ping");
+    let server = Server::start(dir.path(), "");
+    let mut ws = connect(&server);
+    ws.get_ref()
+        .set_read_timeout(Some(Duration::from_secs(40)))
+        .expect("timeout");
+    assert_eq!(next_json(&mut ws)["type"], "SNAPSHOT");
+    match ws.read().expect("a ping within 40 s") {
+        Message::Ping(_) => {}
+        other => panic!("expected a ping, got {other:?}"),
+    }
+    // Still open and live after answering (tungstenite pongs by itself).
+    server.post("/api/services/after-ping");
+    wait_for(
+        &mut ws,
+        "ADD_SERVICE",
+        is("ADD_SERVICE", "service", "after-ping"),
+    );
+}
