@@ -87,7 +87,7 @@ const handlers = {
     const call = { mute: api.mute, unmute: api.unmute, delete: api.remove }[action];
     const results = await Promise.allSettled(names.map((n) => call(n)));
     const failed = results.filter((r) => r.status === 'rejected');
-    if (action === 'delete') ui.selected.clear();
+    ui.selected.clear(); // an action ends the selection: nothing acts twice by surprise
     if (failed.length) tell(`${failed.length} of ${names.length} failed: ${failed[0].reason.message}`, true);
     else tell(`${action === 'delete' ? 'Deleted' : action === 'mute' ? 'Muted' : 'Unmuted'} ${names.length} service(s).`);
     schedule();

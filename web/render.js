@@ -85,10 +85,13 @@ export function viewList(views) {
     h('ul.viewlist', {}, views.map(viewCard)));
 }
 
+/** Rows drawn at most; the filter finds the rest (keeps big setups fast). */
+export const MAX_ROWS = 1000;
+
 /** The services table; `ui` has `now`, `selected`, `editing` and callbacks. */
 export function serviceTable(list, ui) {
   const all = list.length > 0 && list.every((s) => ui.selected.has(s.name));
-  const rows = list.map((s) => {
+  const rows = list.slice(0, MAX_ROWS).map((s) => {
     const editing = ui.editing === s.name;
     const timeoutCell = editing
       ? h('td.timeout.editing', {},
@@ -124,7 +127,10 @@ export function serviceTable(list, ui) {
       })),
       h('th', {}, 'State'), h('th', {}, 'Service'), h('th', {}, 'Timeout'),
       h('th', {}, 'Last beat'), h('th', {}, 'Interval'))),
-    h('tbody', {}, rows.length ? rows : h('tr.none', {}, h('td', { colspan: 6 }, 'No service matches.'))));
+    h('tbody', {}, rows.length ? rows : h('tr.none', {}, h('td', { colspan: 6 }, 'No service matches.')),
+      list.length > MAX_ROWS
+        ? h('tr.more', {}, h('td', { colspan: 6 }, `… and ${list.length - MAX_ROWS} more; use the filter to find them.`))
+        : null));
 }
 
 export function toolbar(ui) {

@@ -147,6 +147,15 @@ try {
   assert.equal(await page.locator('tbody tr[data-service]').first().getAttribute('data-service'), 'other.gamma');
   await page.locator('input.filter').fill('');
 
+  step('delete from the page, after confirming');
+  curl('-X', 'POST', BASE + 'api/services/doomed.one?timeout=1h');
+  await row(page, 'doomed.one').locator('td.pick input').check();
+  page.once('dialog', (d) => d.accept());
+  await page.locator('button[data-action="delete"]').click();
+  const status = (path) => execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', BASE + path], { encoding: 'utf8' });
+  await poll('doomed.one gone from the API (404)', () => status('api/services/doomed.one') === '404');
+  await poll('doomed.one gone from the page', async () => (await row(page, 'doomed.one').count()) === 0);
+
   step('a view opens its own page listing its members');
   await page.locator('li.view[data-view="web"] a').click();
   await page.locator('[data-view-page="web"]').waitFor({ timeout: LIVE });
