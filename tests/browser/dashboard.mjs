@@ -93,6 +93,9 @@ try {
   assert.match(command, /^curl -X POST '.*api\/services\/my\.first\.service\?timeout=5m'$/);
   assert.ok(command.includes(BASE), `the curl command points at this server: ${command}`);
   await shot(page, 'first-run');
+  // The command shown works as is.
+  curl('-X', 'POST', command.match(/'([^']+)'/)[1]);
+  await row(page, 'my.first.service').waitFor({ timeout: LIVE });
 
   step('a service created by curl appears live');
   curl('-X', 'POST', BASE + 'api/services/web.alpha?timeout=1h');
@@ -102,7 +105,7 @@ try {
   await row(page, 'other.gamma').waitFor({ timeout: LIVE });
   assert.equal(await row(page, 'web.alpha').locator('td.timeout').textContent(), '1 h');
   assert.equal(await row(page, 'web.alpha').getAttribute('data-state'), 'ok');
-  assert.equal(await page.locator('[data-count="ok"]').textContent(), ' 3 ok');
+  assert.equal(await page.locator('[data-count="ok"]').textContent(), ' 4 ok');
   assert.equal(await page.title(), 'Lovebeat');
   const jitter = jitteryBeats('jitter.job');
 
