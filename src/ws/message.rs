@@ -7,15 +7,31 @@ use crate::http::json::{self, Dialect};
 use crate::model::{Millis, ServiceRecord, ViewRecord};
 use serde_json::json;
 
-/// `{"type": "SNAPSHOT", "services": [...], "views": [...], "now": ms}`.
+/// `{"type": "SNAPSHOT", "services": [...], "views": [...], "now": ms}`,
+/// sorted by name. Written object by object into one string, so a large
+/// setup costs the text, not a JSON tree of every service on top of it.
 pub fn snapshot(services: &mut [ServiceRecord], views: &mut [ViewRecord], now: Millis) -> String {
-    let value = json!({
-        "type": "SNAPSHOT",
-        "services": json::services(services, Dialect::Ours),
-        "views": json::views(views, Dialect::Ours),
-        "now": now,
-    });
-    value.to_string()
+    services.sort_by(|a, b| a.name.cmp(&b.name));
+    views.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut out = String::with_capacity(64 + services.len() * 256 + views.len() * 128);
+    out.push_str("{\"type\":\"SNAPSHOT\",\"now\":");
+    out.push_str(&now.to_string());
+    out.push_str(",\"services\":[");
+    for (i, s) in services.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&json::service(s, Dialect::Ours, false).to_string());
+    }
+    out.push_str("],\"views\":[");
+    for (i, v) in views.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&json::view(v, Dialect::Ours).to_string());
+    }
+    out.push_str("]}");
+    out
 }
 
 /// One change: `ADD_SERVICE`, `UPDATE_SERVICE`, `REMOVE_SERVICE` (with
@@ -68,6 +84,9 @@ mod tests {
         assert_eq!(v["services"][0]["state"], "error");
         assert_eq!(v["views"][0]["name"], "all");
         assert_eq!(v["views"][0]["incident_number"], 0);
+        let empty = parse(&snapshot(&mut [], &mut [], 1));
+        assert_eq!(empty["services"], serde_json::json!([]));
+        assert_eq!(empty["views"], serde_json::json!([]));
     }
 
     #[test]

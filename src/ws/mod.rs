@@ -110,7 +110,8 @@ pub fn check_handshake<'a>(
 
 /// A client admitted and subscribed, ready for `run`.
 pub struct Admitted {
-    _slot: Slot,
+    /// Held for as long as the client is served.
+    slot: Slot,
     snapshot: String,
     events: crossbeam_channel::Receiver<Arc<crate::events::Event>>,
     dropped: Arc<std::sync::atomic::AtomicU64>,
@@ -159,7 +160,7 @@ impl Hub {
         let mut views = self.state.views().map_err(unavailable)?;
         let snapshot = message::snapshot(&mut services, &mut views, now_ms());
         Ok(Admitted {
-            _slot: slot,
+            slot,
             snapshot,
             events,
             dropped,
@@ -181,7 +182,7 @@ pub fn run<S: std::io::Read + std::io::Write>(client: Admitted, stream: S) -> En
         dropped: client.dropped,
     };
     let end = session.run(client.snapshot);
-    drop(client._slot);
+    drop(client.slot);
     end
 }
 
