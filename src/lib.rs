@@ -20,6 +20,7 @@ pub mod server;
 pub mod state;
 pub mod statsd;
 pub mod store;
+pub mod ws;
 
 /// The version reported by `-version` and `GET /version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

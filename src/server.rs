@@ -290,7 +290,10 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
             &addr,
             handle.clone(),
             Arc::clone(&counters),
-            http::HttpOptions::default(),
+            http::HttpOptions {
+                max_ws_clients: config.limits.max_ws_clients,
+                ..http::HttpOptions::default()
+            },
         )
         .map_err(|e| format!("cannot listen for HTTP on {addr}: {e}"))?;
         log::info!("HTTP listening on {bound}");

@@ -10,16 +10,6 @@ use crate::model::is_valid_name;
 use crate::state::StateHandle;
 use serde_json::json;
 
-const INDEX_HTML: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\
-<title>Lovebeat</title></head>\n<body><h1>Lovebeat</h1>\n\
-<p>The dashboard is coming; meanwhile see <a href=\"api/services\">api/services</a>.</p>\n\
-</body></html>\n";
-
-/// `GET /`: a placeholder page, with a relative link (works under a sub-path).
-pub fn index() -> HttpResponse {
-    HttpResponse::html(200, INDEX_HTML)
-}
-
 /// `GET /version`.
 pub fn version(req: &HttpRequest) -> HttpResponse {
     if req.wants_json() {

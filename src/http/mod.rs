@@ -1,7 +1,8 @@
 //! The HTTP API (SPEC 4) on tiny_http: the listener and its worker threads,
 //! reading requests off the socket (with the body limit), and handing them to
 //! the socket-free router. Submodules: `router` (paths and methods),
-//! `handlers` (one function per route), `beat` (beat bodies), `timeout`
+//! `handlers` (one function per route), `dashboard` (the embedded web
+//! page and its assets), `beat` (beat bodies), `timeout`
 //! (timeout text), `json` (reply shapes, both dialects), `metrics`
 //! (`/metrics`), `urlenc`.
 //!
@@ -12,6 +13,7 @@
 //! and keeps accepting after an accept error such as EMFILE.
 
 mod beat;
+mod dashboard;
 mod handlers;
 pub mod json;
 mod metrics;
@@ -43,6 +45,9 @@ pub struct HttpOptions {
     /// A connection that sends nothing (or stops reading) for this long is
     /// closed (default 20 s).
     pub idle_timeout: Duration,
+    /// Websocket clients at once (`[limits] max_ws_clients`, default 64);
+    /// more are refused with 503.
+    pub max_ws_clients: usize,
 }
 
 impl Default for HttpOptions {
@@ -50,6 +55,7 @@ impl Default for HttpOptions {
         HttpOptions {
             max_connections: 1024,
             idle_timeout: Duration::from_secs(20),
+            max_ws_clients: 64,
         }
     }
 }
@@ -61,6 +67,7 @@ const BODY_DEADLINE: Duration = Duration::from_secs(10);
 struct Shared {
     state: StateHandle,
     counters: Arc<Counters>,
+    ws: crate::ws::Hub,
 }
 
 /// Binds `addr` (e.g. "0.0.0.0:8080", "127.0.0.1:0", or ":8080" for all
@@ -81,7 +88,12 @@ pub fn spawn(
     let listener = TcpListener::bind(&addr)?;
     let local = listener.local_addr()?;
     let idle = opts.idle_timeout.max(Duration::from_millis(100));
-    let shared = Arc::new(Shared { state, counters });
+    let ws = crate::ws::Hub::new(state.clone(), opts.max_ws_clients);
+    let shared = Arc::new(Shared {
+        state,
+        counters,
+        ws,
+    });
     let handler = tiny_http::ConnectionHandler {
         handle: Arc::new(move |rq| handle(&shared, rq)),
         max_connections: opts.max_connections.max(1),
@@ -118,7 +130,9 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
             .collect(),
         body: Vec::new(),
     };
-    // Later: `GET /ws` is upgraded here, before any body is read.
+    if req.path == "/ws" {
+        return serve_ws(shared, rq, &req);
+    }
     if req.method == "GET" && req.path == "/metrics" {
         let resp = match shared.state.stats() {
             Ok(stats) => HttpResponse::text(200, metrics::render(&stats, &shared.counters))
@@ -167,6 +181,64 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
     }
 }
 
+/// `/ws`: checks the handshake, takes a client place and the snapshot, then
+/// upgrades and runs the websocket on this connection's thread until the
+/// client leaves. The socket goes non-blocking: the idle timeout tiny_http
+/// set for HTTP requests no longer applies; the session pings and times out
+/// on its own.
+fn serve_ws(shared: &Shared, rq: tiny_http::Request, req: &HttpRequest) {
+    let refuse = |rq: tiny_http::Request, r: crate::ws::Refusal| {
+        let mut resp = HttpResponse::json(r.status, &r.body());
+        for (k, v) in &r.headers {
+            resp.headers.push(((*k).to_owned(), (*v).to_owned()));
+        }
+        if let Err(e) = rq.respond(to_tiny(resp)) {
+            log::debug!("websocket refusal not sent: {e}");
+        }
+    };
+    let accept = match crate::ws::check_handshake(&req.method, |name| req.header(name)) {
+        Ok(accept) => accept,
+        Err(r) => return refuse(rq, r),
+    };
+    let Some(tcp) = rq.tcp_stream().and_then(|t| t.try_clone().ok()) else {
+        let r = crate::ws::Refusal {
+            status: 500,
+            message: "websocket needs a TCP connection".into(),
+            headers: Vec::new(),
+        };
+        return refuse(rq, r);
+    };
+    let client = match shared.ws.admit() {
+        Ok(client) => client,
+        Err(r) => return refuse(rq, r),
+    };
+    let mut resp = tiny_http::Response::empty(101);
+    if let Ok(h) = tiny_http::Header::from_bytes(&b"Sec-WebSocket-Accept"[..], accept.as_bytes()) {
+        resp.add_header(h);
+    }
+    let peer = rq.remote_addr().copied();
+    let stream = rq.upgrade("websocket", resp);
+    if let Err(e) = tcp.set_nonblocking(true) {
+        log::warn!("websocket from {peer:?} dropped: cannot make its socket non-blocking: {e}");
+        return;
+    }
+    log::debug!(
+        "websocket client {peer:?} connected ({} now)",
+        shared.ws.clients()
+    );
+    let end = crate::ws::run(client, stream);
+    match end {
+        crate::ws::End::TooSlow(why) => {
+            log::info!("websocket client {peer:?} disconnected, too slow: {why}")
+        }
+        crate::ws::End::Protocol(why) => {
+            log::info!("websocket client {peer:?} disconnected, protocol error: {why}")
+        }
+        other => log::debug!("websocket client {peer:?} ended: {other:?}"),
+    }
+    let _ = tcp.shutdown(std::net::Shutdown::Both);
+}
+
 enum BodyError {
     TooLarge,
     Io(io::Error),
@@ -174,10 +246,33 @@ enum BodyError {
 
 /// Reads the body, never more than `MAX_BODY + 1` bytes (so a chunked body
 /// cannot exceed the limit either) and for at most `BODY_DEADLINE`.
+///
+/// A request saying `Connection: upgrade` gets the raw connection as its
+/// body from tiny_http (meant for protocol switches). nginx configured as
+/// in the README's reverse-proxy section sends that header on every
+/// request, so for those the body is cut at `Content-Length` (none: empty)
+/// here, or a POST through the proxy would wait for the connection to end.
 fn read_body(rq: &mut tiny_http::Request) -> Result<Vec<u8>, BodyError> {
     let start = Instant::now();
     let mut body = Vec::new();
-    let mut reader = rq.as_reader().take(MAX_BODY as u64 + 1);
+    let upgrade = rq.headers().iter().any(|h| {
+        h.field.equiv("Connection") && h.value.as_str().to_ascii_lowercase().contains("upgrade")
+    });
+    let limit = if upgrade {
+        let chunked = rq
+            .headers()
+            .iter()
+            .any(|h| h.field.equiv("Transfer-Encoding"));
+        if chunked {
+            return Err(BodyError::Io(io::Error::other(
+                "a chunked body with Connection: upgrade is not supported; send Content-Length",
+            )));
+        }
+        rq.body_length().unwrap_or(0) as u64
+    } else {
+        MAX_BODY as u64 + 1
+    };
+    let mut reader = rq.as_reader().take(limit);
     let mut buf = [0u8; 8192];
     loop {
         match reader.read(&mut buf) {

@@ -3,6 +3,7 @@
 //! the handlers; it never panics on any input.
 
 use super::beat::BeatError;
+use super::dashboard;
 use super::handlers;
 use super::json;
 use super::timeout::TimeoutError;
@@ -214,8 +215,12 @@ fn dispatch(req: &HttpRequest, state: &StateHandle) -> Result<HttpResponse, ApiE
     };
     use json::Dialect::Ours;
     match (s.as_slice(), method) {
-        ([""], "GET") => Ok(handlers::index()),
-        ([""], _) => Err(not_allowed("GET, HEAD")),
+        ([""] | ["services"] | ["views", _], "GET") => Ok(dashboard::page(req)),
+        ([""] | ["services"] | ["views", _], _) => Err(not_allowed("GET, HEAD")),
+        (["static", file], "GET") => {
+            dashboard::asset(req, file).ok_or_else(|| ApiError::NotFound(path.to_owned()))
+        }
+        (["static", _], _) => Err(not_allowed("GET, HEAD")),
         (["status"], "GET") | (["api", "status"], "GET") => handlers::status(req, state, None),
         (["status"], _) | (["api", "status"], _) => Err(not_allowed("GET, HEAD")),
         (["version"], "GET") => Ok(handlers::version(req)),

@@ -188,6 +188,8 @@ impl StateThread {
     fn publish(&mut self) {
         if !self.events.is_empty() {
             self.bus.publish(self.events.drain(..));
+            // Subscribers that went away no longer need beat events.
+            self.engine.emit_beats = self.bus.wants_everything();
         }
     }
 

@@ -85,6 +85,15 @@ impl Connection {
             let _ = s.set_write_timeout(Some(timeout));
         }
     }
+
+    /// lovebeat patch: a duplicate of the TCP socket (None for Unix sockets).
+    pub(crate) fn tcp_clone(&self) -> Option<TcpStream> {
+        match self {
+            Self::Tcp(s) => s.try_clone().ok(),
+            #[cfg(unix)]
+            Self::Unix(_) => None,
+        }
+    }
 }
 impl Connection {
     /// Gets the peer's address. Some for TCP, None for Unix sockets.

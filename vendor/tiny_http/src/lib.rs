@@ -333,6 +333,12 @@ impl Server {
                         if let Some(timeout) = idle_timeout {
                             sock.set_timeouts(timeout);
                         }
+                        // lovebeat patch: kept for Request::tcp_stream.
+                        let raw = if handler.is_some() {
+                            sock.tcp_clone().map(Arc::new)
+                        } else {
+                            None
+                        };
                         use util::RefinedTcpStream;
                         let (read_closable, write_closable) = match ssl {
                             None => RefinedTcpStream::new(sock),
@@ -351,13 +357,13 @@ impl Server {
                             Some(ref _ssl) => unreachable!(),
                         };
 
-                        Ok(ClientConnection::new(write_closable, read_closable))
+                        Ok((ClientConnection::new(write_closable, read_closable), raw))
                     }
                     Err(e) => Err(e),
                 };
 
                 match new_client {
-                    Ok(client) if handler.is_some() => {
+                    Ok((client, raw)) if handler.is_some() => {
                         let Some(handler) = handler.clone() else {
                             continue;
                         };
@@ -380,7 +386,8 @@ impl Server {
                                     }
                                 }
                                 let _slot = Slot(open);
-                                for rq in client {
+                                for mut rq in client {
+                                    rq.tcp = raw.clone();
                                     (handler.handle)(rq);
                                 }
                             });
@@ -389,7 +396,7 @@ impl Server {
                             log::error!("no thread for a new connection: {}", e);
                         }
                     }
-                    Ok(client) => {
+                    Ok((client, _)) => {
                         let messages = inside_messages.clone();
                         let mut client = Some(client);
                         tasks_pool.spawn(Box::new(move || {

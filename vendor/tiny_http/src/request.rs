@@ -74,6 +74,10 @@ pub struct Request {
 
     // If Some, a message must be sent after responding
     notify_when_responded: Option<Sender<()>>,
+
+    // lovebeat patch: the connection's TCP socket (a shared duplicate), so
+    // an upgraded connection can change its timeouts and blocking mode.
+    pub(crate) tcp: Option<std::sync::Arc<std::net::TcpStream>>,
 }
 
 struct NotifyOnDrop<R> {
@@ -238,10 +242,19 @@ where
         body_length: content_length,
         must_send_continue: expects_continue,
         notify_when_responded: None,
+        tcp: None,
     })
 }
 
 impl Request {
+    /// lovebeat patch: the TCP socket this request came on (None for Unix
+    /// sockets and requests not served through a `ConnectionHandler`).
+    /// Timeouts and the blocking mode set on it apply to the connection,
+    /// e.g. to the stream `upgrade` returns.
+    pub fn tcp_stream(&self) -> Option<&std::net::TcpStream> {
+        self.tcp.as_deref()
+    }
+
     /// Returns true if the request was made through HTTPS.
     #[inline]
     pub fn secure(&self) -> bool {

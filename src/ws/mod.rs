@@ -1,0 +1,247 @@
+//! `GET /ws` (SPEC 5): the websocket of live changes, upgraded on the HTTP
+//! connection's own thread (no second port). This module owns the
+//! handshake checks, the client cap and the subscription; `session` runs
+//! one client; `message` renders the JSON.
+//!
+//! Ordering: the subscription is registered before the snapshot is taken.
+//! Both go through the state thread's one command queue, so every change
+//! after the snapshot arrives as an event; a change between the two arrives
+//! as an event *and* is already in the snapshot. Clients therefore treat
+//! ADD/UPDATE as "upsert" and REMOVE of an unknown name as a no-op, which
+//! converges on the server's state.
+
+pub mod message;
+mod session;
+
+use crate::clock::now_ms;
+use crate::events::{Interest, Subscriber};
+use crate::state::StateHandle;
+use crossbeam_channel::bounded;
+use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use tungstenite::protocol::{Role, WebSocketConfig};
+use tungstenite::WebSocket;
+
+pub use session::End;
+
+/// Events a client may have waiting before it is disconnected.
+pub const CLIENT_QUEUE: usize = 4096;
+/// Output (bytes) buffered for a client beyond its snapshot before it is
+/// disconnected as too slow.
+const WRITE_BUFFER_MAX: usize = 1 << 20;
+/// Largest frame or message accepted from a client (it only sends pongs
+/// and close frames).
+const MAX_INBOUND: usize = 64 * 1024;
+
+/// Shared by every connection: the state and the number of clients.
+pub struct Hub {
+    state: StateHandle,
+    max_clients: usize,
+    clients: Arc<AtomicUsize>,
+}
+
+/// A refusal before the upgrade: status and message for `{"error": ...}`,
+/// plus extra headers.
+#[derive(Debug, PartialEq)]
+pub struct Refusal {
+    pub status: u16,
+    pub message: String,
+    pub headers: Vec<(&'static str, &'static str)>,
+}
+
+impl Refusal {
+    fn new(status: u16, message: impl Into<String>) -> Self {
+        Refusal {
+            status,
+            message: message.into(),
+            headers: Vec::new(),
+        }
+    }
+    pub fn body(&self) -> serde_json::Value {
+        json!({"error": self.message})
+    }
+}
+
+/// Holds one of the `max_clients` places until dropped.
+pub struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, SeqCst);
+    }
+}
+
+/// Checks the upgrade headers (`header` looks one up, case-insensitive) and
+/// returns the `Sec-WebSocket-Accept` value.
+pub fn check_handshake<'a>(
+    method: &str,
+    header: impl Fn(&str) -> Option<&'a str>,
+) -> Result<String, Refusal> {
+    if method != "GET" {
+        let mut r = Refusal::new(405, "method not allowed on /ws; allowed: GET");
+        r.headers.push(("Allow", "GET"));
+        return Err(r);
+    }
+    let has = |name: &str, token: &str| {
+        header(name).is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    };
+    if !has("upgrade", "websocket") || !has("connection", "upgrade") {
+        let mut r = Refusal::new(
+            426,
+            "/ws is a websocket: connect with a websocket client \
+             (Connection: Upgrade, Upgrade: websocket)",
+        );
+        r.headers.push(("Upgrade", "websocket"));
+        return Err(r);
+    }
+    if header("sec-websocket-version").map(str::trim) != Some("13") {
+        let mut r = Refusal::new(426, "unsupported websocket version: only 13 is spoken");
+        r.headers.push(("Sec-WebSocket-Version", "13"));
+        return Err(r);
+    }
+    match header("sec-websocket-key").map(str::trim) {
+        Some(key) if !key.is_empty() => {
+            Ok(tungstenite::handshake::derive_accept_key(key.as_bytes()))
+        }
+        _ => Err(Refusal::new(400, "missing Sec-WebSocket-Key header")),
+    }
+}
+
+/// A client admitted and subscribed, ready for `run`.
+pub struct Admitted {
+    /// Held for as long as the client is served.
+    slot: Slot,
+    snapshot: String,
+    events: crossbeam_channel::Receiver<Arc<crate::events::Event>>,
+    dropped: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Hub {
+    pub fn new(state: StateHandle, max_clients: usize) -> Self {
+        Hub {
+            state,
+            max_clients: max_clients.max(1),
+            clients: Arc::default(),
+        }
+    }
+
+    /// Clients connected now.
+    pub fn clients(&self) -> usize {
+        self.clients.load(SeqCst)
+    }
+
+    /// Takes a place (503 beyond `max_clients`), subscribes and takes the
+    /// snapshot (503 when the state thread does not answer).
+    pub fn admit(&self) -> Result<Admitted, Refusal> {
+        let before = self.clients.fetch_add(1, SeqCst);
+        let slot = Slot(Arc::clone(&self.clients));
+        if before >= self.max_clients {
+            return Err(Refusal::new(
+                503,
+                format!(
+                    "too many websocket clients: {} connected, the limit is \
+                     [limits] max_ws_clients = {}; try again later",
+                    before, self.max_clients
+                ),
+            ));
+        }
+        let unavailable = |_| Refusal::new(503, "the state is not answering; try again");
+        let (tx, events) = bounded(CLIENT_QUEUE);
+        let dropped = Arc::default();
+        self.state
+            .subscribe(Subscriber {
+                tx,
+                interest: Interest::Everything,
+                dropped: Arc::clone(&dropped),
+            })
+            .map_err(unavailable)?;
+        let mut services = self.state.services(None).map_err(unavailable)?;
+        let mut views = self.state.views().map_err(unavailable)?;
+        let snapshot = message::snapshot(&mut services, &mut views, now_ms());
+        Ok(Admitted {
+            slot,
+            snapshot,
+            events,
+            dropped,
+        })
+    }
+}
+
+/// Runs an admitted client on `stream` (already upgraded, non-blocking)
+/// until it leaves or falls behind.
+pub fn run<S: std::io::Read + std::io::Write>(client: Admitted, stream: S) -> End {
+    let config = WebSocketConfig::default()
+        .max_write_buffer_size(client.snapshot.len() + WRITE_BUFFER_MAX)
+        .max_message_size(Some(MAX_INBOUND))
+        .max_frame_size(Some(MAX_INBOUND));
+    let ws = WebSocket::from_raw_socket(session::Counted::new(stream), Role::Server, Some(config));
+    let session = session::Session {
+        ws,
+        events: client.events,
+        dropped: client.dropped,
+    };
+    let end = session.run(client.snapshot);
+    drop(client.slot);
+    end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(
+        list: &'static [(&'static str, &'static str)],
+    ) -> impl Fn(&str) -> Option<&'static str> {
+        move |name| {
+            list.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| *v)
+        }
+    }
+
+    #[test]
+    fn handshake_accepts_rfc_example() {
+        let h = headers(&[
+            ("Upgrade", "websocket"),
+            ("Connection", "keep-alive, Upgrade"),
+            ("Sec-WebSocket-Version", "13"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ]);
+        // RFC 6455, section 1.3.
+        assert_eq!(
+            check_handshake("GET", h),
+            Ok("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned())
+        );
+    }
+
+    #[test]
+    fn handshake_refusals() {
+        let plain = headers(&[("Accept", "*/*")]);
+        assert_eq!(
+            check_handshake("GET", plain).map_err(|r| r.status),
+            Err(426)
+        );
+        let post = headers(&[]);
+        assert_eq!(
+            check_handshake("POST", post).map_err(|r| r.status),
+            Err(405)
+        );
+        let v8 = headers(&[
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Version", "8"),
+            ("Sec-WebSocket-Key", "x"),
+        ]);
+        assert_eq!(check_handshake("GET", v8).map_err(|r| r.status), Err(426));
+        let nokey = headers(&[
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Version", "13"),
+        ]);
+        assert_eq!(
+            check_handshake("GET", nokey).map_err(|r| r.status),
+            Err(400)
+        );
+    }
+}

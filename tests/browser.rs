@@ -1,0 +1,256 @@
+//! The dashboard in a real browser: Debian's chromium, headless, driven by
+//! playwright-core from plain node scripts in `tests/browser/`, against the
+//! real lovebeat binary; once directly and once through a real nginx serving
+//! it at `/monitoring/lovebeat/` with the README's location block,
+//! websocket included. Screenshots land in `target/test-artifacts/`.
+//! Needs what `.ci/run` installs (chromium, nginx, `npm ci` in
+//! tests/browser); without them these tests fail, saying so.
+
+mod common;
+
+use common::{base_config, wait_until, Server, TempDir};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const VIEWS: &str = "[[views]]\nname = \"web\"\nincludes = [\"web.*\"]\n";
+const NODE_DEADLINE: Duration = Duration::from_secs(240);
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Fails (never skips) when a tool the browser tests need is missing.
+fn require_tools() {
+    let run_ci =
+        "install them with .ci/run (apt-get install chromium nginx; npm ci in tests/browser)";
+    assert!(
+        Path::new("/usr/bin/chromium").exists(),
+        "/usr/bin/chromium is missing: {run_ci}"
+    );
+    assert!(
+        Path::new("/usr/sbin/nginx").exists(),
+        "/usr/sbin/nginx is missing: {run_ci}"
+    );
+    let node = Command::new("node").arg("--version").output();
+    assert!(
+        node.is_ok_and(|o| o.status.success()),
+        "node is missing: {run_ci}"
+    );
+    assert!(
+        root()
+            .join("tests/browser/node_modules/playwright-core/package.json")
+            .exists(),
+        "tests/browser/node_modules/playwright-core is missing: {run_ci}"
+    );
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// lovebeat on a fixed port (so that a restart comes back where the page
+/// and nginx expect it), with a `web` view, its database in `dir`.
+struct Lovebeat {
+    server: Option<Server>,
+    dir: PathBuf,
+    config: String,
+}
+
+impl Lovebeat {
+    fn start(dir: &Path) -> Lovebeat {
+        let first = Server::start(dir, VIEWS);
+        let port = first.http.port();
+        let config = format!("{}{VIEWS}", base_config(dir)).replace(
+            "[http]\nlisten = \"127.0.0.1:0\"",
+            &format!("[http]\nlisten = \"127.0.0.1:{port}\""),
+        );
+        Lovebeat {
+            server: Some(first),
+            dir: dir.to_path_buf(),
+            config,
+        }
+    }
+
+    fn port(&self) -> u16 {
+        self.server.as_ref().map(|s| s.http.port()).unwrap_or(0)
+    }
+
+    /// SIGTERM, then start again on the same port with the same database.
+    fn restart(&mut self) {
+        let port = self.port();
+        if let Some(server) = self.server.take() {
+            assert!(server.stop().success(), "lovebeat did not stop cleanly");
+        }
+        let mut server = Server::start_with_config(&self.dir, &self.config);
+        server.http = format!("127.0.0.1:{port}").parse().expect("addr");
+        let up = wait_until(Duration::from_secs(20), || {
+            server.log_text().contains("HTTP listening on")
+        });
+        assert!(up, "lovebeat did not come back:\n{}", server.log_text());
+        self.server = Some(server);
+    }
+}
+
+/// Debian's nginx in a temp prefix on a free port, with the location block
+/// of the README's "Behind a reverse proxy" section. One process
+/// (`master_process off`), so killing it leaves nothing behind.
+struct Nginx {
+    child: Child,
+    port: u16,
+    dir: TempDir,
+}
+
+impl Nginx {
+    fn start(upstream_port: u16) -> Nginx {
+        let dir = TempDir::new("nginx");
+        let port = free_port();
+        let d = dir.path().display();
+        let conf = format!(
+            "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log info;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/body;\n\
+               proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n\
+               uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+               server {{\n    listen 127.0.0.1:{port};\n\
+                 location /monitoring/lovebeat/ {{\n\
+                   proxy_http_version 1.1;\n\
+                   proxy_set_header Upgrade $http_upgrade;\n\
+                   proxy_set_header Connection \"upgrade\";\n\
+                   proxy_pass http://127.0.0.1:{upstream_port}/;\n\
+                 }}\n  }}\n}}\n"
+        );
+        let conf_path = dir.path().join("nginx.conf");
+        std::fs::write(&conf_path, conf).expect("write nginx.conf");
+        let child = Command::new("/usr/sbin/nginx")
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(&conf_path)
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nginx");
+        let mut nginx = Nginx { child, port, dir };
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        let up = wait_until(Duration::from_secs(20), || {
+            std::net::TcpStream::connect(addr).is_ok()
+        });
+        let exited = matches!(nginx.child.try_wait(), Ok(Some(_)));
+        assert!(up && !exited, "nginx did not start:\n{}", nginx.error_log());
+        nginx
+    }
+
+    fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the node script against `url`; "RESTART" on its stdout restarts
+/// lovebeat and answers "RESTARTED". Panics when node fails.
+fn run_node(url: &str, label: &str, lovebeat: &mut Lovebeat) {
+    let artifacts = root().join("target/test-artifacts/browser");
+    std::fs::create_dir_all(&artifacts).expect("artifacts dir");
+    let mut child = Command::new("node")
+        .arg("tests/browser/dashboard.mjs")
+        .current_dir(root())
+        .env("LOVEBEAT_URL", url)
+        .env("ARTIFACTS", &artifacts)
+        .env("LABEL", label)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start node");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + NODE_DEADLINE;
+    let mut transcript = Vec::new();
+    loop {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                eprintln!("[{label}] {line}");
+                if line == "RESTART" {
+                    lovebeat.restart();
+                    writeln!(stdin, "RESTARTED").expect("answer node");
+                }
+                transcript.push(line);
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "[{label}] node did not finish in time:\n{}",
+                transcript.join("\n")
+            );
+        }
+    }
+    let status = child.wait().expect("node exit");
+    let log = lovebeat
+        .server
+        .as_ref()
+        .map(|s| s.log_text())
+        .unwrap_or_default();
+    assert!(
+        status.success(),
+        "[{label}] browser checks failed ({status}):\n{}\nserver log:\n{log}",
+        transcript.join("\n")
+    );
+    assert!(
+        transcript
+            .iter()
+            .any(|l| l.starts_with("ok: all browser checks passed")),
+        "[{label}] node ended without finishing its checks"
+    );
+}
+
+#[test]
+fn dashboard_in_chromium() {
+    require_tools();
+    let dir = TempDir::new("browser");
+    let mut lovebeat = Lovebeat::start(dir.path());
+    let url = format!("http://127.0.0.1:{}/", lovebeat.port());
+    run_node(&url, "direct", &mut lovebeat);
+}
+
+#[test]
+fn dashboard_in_chromium_behind_nginx() {
+    require_tools();
+    let dir = TempDir::new("browser-nginx");
+    let mut lovebeat = Lovebeat::start(dir.path());
+    let nginx = Nginx::start(lovebeat.port());
+    let url = format!("http://127.0.0.1:{}/monitoring/lovebeat/", nginx.port);
+    run_node(&url, "nginx", &mut lovebeat);
+    // The page's websocket really went through nginx, at the sub-path.
+    let access = std::fs::read_to_string(nginx.dir.path().join("access.log")).unwrap_or_default();
+    assert!(
+        access.contains("\"GET /monitoring/lovebeat/ws HTTP/1.1\" 101"),
+        "no websocket upgrade in nginx's access log:\n{access}\n{}",
+        nginx.error_log()
+    );
+}

@@ -1,0 +1,213 @@
+// Drives Debian's chromium (headless, through playwright-core) against a
+// real lovebeat, started by tests/browser.rs, which passes:
+//   LOVEBEAT_URL   the dashboard's URL (direct, or through nginx at a sub-path)
+//   ARTIFACTS      where screenshots go
+//   LABEL          prefix of the screenshot names ("direct", "nginx")
+// and reads "RESTART" on our stdout as a request to restart the server on
+// the same port, answering "RESTARTED" on our stdin.
+// Plain node + assert: any failure exits non-zero with a message.
+
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.LOVEBEAT_URL;
+const ARTIFACTS = process.env.ARTIFACTS || 'target/test-artifacts';
+const LABEL = process.env.LABEL || 'direct';
+assert.ok(BASE && BASE.endsWith('/'), 'LOVEBEAT_URL must be set and end with /');
+mkdirSync(ARTIFACTS, { recursive: true });
+const LIVE = 10_000; // generous deadline for "live" changes (the goal is < 2 s)
+
+const lines = createInterface({ input: process.stdin });
+const nextLine = () => new Promise((resolve) => lines.once('line', resolve));
+
+function step(text) { console.log(`step: ${text}`); }
+
+/** A real curl, as a person would create a service. */
+function curl(...args) {
+  return execFileSync('curl', ['-sS', '--fail-with-body', '--max-time', '10', ...args], { encoding: 'utf8' });
+}
+const api = (path) => JSON.parse(curl(BASE + path));
+const curlAsync = (...args) => promisify(execFile)('curl', ['-sS', '--fail-with-body', '--max-time', '10', ...args]);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** 11 beats: nine about 1 s apart, then one after 13 s, so the analysis
+ * (10th and 90th percentile of the intervals) says "unstable". Runs while
+ * the other checks go on. */
+async function jitteryBeats(name) {
+  for (let i = 0; i < 10; i++) {
+    await curlAsync('-X', 'POST', `${BASE}api/services/${name}?timeout=1h`);
+    await sleep(1100);
+  }
+  await sleep(12_000);
+  await curlAsync('-X', 'POST', `${BASE}api/services/${name}`);
+}
+
+async function poll(what, f, ms = LIVE) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try { last = await f(); if (last) return last; } catch (e) { last = e; }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${last}`);
+}
+
+const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${LABEL}-${name}.png`), fullPage: true });
+const row = (page, name) => page.locator(`tr[data-service="${name}"]`);
+
+const profile = mkdtempSync(join(tmpdir(), 'lovebeat-chromium-'));
+// A fresh, empty profile (--user-data-dir) for every run.
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  ],
+  viewport: { width: 1280, height: 800 },
+});
+const page = context.pages()[0] || await context.newPage();
+const errors = [];
+page.on('pageerror', (e) => errors.push(String(e)));
+// The one expected failure: the refused timeout "soon" below (HTTP 400).
+page.on('console', (m) => { if (m.type() === 'error' && !/status of 400/.test(m.text())) errors.push(m.text()); });
+const external = [];
+page.on('request', (r) => {
+  const u = new URL(r.url());
+  if (!['127.0.0.1', 'localhost'].includes(u.hostname) && u.protocol !== 'data:') external.push(r.url());
+});
+
+try {
+  step('the page loads and shows the first-run page');
+  await page.goto(BASE);
+  await page.locator('#conn[data-conn="live"]').waitFor({ timeout: LIVE });
+  const firstRun = page.locator('section.firstrun code');
+  await firstRun.waitFor({ timeout: LIVE });
+  const command = await firstRun.textContent();
+  assert.match(command, /^curl -X POST '.*api\/services\/my\.first\.service\?timeout=5m'$/);
+  assert.ok(command.includes(BASE), `the curl command points at this server: ${command}`);
+  await shot(page, 'first-run');
+  // The command shown works as is.
+  curl('-X', 'POST', command.match(/'([^']+)'/)[1]);
+  await row(page, 'my.first.service').waitFor({ timeout: LIVE });
+
+  step('a service created by curl appears live');
+  curl('-X', 'POST', BASE + 'api/services/web.alpha?timeout=1h');
+  await row(page, 'web.alpha').waitFor({ timeout: LIVE });
+  curl('-X', 'POST', BASE + 'api/services/web.beta?timeout=1h');
+  curl('-X', 'POST', BASE + 'api/services/other.gamma?timeout=auto');
+  await row(page, 'other.gamma').waitFor({ timeout: LIVE });
+  assert.equal(await row(page, 'web.alpha').locator('td.timeout').textContent(), '1 h');
+  assert.equal(await row(page, 'web.alpha').getAttribute('data-state'), 'ok');
+  assert.equal(await page.locator('[data-count="ok"]').textContent(), ' 4 ok');
+  assert.equal(await page.title(), 'Lovebeat');
+  const jitter = jitteryBeats('jitter.job');
+
+  step('a service that expires turns red live, errors first, title and icon say so');
+  curl('-X', 'POST', BASE + 'api/services/web.expiring?timeout=2');
+  await page.locator('tr[data-service="web.expiring"][data-state="error"]').waitFor({ timeout: LIVE });
+  const first = await page.locator('tbody tr').first().getAttribute('data-service');
+  assert.equal(first, 'web.expiring', 'errors come first');
+  await poll('an ERROR title', async () => (await page.title()).includes('ERROR'));
+  const icon = await page.locator('#favicon').getAttribute('href');
+  assert.ok(icon.startsWith('data:image/svg+xml') && icon.includes('d23b3b'), `red favicon: ${icon}`);
+  await page.locator('li.view[data-view="web"][data-state="error"]').waitFor({ timeout: LIVE });
+  assert.match(await page.locator('li.view[data-view="web"] .incident').textContent(), /incident #1/);
+  await shot(page, 'services');
+
+  step('mute from the page mutes in the API');
+  await row(page, 'web.alpha').locator('td.pick input').check();
+  await page.locator('button[data-action="mute"]').click();
+  await poll('web.alpha muted in the API', () => api('api/services/web.alpha').service.state === 'muted');
+  await page.locator('tr[data-service="web.alpha"][data-state="muted"]').waitFor({ timeout: LIVE });
+  await row(page, 'web.alpha').locator('td.pick input').check();
+  await page.locator('button[data-action="unmute"]').click();
+  await poll('web.alpha unmuted in the API', () => api('api/services/web.alpha').service.state === 'ok');
+
+  step('double-click the timeout, type 5m: 300 s');
+  await row(page, 'web.beta').locator('td.timeout').dblclick();
+  const input = row(page, 'web.beta').locator('td.timeout input');
+  await input.fill('5m');
+  await input.press('Enter');
+  await poll('timeout 300 s in the API', () => api('api/services/web.beta').service.timeout === 300_000);
+  await poll('5 min shown', async () => (await row(page, 'web.beta').locator('td.timeout').textContent()) === '5 min');
+  // A wrong value is refused with the API's message, and nothing changes.
+  await row(page, 'web.beta').locator('td.timeout').dblclick();
+  await row(page, 'web.beta').locator('td.timeout input').fill('soon');
+  await row(page, 'web.beta').locator('td.timeout input').press('Enter');
+  await poll('an error notice', async () => /invalid timeout/.test(await page.locator('#notice').textContent()));
+  assert.equal(api('api/services/web.beta').service.timeout, 300_000);
+
+  step('the filter box');
+  await page.locator('input.filter').fill('gamma');
+  await poll('only other.gamma listed', async () => (await page.locator('tbody tr[data-service]').count()) === 1);
+  assert.equal(await page.locator('tbody tr[data-service]').first().getAttribute('data-service'), 'other.gamma');
+  await page.locator('input.filter').fill('');
+
+  step('delete from the page, after confirming');
+  curl('-X', 'POST', BASE + 'api/services/doomed.one?timeout=1h');
+  await row(page, 'doomed.one').locator('td.pick input').check();
+  page.once('dialog', (d) => d.accept());
+  await page.locator('button[data-action="delete"]').click();
+  const status = (path) => execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', BASE + path], { encoding: 'utf8' });
+  await poll('doomed.one gone from the API (404)', () => status('api/services/doomed.one') === '404');
+  await poll('doomed.one gone from the page', async () => (await row(page, 'doomed.one').count()) === 0);
+
+  step('a view opens its own page listing its members');
+  await page.locator('li.view[data-view="web"] a').click();
+  await page.locator('[data-view-page="web"]').waitFor({ timeout: LIVE });
+  const members = await page.locator('tbody tr[data-service]').evaluateAll((rows) => rows.map((r) => r.dataset.service));
+  assert.deepEqual(members.sort(), ['web.alpha', 'web.beta', 'web.expiring']);
+  await shot(page, 'view');
+  // The same page loaded by its path (views/<name>), as a bookmark would.
+  await page.goto(BASE + 'views/web');
+  await page.locator('[data-view-page="web"]').waitFor({ timeout: LIVE });
+  assert.equal(await page.locator('tbody tr[data-service]').count(), 3);
+  assert.ok(page.url().startsWith(BASE) && page.url().endsWith('#/views/web'), page.url());
+  // ...and the view changes state live: the expired member beats again.
+  curl('-X', 'POST', BASE + 'api/services/web.expiring?timeout=1h');
+  await page.locator('[data-view-page="web"] .state.ok').waitFor({ timeout: LIVE });
+
+  step('phone width and dark mode');
+  await page.goto(BASE);
+  await row(page, 'web.alpha').waitFor({ timeout: LIVE });
+  await page.setViewportSize({ width: 375, height: 740 });
+  await shot(page, 'phone');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot(page, 'phone-dark');
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await shot(page, 'dark');
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.notEqual(bg, 'rgb(246, 247, 249)', 'dark mode follows the system');
+  await page.emulateMedia({ colorScheme: 'light' });
+
+  step('the measured interval and the "unstable" mark');
+  await jitter;
+  const unstable = row(page, 'jitter.job').locator('td.interval .unstable');
+  await unstable.waitFor({ timeout: LIVE });
+  assert.match(await row(page, 'jitter.job').locator('td.interval').textContent(), /^every \d+ s – \d+ s\s*unstable$/);
+  await shot(page, 'analysis');
+
+  assert.deepEqual(errors, [], 'no errors in the page');
+  step('the page reconnects by itself when the server restarts');
+  console.log('RESTART');
+  await page.locator('#conn[data-conn="offline"], #conn[data-conn="connecting"]').first().waitFor({ timeout: 30_000 });
+  const answer = await nextLine();
+  assert.equal(answer, 'RESTARTED');
+  await page.locator('#conn[data-conn="live"]').waitFor({ timeout: 30_000 });
+  curl('-X', 'POST', BASE + 'api/services/after.restart?timeout=1h');
+  await row(page, 'after.restart').waitFor({ timeout: LIVE });
+
+  assert.deepEqual(external, [], 'nothing is loaded from the internet');
+  console.log('ok: all browser checks passed');
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+  lines.close();
+}

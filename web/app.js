@@ -1,0 +1,165 @@
+// The dashboard: keeps services and views from the websocket (a SNAPSHOT,
+// then ADD/UPDATE/REMOVE, applied as upserts), routes on the fragment
+// (#/ and #/views/<name>) and re-renders on change.
+
+import * as api from './api.js';
+import { timeoutInput as formatInput } from './format.js';
+import { connect } from './live.js';
+import * as render from './render.js';
+
+const root = window.LOVEBEAT_ROOT || './';
+const services = new Map();
+const views = new Map();
+const ui = {
+  now: Date.now(), skew: 0, loaded: false, conn: 'connecting',
+  filter: '', selected: new Set(), editing: null, draft: '',
+};
+
+function onMessage(m) {
+  switch (m.type) {
+    case 'SNAPSHOT':
+      services.clear(); views.clear();
+      for (const s of m.services || []) services.set(s.name, s);
+      for (const v of m.views || []) views.set(v.name, v);
+      ui.skew = (m.now || Date.now()) - Date.now();
+      ui.loaded = true;
+      break;
+    case 'ADD_SERVICE': case 'UPDATE_SERVICE': services.set(m.service.name, m.service); break;
+    case 'REMOVE_SERVICE': services.delete(m.service.name); ui.selected.delete(m.service.name); break;
+    case 'ADD_VIEW': case 'UPDATE_VIEW': views.set(m.view.name, m.view); break;
+    case 'REMOVE_VIEW': views.delete(m.view.name); break;
+    default: return;
+  }
+  schedule();
+}
+
+function onState(state, delay) {
+  ui.conn = state;
+  const el = document.getElementById('conn');
+  el.dataset.conn = state;
+  el.textContent = state === 'live' ? '● live'
+    : state === 'connecting' ? 'connecting…'
+      : `offline, retrying in ${Math.round(delay / 1000)} s`;
+}
+
+let notice = null;
+function tell(text, isError) {
+  const el = document.getElementById('notice');
+  el.textContent = text;
+  el.className = 'notice' + (isError ? ' error' : '');
+  el.hidden = false;
+  clearTimeout(notice);
+  notice = setTimeout(() => { el.hidden = true; }, isError ? 8000 : 3000);
+}
+
+function route() {
+  const m = location.hash.match(/^#\/views\/([^/]+)\/?$/);
+  return m ? { view: decodeURIComponent(m[1]) } : {};
+}
+
+const handlers = {
+  onSelect(name, on) { on ? ui.selected.add(name) : ui.selected.delete(name); schedule(); },
+  onSelectAll(list, on) { for (const s of list) on ? ui.selected.add(s.name) : ui.selected.delete(s.name); schedule(); },
+  onFilter(text) { ui.filter = text; schedule(); },
+  onEdit(s) {
+    ui.editing = s.name;
+    ui.draft = formatInput(s.timeout);
+    draw();
+    const input = document.querySelector('td.timeout.editing input');
+    if (input) { input.focus(); input.select(); }
+  },
+  onEditCancel() { if (ui.editing) { ui.editing = null; schedule(); } },
+  async onEditKey(e, name) {
+    if (e.key === 'Escape') { ui.editing = null; schedule(); return; }
+    if (e.key !== 'Enter') return;
+    const text = e.target.value.trim();
+    ui.editing = null;
+    schedule();
+    try {
+      await api.setTimeout(name, text);
+      tell(`Timeout of ${name} set to ${text}.`);
+    } catch (err) { tell(err.message, true); }
+  },
+  async onAction(action) {
+    const names = [...ui.selected];
+    if (!names.length) return;
+    if (action === 'delete' && !confirm(`Delete ${names.length} service(s)? Their history is lost.`)) return;
+    const call = { mute: api.mute, unmute: api.unmute, delete: api.remove }[action];
+    const results = await Promise.allSettled(names.map((n) => call(n)));
+    const failed = results.filter((r) => r.status === 'rejected');
+    ui.selected.clear(); // an action ends the selection: nothing acts twice by surprise
+    if (failed.length) tell(`${failed.length} of ${names.length} failed: ${failed[0].reason.message}`, true);
+    else tell(`${action === 'delete' ? 'Deleted' : action === 'mute' ? 'Muted' : 'Unmuted'} ${names.length} service(s).`);
+    schedule();
+  },
+};
+
+function matches(s) {
+  const f = ui.filter.trim().toLowerCase();
+  return !f || s.name.includes(f) || s.state === f;
+}
+
+let favicon = '';
+function titleAndIcon(c) {
+  document.title = c.error ? `(${c.error}) ERROR · Lovebeat` : 'Lovebeat';
+  const colour = c.error ? '#d23b3b' : services.size ? '#2e9d57' : '#8a8f98';
+  if (colour === favicon) return;
+  favicon = colour;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path fill="${colour}" d="M16 29 4.2 17.4C.6 13.8.9 8 4.8 5.2 8.2 2.7 12.8 3.5 16 7c3.2-3.5 7.8-4.3 11.2-1.8 3.9 2.8 4.2 8.6.6 12.2z"/></svg>`;
+  const link = document.getElementById('favicon');
+  if (link) link.href = 'data:image/svg+xml,' + encodeURIComponent(svg);
+  document.documentElement.dataset.health = c.error ? 'error' : 'ok';
+}
+
+function draw() {
+  pending = false;
+  ui.now = Date.now() + ui.skew;
+  const all = [...services.values()];
+  const c = render.counts(all);
+  render.header(c, document.getElementById('counts'));
+  titleAndIcon(c);
+  const main = document.getElementById('main');
+  if (!ui.loaded) return;
+  const active = document.activeElement;
+  const typing = active && active.matches && active.matches('input.filter');
+  const r = route();
+  const ctx = { ...ui, ...handlers };
+  if (r.view !== undefined) {
+    const v = views.get(r.view);
+    const members = render.sortServices(all.filter((s) => (s.views || []).includes(r.view)));
+    document.title = `${r.view} · ${document.title}`;
+    main.replaceChildren(render.viewHeader(v, members.length), render.toolbar(ctx),
+      render.serviceTable(members.filter(matches), ctx));
+  } else if (!services.size && !views.size) {
+    main.replaceChildren(render.firstRun(api.curlExample()));
+  } else {
+    const list = render.sortServices(all.filter(matches));
+    const vs = [...views.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+    main.replaceChildren(render.viewList(vs) || '',
+      render.h('section.servicelist', {}, render.h('h2', {}, 'Services'), render.toolbar(ctx), render.serviceTable(list, ctx)));
+  }
+  // Keep typing in the filter box across redraws.
+  if (typing) {
+    const f = main.querySelector('input.filter');
+    if (f) { f.focus(); f.setSelectionRange(f.value.length, f.value.length); }
+  }
+}
+
+let pending = false;
+function schedule() {
+  // An open timeout editor is not redrawn under the user's fingers.
+  if (pending || ui.editing) return;
+  pending = true;
+  requestAnimationFrame(draw);
+}
+
+function start() {
+  window.addEventListener('hashchange', () => { ui.selected.clear(); ui.filter = ''; schedule(); });
+  setInterval(schedule, 5000); // "3 min ago" keeps moving
+  connect(root, onMessage, onState);
+  schedule();
+}
+
+// This module is inserted by a script, so it may run before the body is parsed.
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+else start();

@@ -1,0 +1,166 @@
+// Builds the page from the store: header counts, views, the services table,
+// a view's page and the first-run page. Pure DOM building; names go in as
+// text, never as markup.
+
+import * as fmt from './format.js';
+
+/** `h('a.cls', {href: '#'}, child, ...)`: an element with attributes and children. */
+export function h(spec, attrs, ...children) {
+  const [tag, ...classes] = spec.split('.');
+  const el = document.createElement(tag);
+  if (classes.length) el.className = classes.join(' ');
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === false || v === null || v === undefined) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'checked' || k === 'disabled' || k === 'value') el[k] = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const ICON_PATHS = {
+  ok: 'M6.5 12.5l3.5 3.5 7.5-8',
+  error: 'M7 7l10 10M17 7L7 17',
+  muted: 'M9 7v10M15 7v10',
+  new: 'M12 12h.01',
+};
+
+/** A round state badge with an icon (colour and shape both tell the state). */
+export function icon(state) {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('class', `icon ${state}`);
+  svg.setAttribute('aria-hidden', 'true');
+  const circle = document.createElementNS(ns, 'circle');
+  circle.setAttribute('cx', '12'); circle.setAttribute('cy', '12'); circle.setAttribute('r', '11');
+  const path = document.createElementNS(ns, 'path');
+  path.setAttribute('d', ICON_PATHS[state] || ICON_PATHS.new);
+  svg.append(circle, path);
+  return svg;
+}
+
+const badge = (state) => h('span.state.' + state, { title: state }, icon(state), h('span.label', {}, state));
+
+/** Errors first, then by name. */
+export function sortServices(list) {
+  return list.sort((a, b) =>
+    (a.state === 'error' ? 0 : 1) - (b.state === 'error' ? 0 : 1) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+export function counts(services) {
+  const c = { ok: 0, error: 0, muted: 0 };
+  for (const s of services) {
+    if (s.state === 'error') c.error++;
+    else if (s.state === 'muted') c.muted++;
+    else c.ok++;
+  }
+  return c;
+}
+
+export function header(c, el) {
+  el.replaceChildren(
+    h('span.count.ok', { 'data-count': 'ok', title: 'services OK' }, icon('ok'), ` ${c.ok} ok`),
+    h('span.count.error', { 'data-count': 'error', title: 'services in error' }, icon('error'), ` ${c.error} error`),
+    h('span.count.muted', { 'data-count': 'muted', title: 'services muted' }, icon('muted'), ` ${c.muted} muted`),
+  );
+}
+
+function viewCard(v) {
+  return h('li.view.' + v.state, { 'data-view': v.name, 'data-state': v.state },
+    h('a', { href: '#/views/' + encodeURIComponent(v.name) },
+      badge(v.state),
+      h('span.name', {}, v.name),
+      h('span.incident', { title: 'incident number' }, `incident #${v.incident_number}`),
+      v.failed_services.length ? h('span.failed', {}, `${v.failed_services.length} failing`) : null));
+}
+
+export function viewList(views) {
+  if (!views.length) return null;
+  return h('section.views', {}, h('h2', {}, 'Views'),
+    h('ul.viewlist', {}, views.map(viewCard)));
+}
+
+/** Rows drawn at most; the filter finds the rest (keeps big setups fast). */
+export const MAX_ROWS = 1000;
+
+/** The services table; `ui` has `now`, `selected`, `editing` and callbacks. */
+export function serviceTable(list, ui) {
+  const all = list.length > 0 && list.every((s) => ui.selected.has(s.name));
+  const rows = list.slice(0, MAX_ROWS).map((s) => {
+    const editing = ui.editing === s.name;
+    const timeoutCell = editing
+      ? h('td.timeout.editing', {},
+        h('input', {
+          type: 'text', value: ui.draft, 'aria-label': `timeout of ${s.name}`,
+          placeholder: '5m, 2h, auto, none', size: 10,
+          onkeydown: (e) => ui.onEditKey(e, s.name), onblur: () => ui.onEditCancel(),
+        }))
+      : h('td.timeout', {
+        title: 'double-click to edit ("5m", "2h", "auto", "none")',
+        ondblclick: () => ui.onEdit(s),
+      }, fmt.timeout(s.timeout));
+    return h('tr.service.' + s.state, { 'data-service': s.name, 'data-state': s.state },
+      h('td.pick', {}, h('input', {
+        type: 'checkbox', 'aria-label': `select ${s.name}`, checked: ui.selected.has(s.name),
+        onchange: (e) => ui.onSelect(s.name, e.target.checked),
+      })),
+      h('td.statecell', {}, badge(s.state)),
+      h('td.name', {}, s.name),
+      timeoutCell,
+      h('td.lastbeat', { title: fmt.exact(s.last_beat) }, fmt.ago(s.last_beat, ui.now)),
+      h('td.interval', {},
+        s.analysis ? fmt.interval(s.analysis) : '',
+        s.analysis && s.analysis.unstable
+          ? h('span.unstable', { title: 'the intervals vary a lot (90th percentile ≥ 5 × the 10th)' }, 'unstable')
+          : null));
+  });
+  return h('table.services', {},
+    h('thead', {}, h('tr', {},
+      h('th.pick', {}, h('input', {
+        type: 'checkbox', 'aria-label': 'select all', checked: all,
+        onchange: (e) => ui.onSelectAll(list, e.target.checked),
+      })),
+      h('th', {}, 'State'), h('th', {}, 'Service'), h('th', {}, 'Timeout'),
+      h('th', {}, 'Last beat'), h('th', {}, 'Interval'))),
+    h('tbody', {}, rows.length ? rows : h('tr.none', {}, h('td', { colspan: 6 }, 'No service matches.')),
+      list.length > MAX_ROWS
+        ? h('tr.more', {}, h('td', { colspan: 6 }, `… and ${list.length - MAX_ROWS} more; use the filter to find them.`))
+        : null));
+}
+
+export function toolbar(ui) {
+  const none = ui.selected.size === 0;
+  return h('div.toolbar', {},
+    h('input.filter', {
+      type: 'search', placeholder: 'Filter services…', 'aria-label': 'filter services',
+      value: ui.filter, oninput: (e) => ui.onFilter(e.target.value),
+    }),
+    h('span.selection', {}, none ? '' : `${ui.selected.size} selected`),
+    h('button', { type: 'button', 'data-action': 'mute', disabled: none, onclick: () => ui.onAction('mute') }, 'Mute'),
+    h('button', { type: 'button', 'data-action': 'unmute', disabled: none, onclick: () => ui.onAction('unmute') }, 'Unmute'),
+    h('button.danger', { type: 'button', 'data-action': 'delete', disabled: none, onclick: () => ui.onAction('delete') }, 'Delete'));
+}
+
+export function firstRun(curl) {
+  return h('section.firstrun', {},
+    h('h1', {}, 'No services yet'),
+    h('p', {}, 'A service appears the first time it sends a beat. Create one from a shell:'),
+    h('pre', {}, h('code', {}, curl)),
+    h('p', {}, 'Every further beat resets its timer; if none comes within the timeout (5 minutes here), it turns red. ',
+      'Use "auto" as the timeout to let Lovebeat learn the interval.'));
+}
+
+export function viewHeader(v, memberCount) {
+  if (!v) return h('section.viewhead', {}, h('a.back', { href: '#/' }, '← all services'), h('h1', {}, 'No such view'));
+  return h('section.viewhead', { 'data-view-page': v.name },
+    h('a.back', { href: '#/' }, '← all services'),
+    h('h1', {}, badge(v.state), ' ', h('span.name', {}, v.name)),
+    h('p.meta', {},
+      `incident #${v.incident_number} · ${memberCount} member${memberCount === 1 ? '' : 's'}`,
+      v.failed_services.length ? ` · failing: ${v.failed_services.join(', ')}` : ''));
+}
