@@ -320,7 +320,15 @@ fn scripts_get_the_environment_their_output_is_logged_and_slow_ones_are_killed()
             out.display()
         ),
     );
-    let slow = write("slow.sh", "echo slow script started\nsleep 25");
+    // The script's own child records its pid: killing the script must
+    // take it down too.
+    let slow = write(
+        "slow.sh",
+        &format!(
+            "echo slow script started\nsleep 120 &\necho $! > '{}/sleep-'\"$LOVEBEAT_STATE\"\nwait",
+            out.display()
+        ),
+    );
     let bad = write("bad.sh", "exit 3");
     let server = Server::start(
         dir.path(),
@@ -360,6 +368,22 @@ fn scripts_get_the_environment_their_output_is_logged_and_slow_ones_are_killed()
     // and its output still reaches the log.
     wait_logged(&server, "was killed after 10 s");
     assert!(logged(&server, "stdout: slow script started"));
+    let sleep_pid = std::fs::read_to_string(out.join("sleep-ERROR")).expect("slow.sh ran");
+    let gone = || {
+        // Gone, or a zombie waiting for a reaper that is not ours.
+        std::fs::read_to_string(format!("/proc/{}/stat", sleep_pid.trim()))
+            .map(|stat| {
+                stat.split(") ")
+                    .nth(1)
+                    .is_some_and(|rest| rest.starts_with('Z'))
+            })
+            .unwrap_or(true)
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), gone),
+        "the killed script's child (pid {}) is still running",
+        sleep_pid.trim()
+    );
 }
 
 #[test]

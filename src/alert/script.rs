@@ -6,6 +6,7 @@ use super::plan::Message;
 use super::DeliveryError;
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError};
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,7 +27,11 @@ pub fn env(message: &Message) -> Vec<(&'static str, String)> {
 
 pub fn run(path: &str, message: &Message, timeout: Duration) -> Result<(), DeliveryError> {
     let deadline = Instant::now() + timeout;
+    // Its own process group, so that a kill also reaches what it started
+    // (a shell script's `sleep`, `curl`, ...), which would otherwise keep
+    // the output pipes, and our reader threads, alive.
     let mut child = Command::new(path)
+        .process_group(0)
         .envs(env(message))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -120,11 +125,27 @@ fn wait(
                 std::thread::sleep(Duration::from_millis(50));
             }
             Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
+                kill_group(child);
                 return None;
             }
-            Err(e) => return Some(Err(e)),
+            Err(e) => {
+                kill_group(child);
+                return Some(Err(e));
+            }
         }
     }
+}
+
+/// Kills the script's whole process group and reaps the script.
+fn kill_group(child: &mut Child) {
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill(2) with a negative pid signals that process group;
+        // it touches no memory of ours. The group is the script's own
+        // (`process_group(0)`), never ours.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
