@@ -135,6 +135,10 @@ fn exit_on_critical_panic() {
 
 fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(), String> {
     exit_on_critical_panic();
+    // First, so that a SIGTERM during start-up (an S3 download, a big
+    // database) waits in the queue and still ends in a clean save.
+    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP])
+        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let started_at = now_ms();
     let counters = Arc::new(Counters::default());
     Counters::add(
@@ -236,11 +240,11 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
         )
         .map_err(|e| format!("cannot start the metrics thread: {e}"))?;
     }
-    let eventlog_reopen = if config.eventlog.path.is_empty() {
-        None
+    let (eventlog_reopen, eventlog_thread) = if config.eventlog.path.is_empty() {
+        (None, None)
     } else {
         let path = std::path::PathBuf::from(&config.eventlog.path);
-        let (reopen, _) = eventlog::spawn(
+        let (reopen, thread) = eventlog::spawn(
             path,
             config.eventlog.mode_bits(),
             Arc::clone(&counters),
@@ -248,7 +252,7 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
         )
         .map_err(|e| format!("cannot start the event log thread: {e}"))?;
         log::info!("event log: {}", config.eventlog.path);
-        Some(reopen)
+        (Some(reopen), Some(thread))
     };
 
     // Subscribed before any listener starts, so no view change is missed.
@@ -299,8 +303,6 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
         log::info!("HTTP listening on {bound}");
     }
 
-    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP])
-        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     for signal in signals.forever() {
         match signal {
             SIGHUP => {
@@ -318,6 +320,12 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
     handle.shutdown();
     drop(handle);
     let _ = state_thread.join();
+    // The event bus is gone with the state thread: the event log writes
+    // what is queued and ends.
+    if let Some(thread) = eventlog_thread {
+        let _ = thread.join();
+    }
+    drop(eventlog_reopen);
     let _ = saver.join();
     if let Some(uploader) = uploader {
         uploader.finish(UPLOAD_AT_EXIT_WAIT);
