@@ -145,3 +145,41 @@ fn big_lists_are_copied_in_steps_and_complete() {
     assert_eq!(names.len(), 25_000, "every service once");
     assert!(list.iter().all(|s| s.beat_history.is_empty()));
 }
+
+#[test]
+fn many_big_lists_at_once_are_capped_not_piled_up() {
+    let (handle, _saves, _thread) = start(Duration::from_secs(3600));
+    let mut batch = crate::model::Batch::with_capacity(25_000);
+    for i in 0..25_000 {
+        batch.push(&format!("svc.{i:05}"), Update::Beat);
+    }
+    assert!(handle.ingest(batch));
+    assert_eq!(handle.status(None), Ok(StatusSummary::new(25_000, 0)));
+    // 40 listings asked for at once (each takes 5 steps, one step per loop
+    // turn): the first MAX_LISTINGS are served, the rest told to retry.
+    let replies: Vec<_> = (0..40)
+        .map(|_| {
+            let (reply, answer) = bounded(1);
+            handle
+                .tx
+                .send(Command::ListServices { view: None, reply })
+                .unwrap_or_else(|e| panic!("{e}"));
+            answer
+        })
+        .collect();
+    let mut served = 0;
+    let mut refused = 0;
+    for answer in replies {
+        match answer.recv_timeout(WAIT).unwrap_or_else(|e| panic!("{e}")) {
+            Ok(list) => {
+                assert_eq!(list.len(), 25_000);
+                served += 1;
+            }
+            Err(EngineError::Unavailable) => refused += 1,
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert!(served >= super::thread::MAX_LISTINGS, "served {served}");
+    assert!(refused > 0, "40 listings at once were all accepted");
+    assert_eq!(served + refused, 40);
+}

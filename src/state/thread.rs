@@ -66,6 +66,9 @@ pub fn spawn(
         })
 }
 
+/// Listings of every service copied at once, at most; more get a 503.
+pub(super) const MAX_LISTINGS: usize = 8;
+
 /// A `GET /api/services` over many services, copied in steps like a save.
 struct Listing {
     cursor: usize,
@@ -255,11 +258,17 @@ impl StateThread {
             }
             Command::ListServices { view: None, reply } if self.engine.len() > SNAPSHOT_CHUNK => {
                 // Many services: copied a step at a time between commands.
-                self.listings.push(Listing {
-                    cursor: 0,
-                    services: Vec::with_capacity(self.engine.len()),
-                    reply,
-                });
+                // A bounded number at once, so that clients asking again and
+                // again cannot pile up copies of everything.
+                if self.listings.len() >= MAX_LISTINGS {
+                    let _ = reply.send(Err(EngineError::Unavailable));
+                } else {
+                    self.listings.push(Listing {
+                        cursor: 0,
+                        services: Vec::with_capacity(self.engine.len()),
+                        reply,
+                    });
+                }
             }
             Command::ListServices { view, reply } => {
                 let _ = reply.send(self.engine.services(view.as_deref()));
@@ -356,18 +365,21 @@ impl StateThread {
         }
     }
 
-    /// Takes one step of every listing in progress; answers the finished.
+    /// Takes one step of the oldest listing in progress (so a loop turn
+    /// costs one step however many are waiting); answers it when finished.
     fn advance_listings(&mut self) {
-        let engine = &self.engine;
-        self.listings.retain_mut(|listing| {
-            let done =
-                engine.snapshot_for_api(&mut listing.cursor, SNAPSHOT_CHUNK, &mut listing.services);
-            if done {
-                let services = std::mem::take(&mut listing.services);
-                let _ = listing.reply.send(Ok(services));
-            }
-            !done
-        });
+        let Some(listing) = self.listings.first_mut() else {
+            return;
+        };
+        let done = self.engine.snapshot_for_api(
+            &mut listing.cursor,
+            SNAPSHOT_CHUNK,
+            &mut listing.services,
+        );
+        if done {
+            let listing = self.listings.remove(0);
+            let _ = listing.reply.send(Ok(listing.services));
+        }
     }
 
     /// Once the saver has dealt with the last save: if it failed (disk full,
