@@ -123,23 +123,27 @@ fn run(mut target: Target, rx: Receiver<NotifyBeat>, periodic: &[NotifyBeat], pe
             Ok(which) => {
                 target.post(which);
             }
-            Err(RecvTimeoutError::Timeout) => {
-                let mut ok = true;
-                for which in periodic {
-                    ok &= target.post(*which);
-                }
-                let wait = if ok {
-                    retry = FIRST_RETRY;
-                    period
-                } else {
-                    let wait = retry.min(period);
-                    retry = (retry * 2).min(period);
-                    wait
-                };
-                next = Instant::now() + wait;
-            }
+            Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }
+        // Checked after every post too, so a steady stream of `.save`
+        // beats never starves the periodic ones.
+        if Instant::now() < next {
+            continue;
+        }
+        let mut ok = true;
+        for which in periodic {
+            ok &= target.post(*which);
+        }
+        let wait = if ok {
+            retry = FIRST_RETRY;
+            period
+        } else {
+            let wait = retry.min(period);
+            retry = (retry * 2).min(period);
+            wait
+        };
+        next = Instant::now() + wait;
     }
 }
 
