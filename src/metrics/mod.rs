@@ -93,18 +93,22 @@ fn run(
                 }
                 sender.send(&out);
             }
-            Err(RecvTimeoutError::Timeout) => {
-                let now = CounterValues::read(counters);
-                let stats = state.stats().ok();
-                let save_ms = Counters::get(&counters.last_save_ms);
-                sender.send(&flush_lines(&namer, last, now, save_ms, stats.as_ref()));
-                last = now;
-                Counters::add(&counters.metrics_dropped, dropped.swap(0, Relaxed));
-                next = Instant::now() + opts.interval;
-            }
+            Err(RecvTimeoutError::Timeout) => {}
             // The state thread is gone: the process is stopping.
             Err(RecvTimeoutError::Disconnected) => return,
         }
+        // Checked after every batch too, so a steady flow of state changes
+        // never starves the periodic flush.
+        if Instant::now() < next {
+            continue;
+        }
+        let now = CounterValues::read(counters);
+        let stats = state.stats().ok();
+        let save_ms = Counters::get(&counters.last_save_ms);
+        sender.send(&flush_lines(&namer, last, now, save_ms, stats.as_ref()));
+        last = now;
+        Counters::add(&counters.metrics_dropped, dropped.swap(0, Relaxed));
+        next = Instant::now() + opts.interval;
     }
 }
 
