@@ -168,7 +168,14 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
     let host = notify::service_host(&notify::hostname());
     let notifier = notify::spawn(
         NotifyOptions {
-            targets: config.notify.iter().map(|n| n.lovebeat.clone()).collect(),
+            targets: config
+                .notify
+                .iter()
+                .map(|n| notify::NotifyTarget {
+                    url: n.lovebeat.clone(),
+                    token: n.token.clone(),
+                })
+                .collect(),
             host: host.clone(),
             // `.alerter` comes from the alert thread's tick (below), so a
             // stuck alerter stops it.

@@ -17,15 +17,23 @@ pub fn check(
         return Ok(());
     };
     let Some((scheme, authority)) = origin.split_once("://") else {
-        return Err(format!("Origin {origin:?} is not scheme://host[:port]"));
+        return Err(format!(
+            "cross-origin websocket refused: Origin {origin:?} is not scheme://host[:port]"
+        ));
     };
     let default_port = match scheme.to_ascii_lowercase().as_str() {
         "http" => 80,
         "https" => 443,
-        _ => return Err(format!("Origin {origin:?} is not an http(s) page")),
+        _ => {
+            return Err(format!(
+                "cross-origin websocket refused: Origin {origin:?} is not an http(s) page"
+            ))
+        }
     };
     let Some(wanted) = host_port(authority, default_port) else {
-        return Err(format!("Origin {origin:?} is not scheme://host[:port]"));
+        return Err(format!(
+            "cross-origin websocket refused: Origin {origin:?} is not scheme://host[:port]"
+        ));
     };
     // X-Forwarded-Host may list several proxies; the first is the client's.
     let forwarded = forwarded_host.and_then(|v| v.split(',').next());
