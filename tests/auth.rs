@@ -441,3 +441,26 @@ fn security_headers() {
     assert_eq!(refused.status, 426);
     assert_eq!(refused.header("X-Content-Type-Options"), Some("nosniff"));
 }
+
+#[test]
+fn auth_read_without_a_token_is_a_config_error() {
+    let dir = TempDir::new("auth-config");
+    let path = dir.path().join("lovebeat.toml");
+    std::fs::write(
+        &path,
+        "[http]\nlisten = \"127.0.0.1:0\"\nauth_read = true\n",
+    )
+    .expect("write");
+    for args in [&["-check-config", "-config"][..], &["-config"][..]] {
+        let out = std::process::Command::new(common::BIN)
+            .args(args)
+            .arg(&path)
+            .current_dir(dir.path())
+            .output()
+            .expect("run lovebeat");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("lovebeat.toml:3:"), "{err}");
+        assert!(err.contains("(key http.auth_read)"), "{err}");
+    }
+}

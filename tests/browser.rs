@@ -112,6 +112,30 @@ struct Nginx {
     dir: TempDir,
 }
 
+/// The nginx `location` block of the README's "Behind a reverse proxy"
+/// section, verbatim but for the upstream's port: the tests run what the
+/// README tells people to write.
+fn readme_location_block(upstream_port: u16) -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let section = readme
+        .split("## Behind a reverse proxy")
+        .nth(1)
+        .expect("a \"Behind a reverse proxy\" section");
+    let block = section
+        .split("```nginx\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("an nginx block in that section");
+    assert!(
+        block.contains("proxy_pass http://localhost:8080/;"),
+        "{block}"
+    );
+    block.replace(
+        "proxy_pass http://localhost:8080/;",
+        &format!("proxy_pass http://127.0.0.1:{upstream_port}/;"),
+    )
+}
+
 impl Nginx {
     fn start(upstream_port: u16) -> Nginx {
         let dir = TempDir::new("nginx");
@@ -124,13 +148,8 @@ impl Nginx {
                proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n\
                uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
                server {{\n    listen 127.0.0.1:{port};\n\
-                 location /monitoring/lovebeat/ {{\n\
-                   proxy_http_version 1.1;\n\
-                   proxy_set_header Upgrade $http_upgrade;\n\
-                   proxy_set_header Connection \"upgrade\";\n\
-                   proxy_set_header Host $http_host;\n\
-                   proxy_pass http://127.0.0.1:{upstream_port}/;\n\
-                 }}\n  }}\n}}\n"
+                 {location}\n  }}\n}}\n",
+            location = readme_location_block(upstream_port),
         );
         let conf_path = dir.path().join("nginx.conf");
         std::fs::write(&conf_path, conf).expect("write nginx.conf");
