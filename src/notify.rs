@@ -8,9 +8,10 @@
 //! nothing is lost by dropping it). Every post is
 //! `POST <url>/api/services/lovebeat.<host>.<kind>` with `{"timeout": -2}`
 //! and a 10 s timeout, with `Authorization: Bearer <token>` when the
-//! target's `[[notify]] token` is set. `.monitor` (and whatever else `periodic` names) is
-//! posted at start and every period; after a failed periodic post the next
-//! one comes after 5 s, then 10, 20, 40 s, up to the period.
+//! target's `[[notify]] token` is set. `.monitor` (and whatever else
+//! `periodic` names) is posted at start and every period; after a failed
+//! periodic post the next one comes after 5 s, then 10, 20, 40 s, up to the
+//! period.
 //!
 //! Failures are counted in `Counters::notify_failures`. Logging is
 //! rate-limited per target: the first failure is a warning, later ones are

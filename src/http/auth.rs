@@ -19,13 +19,23 @@
 
 use super::router::HttpRequest;
 
-/// The configured token, if any, and whether reads need it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The configured token, if any, and whether reads need it. Its `Debug`
+/// output never shows the token.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Auth {
     token: Option<Vec<u8>>,
     /// `bearer.<base64url(token)>`: what a browser offers on `/ws`.
     subprotocol: Option<Vec<u8>>,
     read: bool,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("read", &self.read)
+            .finish()
+    }
 }
 
 /// What a request needs.

@@ -230,6 +230,13 @@ fn websocket_takes_the_token_as_a_subprotocol() {
 }
 
 #[test]
+fn debug_output_hides_the_token() {
+    let text = format!("{:?}", Auth::new(TOKEN, true));
+    assert!(!text.contains(TOKEN) && !text.contains("czNj"), "{text}");
+    assert!(text.contains("read: true"), "{text}");
+}
+
+#[test]
 fn denial_messages_and_challenges() {
     assert!(Denied::Missing
         .message(Need::Write)
