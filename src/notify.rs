@@ -7,9 +7,11 @@
 //! `try_send` (a full queue means a post of that kind is already pending, so
 //! nothing is lost by dropping it). Every post is
 //! `POST <url>/api/services/lovebeat.<host>.<kind>` with `{"timeout": -2}`
-//! and a 10 s timeout. `.monitor` (and whatever else `periodic` names) is
-//! posted at start and every period; after a failed periodic post the next
-//! one comes after 5 s, then 10, 20, 40 s, up to the period.
+//! and a 10 s timeout, with `Authorization: Bearer <token>` when the
+//! target's `[[notify]] token` is set. `.monitor` (and whatever else
+//! `periodic` names) is posted at start and every period; after a failed
+//! periodic post the next one comes after 5 s, then 10, 20, 40 s, up to the
+//! period.
 //!
 //! Failures are counted in `Counters::notify_failures`. Logging is
 //! rate-limited per target: the first failure is a warning, later ones are
@@ -71,11 +73,29 @@ impl Notifier {
     }
 }
 
+/// One other Lovebeat.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NotifyTarget {
+    /// Base URL (`http://other:8080`).
+    pub url: String,
+    /// Its `[http] auth_token`, "" = none.
+    pub token: String,
+}
+
+impl std::fmt::Debug for NotifyTarget {
+    /// Never prints the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotifyTarget")
+            .field("url", &self.url)
+            .field("token", &if self.token.is_empty() { "" } else { "***" })
+            .finish()
+    }
+}
+
 /// What the notify threads do.
 #[derive(Clone, Debug)]
 pub struct NotifyOptions {
-    /// Base URLs (`http://other:8080`).
-    pub targets: Vec<String>,
+    pub targets: Vec<NotifyTarget>,
     /// The `<host>` part of the service names, see [`service_host`].
     pub host: String,
     /// Sent by each notify thread at start and every `period`.
@@ -87,10 +107,11 @@ pub struct NotifyOptions {
 /// does nothing.
 pub fn spawn(opts: NotifyOptions, counters: Arc<Counters>) -> std::io::Result<Notifier> {
     let mut notifier = Notifier::default();
-    for (i, base) in opts.targets.iter().enumerate() {
+    for (i, t) in opts.targets.iter().enumerate() {
         let (tx, rx) = bounded(QUEUE);
         let target = Target {
-            base: base.trim_end_matches('/').to_owned(),
+            base: t.url.trim_end_matches('/').to_owned(),
+            authorization: (!t.token.is_empty()).then(|| format!("Bearer {}", t.token)),
             host: opts.host.clone(),
             agent: agent(),
             counters: Arc::clone(&counters),
@@ -150,6 +171,8 @@ fn run(mut target: Target, rx: Receiver<NotifyBeat>, periodic: &[NotifyBeat], pe
 /// One other Lovebeat and what we know about reaching it.
 struct Target {
     base: String,
+    /// The `Authorization` value, when the target wants a token.
+    authorization: Option<String>,
     host: String,
     agent: ureq::Agent,
     counters: Arc<Counters>,
@@ -173,11 +196,14 @@ impl Target {
     /// Posts one beat; true when the other side accepted it.
     fn post(&mut self, which: NotifyBeat) -> bool {
         let url = self.url(which);
-        let result = self
+        let mut request = self
             .agent
             .post(&url)
-            .header("Content-Type", "application/json")
-            .send(BODY);
+            .header("Content-Type", "application/json");
+        if let Some(value) = &self.authorization {
+            request = request.header("Authorization", value);
+        }
+        let result = request.send(BODY);
         match result {
             Ok(_) => {
                 log::debug!("notify: posted {url}");
@@ -192,6 +218,18 @@ impl Target {
                 true
             }
             Err(error) => {
+                let error = match error {
+                    ureq::Error::StatusCode(401) => format!(
+                        "HTTP 401: the other lovebeat wants its [http] auth_token as `token` in \
+                         this [[notify]] ({})",
+                        if self.authorization.is_some() {
+                            "ours was refused"
+                        } else {
+                            "none is set"
+                        }
+                    ),
+                    other => other.to_string(),
+                };
                 Counters::add(&self.counters.notify_failures, 1);
                 self.failures += 1;
                 let now = Instant::now();
@@ -265,6 +303,19 @@ mod tests {
             let name = format!("lovebeat.{}.alerter", service_host(h));
             assert!(is_valid_name(&name), "{name}");
         }
+    }
+
+    #[test]
+    fn debug_output_hides_the_token() {
+        let t = NotifyTarget {
+            url: "http://o:1".into(),
+            token: "s3cret-token-0123456789".into(),
+        };
+        let text = format!("{t:?}");
+        assert!(
+            text.contains("http://o:1") && !text.contains("s3cret"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -172,7 +172,14 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
     let host = notify::service_host(&notify::hostname());
     let notifier = notify::spawn(
         NotifyOptions {
-            targets: config.notify.iter().map(|n| n.lovebeat.clone()).collect(),
+            targets: config
+                .notify
+                .iter()
+                .map(|n| notify::NotifyTarget {
+                    url: n.lovebeat.clone(),
+                    token: n.token.clone(),
+                })
+                .collect(),
             host: host.clone(),
             // `.alerter` comes from the alert thread's tick (below), so a
             // stuck alerter stops it.
@@ -296,11 +303,22 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
             Arc::clone(&counters),
             http::HttpOptions {
                 max_ws_clients: config.limits.max_ws_clients,
+                auth: http::auth::Auth::new(&config.http.auth_token, config.http.auth_read),
                 ..http::HttpOptions::default()
             },
         )
         .map_err(|e| format!("cannot listen for HTTP on {addr}: {e}"))?;
         log::info!("HTTP listening on {bound}");
+        if !config.http.auth_token.is_empty() {
+            log::info!(
+                "HTTP access token required for {}",
+                if config.http.auth_read {
+                    "every request but the dashboard's page"
+                } else {
+                    "changes (POST, DELETE)"
+                }
+            );
+        }
     }
 
     for signal in signals.forever() {

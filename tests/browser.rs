@@ -2,7 +2,9 @@
 //! playwright-core from plain node scripts in `tests/browser/`, against the
 //! real lovebeat binary; once directly and once through a real nginx serving
 //! it at `/monitoring/lovebeat/` with the README's location block,
-//! websocket included. Screenshots land in `target/test-artifacts/`.
+//! websocket included. `tests/browser/auth.mjs` runs against a server with
+//! an access token (`auth_token` with and without `auth_read`), directly
+//! and through nginx. Screenshots land in `target/test-artifacts/`.
 //! Needs what `.ci/run` installs (chromium, nginx, `npm ci` in
 //! tests/browser); without them these tests fail, saying so.
 
@@ -17,6 +19,7 @@ use std::time::{Duration, Instant};
 
 const VIEWS: &str = "[[views]]\nname = \"web\"\nincludes = [\"web.*\"]\n";
 const NODE_DEADLINE: Duration = Duration::from_secs(240);
+const TOKEN: &str = "browser-test-token-0123456789";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -55,7 +58,8 @@ fn free_port() -> u16 {
 }
 
 /// lovebeat on a fixed port (so that a restart comes back where the page
-/// and nginx expect it), with a `web` view, its database in `dir`.
+/// and nginx expect it), with a `web` view and `extra` config, its
+/// database in `dir`.
 struct Lovebeat {
     server: Option<Server>,
     dir: PathBuf,
@@ -63,10 +67,12 @@ struct Lovebeat {
 }
 
 impl Lovebeat {
-    fn start(dir: &Path) -> Lovebeat {
-        let first = Server::start(dir, VIEWS);
+    fn start(dir: &Path, http_extra: &str) -> Lovebeat {
+        let http = "[http]\nlisten = \"127.0.0.1:0\"\n";
+        let config = base_config(dir).replace(http, &format!("{http}{http_extra}")) + VIEWS;
+        let first = Server::start_with_config(dir, &config);
         let port = first.http.port();
-        let config = format!("{}{VIEWS}", base_config(dir)).replace(
+        let config = config.replace(
             "[http]\nlisten = \"127.0.0.1:0\"",
             &format!("[http]\nlisten = \"127.0.0.1:{port}\""),
         );
@@ -106,6 +112,30 @@ struct Nginx {
     dir: TempDir,
 }
 
+/// The nginx `location` block of the README's "Behind a reverse proxy"
+/// section, verbatim but for the upstream's port: the tests run what the
+/// README tells people to write.
+fn readme_location_block(upstream_port: u16) -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let section = readme
+        .split("## Behind a reverse proxy")
+        .nth(1)
+        .expect("a \"Behind a reverse proxy\" section");
+    let block = section
+        .split("```nginx\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("an nginx block in that section");
+    assert!(
+        block.contains("proxy_pass http://localhost:8080/;"),
+        "{block}"
+    );
+    block.replace(
+        "proxy_pass http://localhost:8080/;",
+        &format!("proxy_pass http://127.0.0.1:{upstream_port}/;"),
+    )
+}
+
 impl Nginx {
     fn start(upstream_port: u16) -> Nginx {
         let dir = TempDir::new("nginx");
@@ -118,12 +148,8 @@ impl Nginx {
                proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n\
                uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
                server {{\n    listen 127.0.0.1:{port};\n\
-                 location /monitoring/lovebeat/ {{\n\
-                   proxy_http_version 1.1;\n\
-                   proxy_set_header Upgrade $http_upgrade;\n\
-                   proxy_set_header Connection \"upgrade\";\n\
-                   proxy_pass http://127.0.0.1:{upstream_port}/;\n\
-                 }}\n  }}\n}}\n"
+                 {location}\n  }}\n}}\n",
+            location = readme_location_block(upstream_port),
         );
         let conf_path = dir.path().join("nginx.conf");
         std::fs::write(&conf_path, conf).expect("write nginx.conf");
@@ -161,14 +187,16 @@ impl Drop for Nginx {
     }
 }
 
-/// Runs the node script against `url`; "RESTART" on its stdout restarts
-/// lovebeat and answers "RESTARTED". Panics when node fails.
-fn run_node(url: &str, label: &str, lovebeat: &mut Lovebeat) {
+/// Runs the node script (in tests/browser) against `url` with `env`;
+/// "RESTART" on its stdout restarts lovebeat and answers "RESTARTED".
+/// Panics when node fails.
+fn run_node(script: &str, url: &str, label: &str, lovebeat: &mut Lovebeat, env: &[(&str, &str)]) {
     let artifacts = root().join("target/test-artifacts/browser");
     std::fs::create_dir_all(&artifacts).expect("artifacts dir");
     let mut child = Command::new("node")
-        .arg("tests/browser/dashboard.mjs")
+        .arg(format!("tests/browser/{script}"))
         .current_dir(root())
+        .envs(env.iter().copied())
         .env("LOVEBEAT_URL", url)
         .env("ARTIFACTS", &artifacts)
         .env("LABEL", label)
@@ -233,24 +261,75 @@ fn run_node(url: &str, label: &str, lovebeat: &mut Lovebeat) {
 fn dashboard_in_chromium() {
     require_tools();
     let dir = TempDir::new("browser");
-    let mut lovebeat = Lovebeat::start(dir.path());
+    let mut lovebeat = Lovebeat::start(dir.path(), "");
     let url = format!("http://127.0.0.1:{}/", lovebeat.port());
-    run_node(&url, "direct", &mut lovebeat);
+    run_node("dashboard.mjs", &url, "direct", &mut lovebeat, &[]);
 }
 
 #[test]
 fn dashboard_in_chromium_behind_nginx() {
     require_tools();
     let dir = TempDir::new("browser-nginx");
-    let mut lovebeat = Lovebeat::start(dir.path());
+    let mut lovebeat = Lovebeat::start(dir.path(), "");
     let nginx = Nginx::start(lovebeat.port());
     let url = format!("http://127.0.0.1:{}/monitoring/lovebeat/", nginx.port);
-    run_node(&url, "nginx", &mut lovebeat);
+    run_node("dashboard.mjs", &url, "nginx", &mut lovebeat, &[]);
     // The page's websocket really went through nginx, at the sub-path.
     let access = std::fs::read_to_string(nginx.dir.path().join("access.log")).unwrap_or_default();
     assert!(
         access.contains("\"GET /monitoring/lovebeat/ws HTTP/1.1\" 101"),
         "no websocket upgrade in nginx's access log:\n{access}\n{}",
         nginx.error_log()
+    );
+}
+
+/// The `[http]` keys of a server with the test token; `read` adds
+/// `auth_read`.
+fn auth_config(read: bool) -> String {
+    format!("auth_token = \"{TOKEN}\"\nauth_read = {read}\n")
+}
+
+/// The page asks for the token before it shows anything, then works live.
+#[test]
+fn dashboard_with_auth_read_in_chromium() {
+    require_tools();
+    let dir = TempDir::new("browser-auth-read");
+    let mut lovebeat = Lovebeat::start(dir.path(), &auth_config(true));
+    let url = format!("http://127.0.0.1:{}/", lovebeat.port());
+    let env = [("TOKEN", TOKEN), ("MODE", "read")];
+    run_node("auth.mjs", &url, "auth-read", &mut lovebeat, &env);
+}
+
+/// Reads open, changes need the token: asked for on the first mute.
+#[test]
+fn dashboard_with_auth_token_in_chromium() {
+    require_tools();
+    let dir = TempDir::new("browser-auth-write");
+    let mut lovebeat = Lovebeat::start(dir.path(), &auth_config(false));
+    let url = format!("http://127.0.0.1:{}/", lovebeat.port());
+    let env = [("TOKEN", TOKEN), ("MODE", "write")];
+    run_node("auth.mjs", &url, "auth-write", &mut lovebeat, &env);
+}
+
+/// auth_read behind nginx: the token travels as a websocket subprotocol
+/// through the proxy, and the Origin check passes with the README's block.
+#[test]
+fn dashboard_with_auth_read_behind_nginx() {
+    require_tools();
+    let dir = TempDir::new("browser-auth-nginx");
+    let mut lovebeat = Lovebeat::start(dir.path(), &auth_config(true));
+    let nginx = Nginx::start(lovebeat.port());
+    let url = format!("http://127.0.0.1:{}/monitoring/lovebeat/", nginx.port);
+    let env = [("TOKEN", TOKEN), ("MODE", "read")];
+    run_node("auth.mjs", &url, "auth-nginx", &mut lovebeat, &env);
+    let access = std::fs::read_to_string(nginx.dir.path().join("access.log")).unwrap_or_default();
+    assert!(
+        access.contains("\"GET /monitoring/lovebeat/ws HTTP/1.1\" 101"),
+        "no websocket upgrade in nginx's access log:\n{access}\n{}",
+        nginx.error_log()
+    );
+    assert!(
+        access.contains("\"GET /monitoring/lovebeat/version HTTP/1.1\" 401"),
+        "the page's first read was not refused:\n{access}"
     );
 }

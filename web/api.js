@@ -1,18 +1,27 @@
-// Calls to the HTTP API, relative to the dashboard's root.
+// Calls to the HTTP API, relative to the dashboard's root. A 401 asks for
+// the access token (auth.js) and tries again with it.
+
+import * as auth from './auth.js';
 
 const root = window.LOVEBEAT_ROOT || './';
 
-async function call(method, path, body) {
-  const opts = { method, headers: { Accept: 'application/json' } };
-  if (body !== undefined) {
-    opts.headers['Content-Type'] = 'application/json';
-    opts.body = JSON.stringify(body);
+async function call(method, path, body, cancellable = true) {
+  for (;;) {
+    const opts = { method, headers: { Accept: 'application/json', ...auth.headers() } };
+    if (body !== undefined) {
+      opts.headers['Content-Type'] = 'application/json';
+      opts.body = JSON.stringify(body);
+    }
+    const r = await fetch(root + path, opts);
+    let data = {};
+    try { data = await r.json(); } catch (_) { /* empty body */ }
+    if (r.status === 401) {
+      await auth.ask(data.error || 'This Lovebeat needs an access token.', cancellable);
+      continue;
+    }
+    if (!r.ok) throw new Error(data.error || `${method} ${path}: HTTP ${r.status}`);
+    return data;
   }
-  const r = await fetch(root + path, opts);
-  let data = {};
-  try { data = await r.json(); } catch (_) { /* empty body */ }
-  if (!r.ok) throw new Error(data.error || `${method} ${path}: HTTP ${r.status}`);
-  return data;
 }
 
 const svc = (name) => 'api/services/' + encodeURIComponent(name);
@@ -22,9 +31,16 @@ export const unmute = (name) => call('POST', svc(name) + '/unmute');
 export const remove = (name) => call('DELETE', svc(name));
 /** Sets the timeout ("5m", "2h", "auto", "none", seconds) without a beat. */
 export const setTimeout = (name, text) => call('POST', svc(name), { timeout: text, beat: false });
+/** A cheap read before the websocket connects: with `[http] auth_read` it
+ * asks for the token until the server takes it (the page is useless
+ * without); it throws only when the server cannot be reached. */
+export const probe = () => call('GET', 'version', undefined, false);
 
-/** The curl command that creates a service, with this server's address. */
+/** The curl command that creates a service, with this server's address
+ * (and the token header, from an environment variable, when the page
+ * has a token). */
 export function curlExample() {
   const base = location.origin + root;
-  return `curl -X POST '${base}api/services/my.first.service?timeout=5m'`;
+  const header = auth.token() ? `-H "Authorization: Bearer $LOVEBEAT_TOKEN" ` : '';
+  return `curl ${header}-X POST '${base}api/services/my.first.service?timeout=5m'`;
 }

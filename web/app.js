@@ -156,7 +156,7 @@ function schedule() {
 function start() {
   window.addEventListener('hashchange', () => { ui.selected.clear(); ui.filter = ''; schedule(); });
   setInterval(schedule, 5000); // "3 min ago" keeps moving
-  connect(root, onMessage, onState);
+  connect(root, onMessage, onState, api.probe);
   schedule();
 }
 

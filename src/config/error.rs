@@ -174,3 +174,20 @@ pub(super) fn array_entry_key_line(text: &str, kind: &str, idx: usize, key: &str
         .position(|l| l.split_once('=').map(|(k, _)| dotted(k)) == Some(key.to_string()));
     Some(in_section.map(|p| h + 2 + p).unwrap_or(h + 1))
 }
+
+/// Line of `key` inside the (last) `[table]` of `text`.
+pub(super) fn table_key_line(text: &str, table: &str, key: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let want = Some((table.to_string(), false));
+    let h = lines
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, l)| header(l) == want)?
+        .0;
+    let p = lines[h + 1..]
+        .iter()
+        .take_while(|l| header(l).is_none())
+        .position(|l| l.split_once('=').map(|(k, _)| dotted(k)) == Some(key.to_string()))?;
+    Some(h + 2 + p)
+}

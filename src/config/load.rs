@@ -3,7 +3,7 @@
 //! TOML tables into one [`Config`]: [`load`], [`load_with_defaults`] and
 //! [`Config::from_toml_str`].
 
-use super::error::{array_entry_key_line, locate, one_line};
+use super::error::{array_entry_key_line, locate, one_line, table_key_line};
 use super::{Config, ConfigError, RawConfig, DEFAULT_CONFIG_DIR, DEFAULT_CONFIG_FILES};
 use std::path::{Path, PathBuf};
 
@@ -201,6 +201,21 @@ fn merge(files: &[ParsedFile]) -> Result<Config, ConfigError> {
                 message,
             });
         }
+    }
+    if let Some(message) = config.auth_problem() {
+        // Point at the last file that sets auth_read (it decided the value).
+        let f = files.iter().rev().find(|f| {
+            f.table
+                .get("http")
+                .and_then(|h| h.get("auth_read"))
+                .is_some()
+        });
+        return Err(ConfigError::Invalid {
+            path: f.map(|f| f.path.clone()),
+            line: f.and_then(|f| table_key_line(&f.text, "http", "auth_read")),
+            key: "http.auth_read".into(),
+            message,
+        });
     }
     config.validate()?;
     Ok(config)

@@ -12,6 +12,8 @@
 //! files), `error` ([`ConfigError`] and locating errors in the text) and
 //! `validate` (value checks and the custom deserializers).
 
+#[cfg(test)]
+mod auth_tests;
 mod error;
 mod load;
 #[cfg(test)]
@@ -20,13 +22,13 @@ mod validate;
 
 pub use error::ConfigError;
 pub use load::{load, load_with_defaults, Source};
-pub use validate::{listen_addr, s3_location};
+pub use validate::{check_token, listen_addr, s3_location, MIN_TOKEN_LEN};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use validate::{
     de_http_url, de_listen, de_metrics_interval, de_mode, de_positive_usize, de_s3_endpoint,
-    de_s3_url, de_save_interval, parse_mode,
+    de_s3_url, de_save_interval, de_token, parse_mode,
 };
 
 /// Looked for in this order when no `-config` is given; the first that
@@ -99,12 +101,21 @@ pub struct Http {
     /// `":8080"` = all interfaces; `""` disables the HTTP server.
     #[serde(deserialize_with = "de_listen")]
     pub listen: String,
+    /// When set, POST and DELETE need `Authorization: Bearer <token>`
+    /// ("" = everything open). See [`validate::check_token`] for the rules.
+    #[serde(deserialize_with = "de_token")]
+    pub auth_token: String,
+    /// With `auth_token`: reads (the API, `/metrics`, `/ws`) need the token
+    /// too; the dashboard's page and assets stay open.
+    pub auth_read: bool,
 }
 
 impl Default for Http {
     fn default() -> Self {
         Http {
             listen: ":8080".into(),
+            auth_token: String::new(),
+            auth_read: false,
         }
     }
 }
@@ -248,6 +259,10 @@ pub struct Notify {
     /// Base URL, e.g. `http://other:8080`.
     #[serde(deserialize_with = "de_http_url")]
     pub lovebeat: String,
+    /// Sent as `Authorization: Bearer <token>` when the other side has an
+    /// `[http] auth_token` ("" = none).
+    #[serde(default, deserialize_with = "de_token")]
+    pub token: String,
 }
 
 /// `[[views]]` / `[[alarms]]`.

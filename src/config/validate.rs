@@ -66,8 +66,13 @@ impl Config {
             .map_err(|m| invalid("database.remote_s3_url".into(), m))?;
         check_s3_endpoint(&self.database.remote_s3_endpoint)
             .map_err(|m| invalid("database.remote_s3_endpoint".into(), m))?;
+        check_token(&self.http.auth_token).map_err(|m| invalid("http.auth_token".into(), m))?;
+        if let Some(m) = self.auth_problem() {
+            return Err(invalid("http.auth_read".into(), m));
+        }
         for (i, n) in self.notify.iter().enumerate() {
             check_http_url(&n.lovebeat).map_err(|m| invalid(format!("notify[{i}].lovebeat"), m))?;
+            check_token(&n.token).map_err(|m| invalid(format!("notify[{i}].token"), m))?;
         }
         for (i, v) in self.views.iter().enumerate() {
             v.check()
@@ -77,6 +82,15 @@ impl Config {
             return Err(invalid(format!("views[{i}].{key}"), message));
         }
         Ok(())
+    }
+
+    /// `auth_read = true` without a token would protect nothing: refused.
+    pub(super) fn auth_problem(&self) -> Option<String> {
+        (self.http.auth_read && self.http.auth_token.is_empty()).then(|| {
+            "`auth_read = true` needs `auth_token` in [http] (reads cannot need a token \
+             when there is none); set a token, e.g. `openssl rand -hex 32`, or remove auth_read"
+                .to_owned()
+        })
     }
 
     /// Cross-file checks on views: undefined alerts and duplicate names.
@@ -179,6 +193,40 @@ fn check_http_url(s: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Shortest accepted access token.
+pub const MIN_TOKEN_LEN: usize = 16;
+/// Longest accepted access token.
+pub const MAX_TOKEN_LEN: usize = 512;
+
+/// An access token (`[http] auth_token`, `[[notify]] token`): "" (none), or
+/// 16 to 512 visible ASCII characters (no spaces), so that it travels
+/// unchanged in an `Authorization` header and is not trivially guessed.
+pub fn check_token(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Ok(());
+    }
+    if let Some(c) = s.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "the token contains {c:?}; use visible ASCII characters only (no spaces), \
+             e.g. the output of `openssl rand -hex 32`"
+        ));
+    }
+    if !(MIN_TOKEN_LEN..=MAX_TOKEN_LEN).contains(&s.len()) {
+        return Err(format!(
+            "the token has {} characters; use {MIN_TOKEN_LEN} to {MAX_TOKEN_LEN}, \
+             e.g. the output of `openssl rand -hex 32`",
+            s.len()
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn de_token<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    check_token(&s).map_err(de::Error::custom)?;
+    Ok(s)
 }
 
 /// Splits `s3://bucket/key` into the bucket and the object key. The bucket

@@ -2,7 +2,10 @@
 //! `/services` and `/views/<name>` all serve `index.html` (the page routes
 //! on its fragment); `/static/<file>` serves the assets. The page learns
 //! its own root from how many slashes the served path had, so it works
-//! under any sub-path a reverse proxy puts it on. Every response carries
+//! under any sub-path a reverse proxy puts it on (the one script tag of the
+//! page is relative to the page for the same reason). The page carries a
+//! Content-Security-Policy allowing only its own origin (no inline script
+//! or style, no framing). Every response carries
 //! an ETag (a hash of the file) and `Cache-Control: no-cache`: browsers
 //! revalidate cheaply (304) and never run a stale dashboard after an
 //! upgrade.
@@ -17,7 +20,18 @@ struct Asset {
 
 const INDEX: &str = include_str!("../../web/index.html");
 
+/// The page's Content-Security-Policy: our own files only. `connect-src
+/// 'self'` covers the websocket to the same host and port (CSP level 3).
+pub const CSP: &str = "default-src 'self'; connect-src 'self'; img-src 'self' data:; \
+     style-src 'self'; script-src 'self'; base-uri 'none'; frame-ancestors 'none'; \
+     form-action 'self'; object-src 'none'";
+
 const ASSETS: &[Asset] = &[
+    Asset {
+        name: "boot.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/boot.js"),
+    },
     Asset {
         name: "app.js",
         content_type: "text/javascript; charset=utf-8",
@@ -27,6 +41,11 @@ const ASSETS: &[Asset] = &[
         name: "api.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../web/api.js"),
+    },
+    Asset {
+        name: "auth.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/auth.js"),
     },
     Asset {
         name: "format.js",
@@ -87,11 +106,20 @@ fn cached(req: &HttpRequest, mut resp: HttpResponse) -> HttpResponse {
 /// The page, for `/`, `/services` and `/views/<name>`.
 pub fn page(req: &HttpRequest) -> HttpResponse {
     let slashes = req.path.matches('/').count().max(1);
-    let html = INDEX.replacen("__SLASHES__", &slashes.to_string(), 1);
+    // From `/x/views/web` (2 slashes) back to `/x/`: "../".
+    let prefix = if slashes == 1 {
+        "./".to_owned()
+    } else {
+        "../".repeat(slashes - 1)
+    };
+    let html = INDEX
+        .replacen("__SLASHES__", &slashes.to_string(), 1)
+        .replacen("__PREFIX__", &prefix, 1);
     let mut resp = HttpResponse::html(200, &html);
-    // The page never needs to be framed by another site.
     resp.headers
-        .push(("X-Frame-Options".into(), "SAMEORIGIN".into()));
+        .push(("Content-Security-Policy".into(), CSP.into()));
+    // The page is never framed (older browsers ignore frame-ancestors).
+    resp.headers.push(("X-Frame-Options".into(), "DENY".into()));
     cached(req, resp)
 }
 
@@ -133,6 +161,33 @@ mod tests {
                 "{path}: {body}"
             );
         }
+    }
+
+    #[test]
+    fn page_has_no_inline_script_and_finds_boot_js() {
+        for (path, prefix) in [
+            ("/", "./"),
+            ("/services", "./"),
+            ("/views/web", "../"),
+            ("/views/web/", "../../"),
+        ] {
+            let resp = page(&get(path));
+            let body = String::from_utf8(resp.body).unwrap_or_default();
+            assert!(
+                body.contains(&format!("<script src=\"{prefix}static/boot.js\"></script>")),
+                "{path}: {body}"
+            );
+            assert!(!body.contains("__"), "a placeholder left in {path}");
+            assert_eq!(body.matches("<script").count(), 1, "{path}");
+            assert!(!body.contains(" style="), "no inline style");
+            let csp = resp
+                .headers
+                .iter()
+                .find(|(k, _)| k == "Content-Security-Policy")
+                .map(|(_, v)| v.as_str());
+            assert_eq!(csp, Some(CSP));
+        }
+        assert!(!CSP.contains("unsafe"));
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! The HTTP API (SPEC 4) on tiny_http: the listener and its worker threads,
-//! reading requests off the socket (with the body limit), and handing them to
-//! the socket-free router. Submodules: `router` (paths and methods),
+//! reading requests off the socket (with the body limit), checking the
+//! access token (`auth`, once, before any routing), and handing them to
+//! the socket-free router. Every reply carries `X-Content-Type-Options:
+//! nosniff`, and `Cache-Control: no-store` unless it set its own (the
+//! dashboard's page and assets do). Submodules: `router` (paths and methods),
+//! `auth` (the optional access token),
 //! `handlers` (one function per route), `dashboard` (the embedded web
 //! page and its assets), `beat` (beat bodies), `timeout`
 //! (timeout text), `json` (reply shapes, both dialects), `metrics`
@@ -12,6 +16,7 @@
 //! timeout, so an idle or stalled connection is closed after `idle_timeout`,
 //! and keeps accepting after an accept error such as EMFILE.
 
+pub mod auth;
 mod beat;
 mod dashboard;
 mod handlers;
@@ -48,6 +53,8 @@ pub struct HttpOptions {
     /// Websocket clients at once (`[limits] max_ws_clients`, default 64);
     /// more are refused with 503.
     pub max_ws_clients: usize,
+    /// `[http] auth_token` / `auth_read` (default: no token, all open).
+    pub auth: auth::Auth,
 }
 
 impl Default for HttpOptions {
@@ -56,6 +63,7 @@ impl Default for HttpOptions {
             max_connections: 1024,
             idle_timeout: Duration::from_secs(20),
             max_ws_clients: 64,
+            auth: auth::Auth::default(),
         }
     }
 }
@@ -68,6 +76,7 @@ struct Shared {
     state: StateHandle,
     counters: Arc<Counters>,
     ws: crate::ws::Hub,
+    auth: auth::Auth,
 }
 
 /// Binds `addr` (e.g. "0.0.0.0:8080", "127.0.0.1:0", or ":8080" for all
@@ -93,6 +102,7 @@ pub fn spawn(
         state,
         counters,
         ws,
+        auth: opts.auth,
     });
     let handler = tiny_http::ConnectionHandler {
         handle: Arc::new(move |rq| handle(&shared, rq)),
@@ -130,6 +140,17 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
             .collect(),
         body: Vec::new(),
     };
+    if let Err(denied) = shared.auth.check(&req) {
+        let need = auth::need(&req.method, &req.path);
+        log::debug!("HTTP {} {} refused: {denied:?}", req.method, req.path);
+        let mut resp = HttpResponse::json(401, &serde_json::json!({"error": denied.message(need)}));
+        resp.headers
+            .push(("WWW-Authenticate".into(), denied.challenge().into()));
+        if let Err(e) = rq.respond(to_tiny(resp)) {
+            log::debug!("401 reply not sent: {e}");
+        }
+        return;
+    }
     if req.path == "/ws" {
         return serve_ws(shared, rq, &req);
     }
@@ -196,9 +217,14 @@ fn serve_ws(shared: &Shared, rq: tiny_http::Request, req: &HttpRequest) {
             log::debug!("websocket refusal not sent: {e}");
         }
     };
-    let accept = match crate::ws::check_handshake(&req.method, |name| req.header(name)) {
-        Ok(accept) => accept,
-        Err(r) => return refuse(rq, r),
+    let handshake = match crate::ws::check_handshake(&req.method, |name| req.header(name)) {
+        Ok(handshake) => handshake,
+        Err(r) => {
+            if r.status == 403 {
+                crate::ws::warn_refused_origin(&r.message);
+            }
+            return refuse(rq, r);
+        }
     };
     let Some(tcp) = rq.tcp_stream().and_then(|t| t.try_clone().ok()) else {
         let r = crate::ws::Refusal {
@@ -213,8 +239,15 @@ fn serve_ws(shared: &Shared, rq: tiny_http::Request, req: &HttpRequest) {
         Err(r) => return refuse(rq, r),
     };
     let mut resp = tiny_http::Response::empty(101);
-    if let Ok(h) = tiny_http::Header::from_bytes(&b"Sec-WebSocket-Accept"[..], accept.as_bytes()) {
+    let accept = handshake.accept.as_bytes();
+    if let Ok(h) = tiny_http::Header::from_bytes(&b"Sec-WebSocket-Accept"[..], accept) {
         resp.add_header(h);
+    }
+    if let Some(protocol) = handshake.protocol {
+        let name = &b"Sec-WebSocket-Protocol"[..];
+        if let Ok(h) = tiny_http::Header::from_bytes(name, protocol.as_bytes()) {
+            resp.add_header(h);
+        }
     }
     let peer = rq.remote_addr().copied();
     let stream = rq.upgrade("websocket", resp);
@@ -309,10 +342,27 @@ fn reject_oversized(rq: tiny_http::Request, len: usize) {
     }
 }
 
-/// Turns a response description into a tiny_http response.
+/// Turns a response description into a tiny_http response, adding the
+/// headers every reply carries: `X-Content-Type-Options: nosniff`, and
+/// `Cache-Control: no-store` unless the reply has its own (API replies are
+/// never cached; the dashboard's files say `no-cache` with an ETag).
 fn to_tiny(resp: HttpResponse) -> tiny_http::Response<io::Cursor<Vec<u8>>> {
     let mut r = tiny_http::Response::from_data(resp.body).with_status_code(resp.status);
+    let has_cache_control = resp
+        .headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("cache-control"));
+    let common = [
+        Some(("X-Content-Type-Options", "nosniff")),
+        (!has_cache_control).then_some(("Cache-Control", "no-store")),
+    ];
     let headers = std::iter::once(("Content-Type".to_owned(), resp.content_type.to_owned()))
+        .chain(
+            common
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        )
         .chain(resp.headers);
     for (k, v) in headers {
         if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {

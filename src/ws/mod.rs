@@ -11,6 +11,7 @@
 //! converges on the server's state.
 
 pub mod message;
+mod origin;
 mod session;
 
 use crate::clock::now_ms;
@@ -72,12 +73,22 @@ impl Drop for Slot {
     }
 }
 
-/// Checks the upgrade headers (`header` looks one up, case-insensitive) and
-/// returns the `Sec-WebSocket-Accept` value.
+/// An acceptable upgrade request: what the 101 answer says.
+#[derive(Debug, PartialEq)]
+pub struct Handshake {
+    /// `Sec-WebSocket-Accept`.
+    pub accept: String,
+    /// `Sec-WebSocket-Protocol`: "lovebeat" when the client offered it (the
+    /// dashboard does, next to its token), else none.
+    pub protocol: Option<&'static str>,
+}
+
+/// Checks the upgrade headers (`header` looks one up, case-insensitive),
+/// including the Origin (see `origin`), and says how to answer.
 pub fn check_handshake<'a>(
     method: &str,
     header: impl Fn(&str) -> Option<&'a str>,
-) -> Result<String, Refusal> {
+) -> Result<Handshake, Refusal> {
     if method != "GET" {
         let mut r = Refusal::new(405, "method not allowed on /ws; allowed: GET");
         r.headers.push(("Allow", "GET"));
@@ -100,11 +111,39 @@ pub fn check_handshake<'a>(
         r.headers.push(("Sec-WebSocket-Version", "13"));
         return Err(r);
     }
-    match header("sec-websocket-key").map(str::trim) {
-        Some(key) if !key.is_empty() => {
-            Ok(tungstenite::handshake::derive_accept_key(key.as_bytes()))
+    let accept = match header("sec-websocket-key").map(str::trim) {
+        Some(key) if !key.is_empty() => tungstenite::handshake::derive_accept_key(key.as_bytes()),
+        _ => return Err(Refusal::new(400, "missing Sec-WebSocket-Key header")),
+    };
+    origin::check(header("origin"), header("host"), header("x-forwarded-host"))
+        .map_err(|m| Refusal::new(403, m))?;
+    let offered = header("sec-websocket-protocol").unwrap_or("");
+    let protocol = offered
+        .split(',')
+        .any(|p| p.trim() == crate::http::auth::SUBPROTOCOL)
+        .then_some(crate::http::auth::SUBPROTOCOL);
+    Ok(Handshake { accept, protocol })
+}
+
+/// Logs a refused Origin as a warning at most once a minute (a page that
+/// keeps reconnecting would otherwise fill the log), else at debug level.
+pub fn warn_refused_origin(message: &str) {
+    static LAST: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+    let now = std::time::Instant::now();
+    let due = match LAST.lock() {
+        Ok(mut last) => {
+            let due = last.is_none_or(|t| now.duration_since(t).as_secs() >= 60);
+            if due {
+                *last = Some(now);
+            }
+            due
         }
-        _ => Err(Refusal::new(400, "missing Sec-WebSocket-Key header")),
+        Err(_) => true,
+    };
+    if due {
+        log::warn!("websocket: {message}");
+    } else {
+        log::debug!("websocket: {message}");
     }
 }
 
@@ -211,8 +250,35 @@ mod tests {
         // RFC 6455, section 1.3.
         assert_eq!(
             check_handshake("GET", h),
-            Ok("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned())
+            Ok(Handshake {
+                accept: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned(),
+                protocol: None
+            })
         );
+    }
+
+    #[test]
+    fn handshake_checks_origin_and_picks_our_subprotocol() {
+        let browser = headers(&[
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Version", "13"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("Host", "127.0.0.1:8080"),
+            ("Origin", "http://127.0.0.1:8080"),
+            ("Sec-WebSocket-Protocol", "lovebeat, bearer.eHh4"),
+        ]);
+        let h = check_handshake("GET", browser).expect("accepted");
+        assert_eq!(h.protocol, Some("lovebeat"), "never the token's one");
+        let evil = headers(&[
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Version", "13"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("Host", "127.0.0.1:8080"),
+            ("Origin", "http://evil.example"),
+        ]);
+        assert_eq!(check_handshake("GET", evil).map_err(|r| r.status), Err(403));
     }
 
     #[test]
