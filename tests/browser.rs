@@ -136,8 +136,13 @@ fn readme_location_block(upstream_port: u16) -> String {
     )
 }
 
+/// The line the README asks token users to add to the block.
+const FORWARD_HOST: &str = "proxy_set_header Host $http_host;";
+
 impl Nginx {
-    fn start(upstream_port: u16) -> Nginx {
+    /// nginx with the README's (Lovebeat 1.x's) block; `forward_host` adds
+    /// the `Host` line the README asks for when a token is configured.
+    fn start(upstream_port: u16, forward_host: bool) -> Nginx {
         let dir = TempDir::new("nginx");
         let port = free_port();
         let d = dir.path().display();
@@ -149,7 +154,19 @@ impl Nginx {
                uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
                server {{\n    listen 127.0.0.1:{port};\n\
                  {location}\n  }}\n}}\n",
-            location = readme_location_block(upstream_port),
+            location = if forward_host {
+                let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+                assert!(
+                    readme.contains(FORWARD_HOST),
+                    "the README must tell token users to add {FORWARD_HOST}"
+                );
+                readme_location_block(upstream_port).replace(
+                    "    proxy_pass",
+                    &format!("    {FORWARD_HOST}\n    proxy_pass"),
+                )
+            } else {
+                readme_location_block(upstream_port)
+            },
         );
         let conf_path = dir.path().join("nginx.conf");
         std::fs::write(&conf_path, conf).expect("write nginx.conf");
@@ -271,7 +288,7 @@ fn dashboard_in_chromium_behind_nginx() {
     require_tools();
     let dir = TempDir::new("browser-nginx");
     let mut lovebeat = Lovebeat::start(dir.path(), "");
-    let nginx = Nginx::start(lovebeat.port());
+    let nginx = Nginx::start(lovebeat.port(), false);
     let url = format!("http://127.0.0.1:{}/monitoring/lovebeat/", nginx.port);
     run_node("dashboard.mjs", &url, "nginx", &mut lovebeat, &[]);
     // The page's websocket really went through nginx, at the sub-path.
@@ -312,13 +329,14 @@ fn dashboard_with_auth_token_in_chromium() {
 }
 
 /// auth_read behind nginx: the token travels as a websocket subprotocol
-/// through the proxy, and the Origin check passes with the README's block.
+/// through the proxy, and the Origin check passes with the README's block
+/// plus the `Host` line it asks token users to add.
 #[test]
 fn dashboard_with_auth_read_behind_nginx() {
     require_tools();
     let dir = TempDir::new("browser-auth-nginx");
     let mut lovebeat = Lovebeat::start(dir.path(), &auth_config(true));
-    let nginx = Nginx::start(lovebeat.port());
+    let nginx = Nginx::start(lovebeat.port(), true);
     let url = format!("http://127.0.0.1:{}/monitoring/lovebeat/", nginx.port);
     let env = [("TOKEN", TOKEN), ("MODE", "read")];
     run_node("auth.mjs", &url, "auth-nginx", &mut lovebeat, &env);

@@ -217,7 +217,11 @@ fn serve_ws(shared: &Shared, rq: tiny_http::Request, req: &HttpRequest) {
             log::debug!("websocket refusal not sent: {e}");
         }
     };
-    let handshake = match crate::ws::check_handshake(&req.method, |name| req.header(name)) {
+    let handshake = match crate::ws::check_handshake(
+        &req.method,
+        |name| req.header(name),
+        shared.auth.enabled(),
+    ) {
         Ok(handshake) => handshake,
         Err(r) => {
             if r.status == 403 {

@@ -84,10 +84,14 @@ pub struct Handshake {
 }
 
 /// Checks the upgrade headers (`header` looks one up, case-insensitive),
-/// including the Origin (see `origin`), and says how to answer.
+/// and with `check_origin` (an access token is configured) the Origin (see
+/// `origin`); says how to answer. Without a token everything stays open as
+/// in Lovebeat 1.x, so the seed's nginx block (which rewrites `Host`) keeps
+/// working unchanged.
 pub fn check_handshake<'a>(
     method: &str,
     header: impl Fn(&str) -> Option<&'a str>,
+    check_origin: bool,
 ) -> Result<Handshake, Refusal> {
     if method != "GET" {
         let mut r = Refusal::new(405, "method not allowed on /ws; allowed: GET");
@@ -115,8 +119,10 @@ pub fn check_handshake<'a>(
         Some(key) if !key.is_empty() => tungstenite::handshake::derive_accept_key(key.as_bytes()),
         _ => return Err(Refusal::new(400, "missing Sec-WebSocket-Key header")),
     };
-    origin::check(header("origin"), header("host"), header("x-forwarded-host"))
-        .map_err(|m| Refusal::new(403, m))?;
+    if check_origin {
+        origin::check(header("origin"), header("host"), header("x-forwarded-host"))
+            .map_err(|m| Refusal::new(403, m))?;
+    }
     let offered = header("sec-websocket-protocol").unwrap_or("");
     let protocol = offered
         .split(',')
@@ -249,7 +255,7 @@ mod tests {
         ]);
         // RFC 6455, section 1.3.
         assert_eq!(
-            check_handshake("GET", h),
+            check_handshake("GET", h, true),
             Ok(Handshake {
                 accept: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned(),
                 protocol: None
@@ -268,29 +274,37 @@ mod tests {
             ("Origin", "http://127.0.0.1:8080"),
             ("Sec-WebSocket-Protocol", "lovebeat, bearer.eHh4"),
         ]);
-        let h = check_handshake("GET", browser).expect("accepted");
+        let h = check_handshake("GET", browser, true).expect("accepted");
         assert_eq!(h.protocol, Some("lovebeat"), "never the token's one");
-        let evil = headers(&[
-            ("Upgrade", "websocket"),
-            ("Connection", "Upgrade"),
-            ("Sec-WebSocket-Version", "13"),
-            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
-            ("Host", "127.0.0.1:8080"),
-            ("Origin", "http://evil.example"),
-        ]);
-        assert_eq!(check_handshake("GET", evil).map_err(|r| r.status), Err(403));
+        let evil = || {
+            headers(&[
+                ("Upgrade", "websocket"),
+                ("Connection", "Upgrade"),
+                ("Sec-WebSocket-Version", "13"),
+                ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+                ("Host", "127.0.0.1:8080"),
+                ("Origin", "http://evil.example"),
+            ])
+        };
+        assert_eq!(
+            check_handshake("GET", evil(), true).map_err(|r| r.status),
+            Err(403)
+        );
+        // Without a token configured nothing is checked (as in 1.x): a
+        // proxy that rewrites Host keeps working.
+        assert!(check_handshake("GET", evil(), false).is_ok());
     }
 
     #[test]
     fn handshake_refusals() {
         let plain = headers(&[("Accept", "*/*")]);
         assert_eq!(
-            check_handshake("GET", plain).map_err(|r| r.status),
+            check_handshake("GET", plain, true).map_err(|r| r.status),
             Err(426)
         );
         let post = headers(&[]);
         assert_eq!(
-            check_handshake("POST", post).map_err(|r| r.status),
+            check_handshake("POST", post, true).map_err(|r| r.status),
             Err(405)
         );
         let v8 = headers(&[
@@ -299,14 +313,17 @@ mod tests {
             ("Sec-WebSocket-Version", "8"),
             ("Sec-WebSocket-Key", "x"),
         ]);
-        assert_eq!(check_handshake("GET", v8).map_err(|r| r.status), Err(426));
+        assert_eq!(
+            check_handshake("GET", v8, true).map_err(|r| r.status),
+            Err(426)
+        );
         let nokey = headers(&[
             ("Upgrade", "websocket"),
             ("Connection", "Upgrade"),
             ("Sec-WebSocket-Version", "13"),
         ]);
         assert_eq!(
-            check_handshake("GET", nokey).map_err(|r| r.status),
+            check_handshake("GET", nokey, true).map_err(|r| r.status),
             Err(400)
         );
     }
