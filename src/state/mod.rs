@@ -9,19 +9,21 @@ use crate::model::{Batch, ServiceRecord, StatusSummary, Update, ViewRecord};
 use crossbeam_channel::{bounded, Sender, TrySendError};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long an API caller waits for the state thread before giving up.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Commands waiting for the state thread, at most.
 pub const COMMAND_QUEUE: usize = 4096;
+/// How often a TCP reader waiting for room in the statsd backlog looks again.
+const BACKLOG_RETRY: Duration = Duration::from_millis(1);
 
 type Reply<T> = Sender<Result<T, EngineError>>;
 
 /// A request to the state thread.
 pub enum Command {
-    /// statsd lines, fire and forget.
-    Ingest(Batch),
+    /// statsd lines, fire and forget (counted in the backlog until dropped).
+    Ingest(Ingest),
     Update {
         name: String,
         update: Update,
@@ -88,6 +90,8 @@ pub struct StateHandle {
     /// Set by `shutdown`; seen by the state thread even when the command
     /// queue is full.
     stop: Arc<AtomicBool>,
+    /// statsd updates queued (bounded by `INGEST_BACKLOG`).
+    backlog: Backlog,
 }
 
 impl StateHandle {
@@ -95,6 +99,7 @@ impl StateHandle {
         StateHandle {
             tx,
             stop: Arc::default(),
+            backlog: Backlog::default(),
         }
     }
 
@@ -104,20 +109,36 @@ impl StateHandle {
     }
 
     /// Hands a statsd batch over without waiting. Returns false when the
-    /// queue is full or the thread is gone (the batch is dropped).
+    /// queue or the statsd backlog is full, or the thread is gone (the
+    /// batch is dropped).
     pub fn ingest(&self, batch: Batch) -> bool {
-        match self.tx.try_send(Command::Ingest(batch)) {
+        let Ok(ingest) = self.backlog.admit(batch) else {
+            return false;
+        };
+        match self.tx.try_send(Command::Ingest(ingest)) {
             Ok(()) => true,
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
         }
     }
 
     /// Hands a statsd batch over, waiting up to `timeout` for room in the
-    /// queue (a TCP connection can hold its own client back instead of
-    /// dropping its lines). Returns false when it was dropped.
+    /// backlog and the queue (a TCP connection can hold its own client back
+    /// instead of dropping its lines). Returns false when it was dropped.
     pub fn ingest_waiting(&self, batch: Batch, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut batch = batch;
+        let ingest = loop {
+            match self.backlog.admit(batch) {
+                Ok(ingest) => break ingest,
+                Err(refused) if Instant::now() < deadline => {
+                    batch = refused;
+                    std::thread::sleep(BACKLOG_RETRY);
+                }
+                Err(_) => return false,
+            }
+        };
         self.tx
-            .send_timeout(Command::Ingest(batch), timeout)
+            .send_deadline(Command::Ingest(ingest), deadline)
             .is_ok()
     }
 
@@ -220,7 +241,10 @@ impl StateHandle {
     }
 }
 
+mod backlog;
 mod thread;
+
+pub use backlog::{Backlog, Ingest, INGEST_BACKLOG};
 pub use thread::{spawn, StateOptions};
 
 #[cfg(test)]

@@ -190,7 +190,7 @@ mod tests {
     fn full_queue_counts_drops() {
         let (tx, rx) = crossbeam_channel::bounded(1);
         // Fill the one-slot queue so the listener's hand-over fails.
-        tx.send(crate::state::Command::Ingest(Batch::default()))
+        tx.send(crate::state::Command::Ingest(Batch::default().into()))
             .unwrap();
         let (counters, client) = start_with(StateHandle::new(tx));
         client.send(b"a.beat:1|c\nb.beat:1|c\nc.beat:1|c").unwrap();
