@@ -316,7 +316,9 @@ fn scripts_get_the_environment_their_output_is_logged_and_slow_ones_are_killed()
     let good = write(
         "alert.sh",
         &format!(
-            "env | grep '^LOVEBEAT_' | sort > '{}/env-'\"$LOVEBEAT_STATE\"\necho \"script says hello for $LOVEBEAT_VIEW\"\necho 'script warns' >&2",
+            // Written to a temporary name and moved, so the test never
+            // reads a file the shell has created but sort not yet filled.
+            "env | grep '^LOVEBEAT_' | sort > '{0}/tmp-'$$\nmv '{0}/tmp-'$$ '{0}/env-'\"$LOVEBEAT_STATE\"\necho \"script says hello for $LOVEBEAT_VIEW\"\necho 'script warns' >&2",
             out.display()
         ),
     );
