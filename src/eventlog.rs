@@ -19,7 +19,7 @@
 
 use crate::clock::now_ms;
 use crate::counters::Counters;
-use crate::events::{Event, Interest, Subscriber};
+use crate::events::{Event, Interest};
 use crate::http::json::{service, view, Dialect};
 use crate::model::Millis;
 use crate::state::StateHandle;
@@ -87,14 +87,8 @@ pub fn spawn(
     counters: Arc<Counters>,
     state: &StateHandle,
 ) -> io::Result<(Sender<()>, JoinHandle<()>)> {
-    let (tx, events) = bounded(EVENT_QUEUE);
-    let dropped = Arc::new(AtomicU64::new(0));
-    state
-        .subscribe(Subscriber {
-            tx,
-            interest: Interest::StateChanges,
-            dropped: Arc::clone(&dropped),
-        })
+    let (events, dropped) = state
+        .subscribe_events(Interest::StateChanges, EVENT_QUEUE)
         .map_err(|e| io::Error::other(e.to_string()))?;
     let (reopen_tx, reopen) = bounded(1);
     let handle = std::thread::Builder::new()

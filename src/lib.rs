@@ -2,6 +2,7 @@
 //! the threads and how they talk; each module says what it owns.
 
 pub mod alert;
+pub mod base64;
 pub mod cli;
 pub mod clock;
 pub mod config;

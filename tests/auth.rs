@@ -89,7 +89,7 @@ fn ws_handshake(addr: SocketAddr, extra: &[(&str, &str)]) -> Response {
 fn subprotocol(token: &str) -> String {
     format!(
         "lovebeat, bearer.{}",
-        lovebeat::http::auth::base64url(token.as_bytes())
+        lovebeat::base64::url_unpadded(token.as_bytes())
     )
 }
 

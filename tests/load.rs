@@ -15,8 +15,6 @@ mod flood;
 mod mutations;
 #[path = "load/probes.rs"]
 mod probes;
-#[path = "load/start.rs"]
-mod start;
 #[path = "load/wrk.rs"]
 mod wrk;
 
@@ -166,7 +164,7 @@ fn check_names(services: &serde_json::Value) -> usize {
 fn flood_loses_no_acknowledged_mutation() {
     let seconds = flood_seconds();
     let dir = TempDir::new("load");
-    let server = start::start_info_level(dir.path(), &extra_config(dir.path()));
+    let server = Server::start_at_info_level(dir.path(), &extra_config(dir.path()));
     let udp = server.udp.expect("udp listener");
     let stop = Arc::new(AtomicBool::new(false));
 
@@ -331,7 +329,7 @@ fn flood_loses_no_acknowledged_mutation() {
     // The acknowledged mutations survive a SIGTERM and restart.
     let exit = server.stop();
     assert!(exit.success(), "server exit {exit:?}");
-    let server = start::start_info_level(dir.path(), &extra_config(dir.path()));
+    let server = Server::start_at_info_level(dir.path(), &extra_config(dir.path()));
     let services = server.json("/api/services");
     let problems = mutations::check(&services, &records);
     assert!(problems.is_empty(), "lost across a restart: {problems:?}");

@@ -58,7 +58,7 @@ pub fn send(
     }
     let auth = format!(
         "Basic {}",
-        base64(format!("api:{}", mailgun.api_key).as_bytes())
+        crate::base64::standard(format!("api:{}", mailgun.api_key).as_bytes())
     );
     let body = form(sender(mailgun, mail), to, message);
     http::post(
@@ -83,28 +83,6 @@ fn form_encode(value: &str) -> String {
             }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-/// Standard base64 with padding (for the basic auth header).
-pub fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
         }
     }
     out

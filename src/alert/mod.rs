@@ -26,9 +26,9 @@ pub use dispatch::{DeliveryError, Tuning};
 
 use crate::config::{AlertConfig, Config, Mail, Mailgun, Slack};
 use crate::counters::Counters;
-use crate::events::{Event, Interest, Subscriber};
+use crate::events::{Event, Interest};
 use crate::state::StateHandle;
-use crossbeam_channel::{bounded, RecvTimeoutError};
+use crossbeam_channel::RecvTimeoutError;
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -98,14 +98,8 @@ pub fn spawn(
     counters: Arc<Counters>,
     tick: Box<dyn FnMut() + Send>,
 ) -> io::Result<JoinHandle<()>> {
-    let (tx, rx) = bounded::<Arc<Event>>(EVENT_QUEUE);
-    let dropped = Arc::new(AtomicU64::new(0));
-    state
-        .subscribe(Subscriber {
-            tx,
-            interest: Interest::StateChanges,
-            dropped: Arc::clone(&dropped),
-        })
+    let (rx, dropped) = state
+        .subscribe_events(Interest::StateChanges, EVENT_QUEUE)
         .map_err(|e| io::Error::other(format!("cannot subscribe to view changes: {e}")))?;
     for problem in settings.problems() {
         log::error!("alerts: {problem}");

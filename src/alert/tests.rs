@@ -299,11 +299,11 @@ fn mailgun_form_url_and_auth() {
         form.starts_with("from=lb%40x&to=a%40x%2Cb%40y&subject=%5BLOVEBEAT%5D+web-4&text="),
         "{form}"
     );
-    assert_eq!(mailgun::base64(b"api:key-1"), "YXBpOmtleS0x");
-    assert_eq!(mailgun::base64(b""), "");
-    assert_eq!(mailgun::base64(b"a"), "YQ==");
-    assert_eq!(mailgun::base64(b"ab"), "YWI=");
-    assert_eq!(mailgun::base64(b"abc"), "YWJj");
+    assert_eq!(crate::base64::standard(b"api:key-1"), "YXBpOmtleS0x");
+    assert_eq!(crate::base64::standard(b""), "");
+    assert_eq!(crate::base64::standard(b"a"), "YQ==");
+    assert_eq!(crate::base64::standard(b"ab"), "YWI=");
+    assert_eq!(crate::base64::standard(b"abc"), "YWJj");
 }
 
 #[test]

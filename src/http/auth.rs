@@ -100,7 +100,10 @@ impl Auth {
         if token.is_empty() {
             return Auth::default();
         }
-        let sub = format!("{SUBPROTOCOL_PREFIX}{}", base64url(token.as_bytes()));
+        let sub = format!(
+            "{SUBPROTOCOL_PREFIX}{}",
+            crate::base64::url_unpadded(token.as_bytes())
+        );
         Auth {
             token: Some(token.as_bytes().to_vec()),
             subprotocol: Some(sub.into_bytes()),
@@ -215,25 +218,6 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     }
     // Keep the optimiser from turning the loop into an early-exit compare.
     std::hint::black_box(diff) == 0
-}
-
-/// Base64url without padding (RFC 4648, section 5).
-pub fn base64url(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for k in 0..=chunk.len() {
-            let index = (n >> (18 - 6 * k)) & 63;
-            out.push(char::from(ALPHABET[index as usize]));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

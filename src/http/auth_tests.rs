@@ -1,6 +1,7 @@
 //! Tests of the access-token decision and its helpers.
 
 use super::*;
+use crate::base64::url_unpadded as base64url;
 
 const TOKEN: &str = "s3cret-token-0123456789";
 

@@ -22,7 +22,7 @@ mod lines;
 pub use lines::{flush_lines, pack, CounterValues, Namer, MAX_PACKET};
 
 use crate::counters::Counters;
-use crate::events::{Event, Interest, Subscriber};
+use crate::events::{Event, Interest};
 use crate::state::StateHandle;
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError};
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
@@ -55,18 +55,16 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("metrics".into())
         .spawn(move || {
-            let (tx, rx) = bounded(EVENT_QUEUE);
-            let dropped = Arc::new(AtomicU64::new(0));
-            let subscriber = Subscriber {
-                tx,
-                interest: Interest::StateChanges,
-                dropped: Arc::clone(&dropped),
+            let (rx, dropped) = match state.subscribe_events(Interest::StateChanges, EVENT_QUEUE) {
+                Ok(subscription) => subscription,
+                Err(_) => {
+                    log::error!(
+                        "metrics: cannot subscribe to state changes; per-service gauges are off"
+                    );
+                    let (_, rx) = bounded(1);
+                    (rx, Arc::new(AtomicU64::new(0)))
+                }
             };
-            if state.subscribe(subscriber).is_err() {
-                log::error!(
-                    "metrics: cannot subscribe to state changes; per-service gauges are off"
-                );
-            }
             let mut sender = Sender::new(&opts.server);
             run(&opts, &counters, &state, &rx, &dropped, &mut sender);
         })

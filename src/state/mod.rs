@@ -4,10 +4,10 @@
 //! The thread sleeps until the next command or the engine's next deadline.
 
 use crate::engine::EngineError;
-use crate::events::Subscriber;
+use crate::events::{Event, Interest, Subscriber};
 use crate::model::{Batch, ServiceRecord, StatusSummary, Update, ViewRecord};
-use crossbeam_channel::{bounded, Sender, TrySendError};
-use std::sync::atomic::{AtomicBool, Ordering};
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -227,6 +227,23 @@ impl StateHandle {
         self.tx
             .send_timeout(Command::Subscribe(subscriber), REPLY_TIMEOUT)
             .map_err(|_| EngineError::Unavailable)
+    }
+
+    /// Subscribes a new bounded queue of `capacity` events: returns its
+    /// receiving end and the count of events it lost because it was full.
+    pub fn subscribe_events(
+        &self,
+        interest: Interest,
+        capacity: usize,
+    ) -> Result<(Receiver<Arc<Event>>, Arc<AtomicU64>), EngineError> {
+        let (tx, rx) = bounded(capacity);
+        let dropped = Arc::new(AtomicU64::new(0));
+        self.subscribe(Subscriber {
+            tx,
+            interest,
+            dropped: Arc::clone(&dropped),
+        })?;
+        Ok((rx, dropped))
     }
 
     pub fn save(&self) -> Result<(), EngineError> {

@@ -15,9 +15,8 @@ mod origin;
 mod session;
 
 use crate::clock::now_ms;
-use crate::events::{Interest, Subscriber};
+use crate::events::Interest;
 use crate::state::StateHandle;
-use crossbeam_channel::bounded;
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
@@ -192,14 +191,9 @@ impl Hub {
             ));
         }
         let unavailable = |_| Refusal::new(503, "the state is not answering; try again");
-        let (tx, events) = bounded(CLIENT_QUEUE);
-        let dropped = Arc::default();
-        self.state
-            .subscribe(Subscriber {
-                tx,
-                interest: Interest::Everything,
-                dropped: Arc::clone(&dropped),
-            })
+        let (events, dropped) = self
+            .state
+            .subscribe_events(Interest::Everything, CLIENT_QUEUE)
             .map_err(unavailable)?;
         let mut services = self.state.services(None).map_err(unavailable)?;
         let mut views = self.state.views().map_err(unavailable)?;

@@ -90,6 +90,18 @@ impl Server {
     /// Like `start_with_config`, with environment variables set (`Some`) or
     /// removed (`None`) for the server process.
     pub fn start_with_env(dir: &Path, config: &str, env: &[(&str, Option<&str>)]) -> Server {
+        Server::launch(dir, config, env, true)
+    }
+
+    /// Starts `base_config` plus `extra` the way production runs it, without
+    /// `-debug` (at debug level every invalid statsd line is logged, which
+    /// would turn a garbage flood into a stderr flood).
+    pub fn start_at_info_level(dir: &Path, extra: &str) -> Server {
+        let config = format!("{}{}", base_config(dir), extra);
+        Server::launch(dir, &config, &[], false)
+    }
+
+    fn launch(dir: &Path, config: &str, env: &[(&str, Option<&str>)], debug: bool) -> Server {
         let path = dir.join("lovebeat.toml");
         std::fs::write(&path, config).expect("write config");
         let mut command = Command::new(BIN);
@@ -99,10 +111,11 @@ impl Server {
                 None => command.env_remove(name),
             };
         }
+        command.arg("-config").arg(&path);
+        if debug {
+            command.arg("-debug");
+        }
         let mut child = command
-            .arg("-config")
-            .arg(&path)
-            .arg("-debug")
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
