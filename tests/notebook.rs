@@ -6,12 +6,21 @@
 
 mod common;
 
+use common::tools::{self, Tool};
 use common::{TempDir, BIN};
 use std::path::Path;
 use std::process::Command;
 
 #[test]
 fn auto_timeout_notebook_executes_and_the_known_values_match() {
+    let needs = [
+        Tool::PythonModule("nbconvert"),
+        Tool::PythonModule("numpy"),
+        Tool::PythonModule("matplotlib"),
+    ];
+    if !tools::available("the notebook test", &needs) {
+        return;
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let notebook = root.join("contrib/auto-timeout.ipynb");
     let out = TempDir::new("notebook");
