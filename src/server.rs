@@ -49,6 +49,10 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         };
         return match result {
             Ok(()) => ExitCode::SUCCESS,
+            Err(error @ auto::AutoInputError::NotAnInteger { .. }) => {
+                eprintln!("lovebeat: {error}");
+                ExitCode::from(2)
+            }
             Err(error) => {
                 eprintln!("lovebeat: {error}");
                 ExitCode::FAILURE

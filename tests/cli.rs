@@ -42,6 +42,7 @@ fn validate_auto_prints_the_reference_sequence() {
         .arg("-validate-auto")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
     let input = "60000\n61000\n59000\n60500\n300000\n60000\n60200\n59800\n60100\n60000\n60000\n60000\nend\n99\n";
@@ -52,7 +53,10 @@ fn validate_auto_prints_the_reference_sequence() {
         .write_all(input.as_bytes())
         .expect("write");
     let out = child.wait_with_output().expect("wait");
-    assert!(out.status.success());
+    // It stops at "end", names that line and exits 2 (issue 14).
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 13") && err.contains("\"end\""), "{err}");
     let got: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(str::to_string)

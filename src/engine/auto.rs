@@ -9,6 +9,7 @@
 //! repeated multiplication, and the final `floor(x + 0.5)`), because the
 //! published values are checked to the millisecond.
 
+use std::fmt;
 use std::io::{self, BufRead, Write};
 
 use crate::model::{Analysis, Millis};
@@ -79,40 +80,33 @@ pub fn analysis(history: &[Millis]) -> Option<Analysis> {
 }
 
 /// Reads one integer per line from `input` and, after each, writes the auto
-/// timeout of all values so far to `out`, one per line. Stops at EOF or at
-/// the first line that (trimmed) is not an integer.
-pub fn validate_auto<R: BufRead, W: Write>(input: R, mut out: W) -> io::Result<()> {
+/// timeout of all values so far to `out`, one per line. Stops at EOF, or at
+/// the first line that (trimmed) is not an integer with
+/// [`AutoInputError::NotAnInteger`] naming it (the CLI exits 2).
+pub fn validate_auto<R: BufRead, W: Write>(input: R, mut out: W) -> Result<(), AutoInputError> {
     // Only the last WINDOW values matter, so memory stays bounded however
     // long the input is.
     let mut history: Vec<Millis> = Vec::with_capacity(WINDOW * 2);
-    for line in input.lines() {
-        let line = line?;
-        let value: Millis = match line.trim().parse() {
-            Ok(v) => v,
-            Err(_) => break,
-        };
+    for (index, line) in input.lines().enumerate() {
+        let value = parse_value(index, &line?)?;
         if history.len() == WINDOW * 2 {
             history.drain(..WINDOW);
         }
         history.push(value);
         writeln!(out, "{}", auto_timeout(&history))?;
     }
-    out.flush()
+    Ok(out.flush()?)
 }
 
 /// Like [`validate_auto`], but explains each step as a JSON line:
 /// `{"timeout": 61000, "outliers": [4]}`, where `outliers` are the 0-based
 /// input positions, among the last `WINDOW` values, that the outlier rule
 /// dropped at this step. For `contrib/auto-timeout.ipynb` (`-explain-auto`).
-pub fn explain_auto<R: BufRead, W: Write>(input: R, mut out: W) -> io::Result<()> {
+pub fn explain_auto<R: BufRead, W: Write>(input: R, mut out: W) -> Result<(), AutoInputError> {
     let mut window: std::collections::VecDeque<Millis> = std::collections::VecDeque::new();
     let mut position: usize = 0;
-    for line in input.lines() {
-        let line = line?;
-        let value: Millis = match line.trim().parse() {
-            Ok(v) => v,
-            Err(_) => break,
-        };
+    for (index, line) in input.lines().enumerate() {
+        let value = parse_value(index, &line?)?;
         if window.len() == WINDOW {
             window.pop_front();
         }
@@ -134,7 +128,45 @@ pub fn explain_auto<R: BufRead, W: Write>(input: R, mut out: W) -> io::Result<()
             outliers.join(", ")
         )?;
     }
-    out.flush()
+    Ok(out.flush()?)
+}
+
+/// Why `-validate-auto` / `-explain-auto` stopped early.
+#[derive(Debug)]
+pub enum AutoInputError {
+    /// Reading stdin or writing stdout failed.
+    Io(io::Error),
+    /// A line that is not an integer (1-based line number, the text).
+    NotAnInteger { line: usize, text: String },
+}
+
+impl From<io::Error> for AutoInputError {
+    fn from(error: io::Error) -> Self {
+        AutoInputError::Io(error)
+    }
+}
+
+impl fmt::Display for AutoInputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AutoInputError::Io(error) => write!(f, "{error}"),
+            AutoInputError::NotAnInteger { line, text } => write!(
+                f,
+                "line {line} is not an integer interval in milliseconds: {text:?} \
+                 (one integer per line; the values before it were answered)"
+            ),
+        }
+    }
+}
+
+/// One input line of `-validate-auto` (0-based `index`) as a value.
+fn parse_value(index: usize, line: &str) -> Result<Millis, AutoInputError> {
+    line.trim()
+        .parse()
+        .map_err(|_| AutoInputError::NotAnInteger {
+            line: index + 1,
+            text: line.chars().take(60).collect(),
+        })
 }
 
 /// Seconds, rounded half up (1499 ms → 1, 1500 ms → 2); saturating.
@@ -394,10 +426,34 @@ mod tests {
         assert!(a.unstable);
     }
 
+    /// What `-validate-auto` prints for `input`, up to a non-integer line.
     fn run_validate(input: &str) -> String {
         let mut out = Vec::new();
-        validate_auto(input.as_bytes(), &mut out).expect("in-memory io");
+        match validate_auto(input.as_bytes(), &mut out) {
+            Ok(()) | Err(AutoInputError::NotAnInteger { .. }) => {}
+            Err(AutoInputError::Io(error)) => panic!("in-memory io: {error}"),
+        }
         String::from_utf8(out).expect("ascii output")
+    }
+
+    #[test]
+    fn validate_stops_at_a_non_integer_line_and_names_it() {
+        let mut out = Vec::new();
+        let error = validate_auto("60000\n61000\n1.5\n99\n".as_bytes(), &mut out)
+            .expect_err("1.5 is not an integer");
+        assert_eq!(String::from_utf8(out).expect("ascii"), "61000\n63059\n");
+        assert!(
+            matches!(&error, AutoInputError::NotAnInteger { line: 3, text } if text == "1.5"),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("line 3"), "{error}");
+        let mut out = Vec::new();
+        let error = explain_auto("x\n".as_bytes(), &mut out).expect_err("x");
+        assert!(matches!(
+            error,
+            AutoInputError::NotAnInteger { line: 1, .. }
+        ));
+        assert!(out.is_empty());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The timeout text of HTTP beats (`?timeout=`, form field, JSON string):
 //! integer seconds, `-1`/`none`, `-2`/`auto`, `0`, or a duration with a unit
-//! (`90s`, `5m`, `2h`, `1d`). Everything else is refused with a message that
+//! (`90s`, `5m`, `2h`, `1d`, `1w`). Everything else is refused with a message that
 //! says what is accepted; nothing is ever guessed.
 
 use crate::model::{Millis, TIMEOUT_AUTO, TIMEOUT_NONE};
@@ -11,7 +11,7 @@ pub const MAX_TIMEOUT_SECS: u64 = 10 * 365 * 86_400;
 
 /// What the accepted forms are, for every error message.
 pub const TIMEOUT_RULE: &str = "a timeout is whole seconds (e.g. 3600), a duration with a unit \
-     s, m, h or d (e.g. 90s, 5m, 2h, 1d), -1 or \"none\" (never expires), -2 or \"auto\" \
+     s, m, h, d or w (e.g. 90s, 5m, 2h, 1d, 1w), -1 or \"none\" (never expires), -2 or \"auto\" \
      (learned from the beats) or 0 (always error); at most 10 years";
 
 /// Why a timeout was refused.
@@ -56,6 +56,7 @@ pub fn parse_timeout(text: &str) -> Result<Millis, TimeoutError> {
                 b'm' => 60,
                 b'h' => 3_600,
                 b'd' => 86_400,
+                b'w' => 7 * 86_400,
                 _ => return Err(malformed()),
             };
             (&t[..t.len() - 1], secs)
@@ -120,6 +121,9 @@ mod tests {
             ("5M", 300_000),
             ("2h", 7_200_000),
             ("1d", 86_400_000),
+            ("1w", 604_800_000),
+            ("2W", 1_209_600_000),
+            ("521w", 315_100_800_000),
             ("  42 ", 42_000),
             ("\t5m\n", 300_000),
             ("0s", 0),
@@ -147,6 +151,7 @@ mod tests {
             "18446744073709551615d",
             "315360001",
             "3651d",
+            "522w",
             "100000000000000000h",
         ] {
             assert!(
