@@ -78,13 +78,14 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         }
     };
     if args.check_config {
-        println!("configuration OK");
+        println!("configuration OK: {}", config_sources(&config));
         return ExitCode::SUCCESS;
     }
     if let Err(error) = logging::init(args.debug, args.syslog) {
         eprintln!("lovebeat: cannot set up logging: {error}");
         return ExitCode::FAILURE;
     }
+    log::info!("configuration: {}", config_sources(&config));
     match run(&args, config, templates) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -93,6 +94,20 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Which files a configuration came from, for the start-up log and
+/// `-check-config`.
+fn config_sources(config: &Config) -> String {
+    if config.files.is_empty() {
+        return "no configuration file found, built-in defaults only".to_string();
+    }
+    let names: Vec<String> = config
+        .files
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+    format!("read {}", names.join(", "))
 }
 
 /// Compiles the `[[views]]` of the config.
@@ -280,7 +295,10 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
         },
     )
     .map_err(|e| format!("cannot start the alerter thread: {e}"))?;
-    log::info!("alerter started ({alert_count} alerts configured)");
+    log::info!(
+        "alerter started ({alert_count} alert{} configured)",
+        if alert_count == 1 { "" } else { "s" }
+    );
 
     if let Some(addr) = listen(&config.udp.listen)? {
         let (bound, _) = statsd::spawn_udp(&addr, handle.clone(), Arc::clone(&counters))

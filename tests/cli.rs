@@ -84,8 +84,29 @@ fn check_config_accepts_good_and_names_file_line_key_for_bad() {
     let dir = TempDir::new("cfg");
     let good = dir.path().join("good.toml");
     std::fs::write(&good, "[http]\nlisten = \":8080\"\n").expect("write");
-    let (code, _, err) = run(&["-check-config", "-config", good.to_str().unwrap_or("")]);
+    let (code, out, err) = run(&["-check-config", "-config", good.to_str().unwrap_or("")]);
     assert_eq!(code, 0, "{err}");
+    // It says which files it read (issue 14), and when there were none.
+    assert!(
+        out.contains("configuration OK") && out.contains("good.toml"),
+        "{out}"
+    );
+    let empty_dir = dir.path().join("conf.d");
+    std::fs::create_dir(&empty_dir).expect("mkdir");
+    let (code, out, err) = run(&[
+        "-check-config",
+        "-config-dir",
+        empty_dir.to_str().unwrap_or(""),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    if !std::path::Path::new("/etc/lovebeat.toml").exists()
+        && !std::path::Path::new("/etc/lovebeat.cfg").exists()
+    {
+        assert!(out.contains("built-in defaults only"), "{out}");
+    }
+    let (code, _, err) = run(&["-check-config", "-config-dir", "/nonexistent-lovebeat-dir"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("configuration directory not found"), "{err}");
 
     let bad = dir.path().join("bad.toml");
     std::fs::write(

@@ -43,6 +43,9 @@ function onState(state, delay) {
 }
 
 let notice = null;
+/** "1 service", "3 services". */
+const serviceCount = (n) => `${n} service${n === 1 ? '' : 's'}`;
+
 function tell(text, isError) {
   const el = document.getElementById('notice');
   el.textContent = text;
@@ -83,13 +86,13 @@ const handlers = {
   async onAction(action) {
     const names = [...ui.selected];
     if (!names.length) return;
-    if (action === 'delete' && !confirm(`Delete ${names.length} service(s)? Their history is lost.`)) return;
+    if (action === 'delete' && !confirm(`Delete ${serviceCount(names.length)}? Their history is lost.`)) return;
     const call = { mute: api.mute, unmute: api.unmute, delete: api.remove }[action];
     const results = await Promise.allSettled(names.map((n) => call(n)));
     const failed = results.filter((r) => r.status === 'rejected');
     ui.selected.clear(); // an action ends the selection: nothing acts twice by surprise
     if (failed.length) tell(`${failed.length} of ${names.length} failed: ${failed[0].reason.message}`, true);
-    else tell(`${action === 'delete' ? 'Deleted' : action === 'mute' ? 'Muted' : 'Unmuted'} ${names.length} service(s).`);
+    else tell(`${action === 'delete' ? 'Deleted' : action === 'mute' ? 'Muted' : 'Unmuted'} ${serviceCount(names.length)}.`);
     schedule();
   },
 };

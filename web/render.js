@@ -70,12 +70,15 @@ export function header(c, el) {
   );
 }
 
+/** "incident #4", or "no incidents" for a view that never failed. */
+const incidentText = (n) => (n > 0 ? `incident #${n}` : 'no incidents');
+
 function viewCard(v) {
   return h('li.view.' + v.state, { 'data-view': v.name, 'data-state': v.state },
     h('a', { href: '#/views/' + encodeURIComponent(v.name) },
       badge(v.state),
       h('span.name', {}, v.name),
-      h('span.incident', { title: 'incident number' }, `incident #${v.incident_number}`),
+      h('span.incident', { title: 'incident number' }, incidentText(v.incident_number)),
       v.failed_services.length ? h('span.failed', {}, `${v.failed_services.length} failing`) : null));
 }
 
@@ -161,6 +164,6 @@ export function viewHeader(v, memberCount) {
     h('a.back', { href: '#/' }, '← all services'),
     h('h1', {}, badge(v.state), ' ', h('span.name', {}, v.name)),
     h('p.meta', {},
-      `incident #${v.incident_number} · ${memberCount} member${memberCount === 1 ? '' : 's'}`,
+      `${incidentText(v.incident_number)} · ${memberCount} member${memberCount === 1 ? '' : 's'}`,
       v.failed_services.length ? ` · failing: ${v.failed_services.join(', ')}` : ''));
 }

@@ -11,6 +11,8 @@ use std::path::PathBuf;
 pub enum ConfigError {
     /// A file named on the command line does not exist.
     Missing { path: PathBuf },
+    /// `-config-dir` names a directory that does not exist.
+    MissingDir { path: PathBuf },
     /// A file or directory exists but cannot be read.
     Io { path: PathBuf, error: String },
     /// The file is not valid TOML.
@@ -34,6 +36,9 @@ impl fmt::Display for ConfigError {
         match self {
             ConfigError::Missing { path } => {
                 write!(f, "{}: configuration file not found", path.display())
+            }
+            ConfigError::MissingDir { path } => {
+                write!(f, "{}: configuration directory not found", path.display())
             }
             ConfigError::Io { path, error } => {
                 write!(f, "{}: cannot read: {error}", path.display())

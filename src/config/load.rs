@@ -34,7 +34,6 @@ pub fn load_with_defaults(
 ) -> Result<Config, ConfigError> {
     let mut files = Vec::new();
     for path in config_files(src, default_file_candidates, default_dir)? {
-        log::info!("reading configuration file {}", path.display());
         let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Io {
             path: path.clone(),
             error: e.to_string(),
@@ -47,7 +46,9 @@ pub fn load_with_defaults(
             raw,
         });
     }
-    merge(&files)
+    let mut config = merge(&files)?;
+    config.files = files.into_iter().map(|f| f.path).collect();
+    Ok(config)
 }
 
 impl Config {
@@ -88,7 +89,7 @@ fn config_files(
     let dir = match &src.config_dir {
         Some(dir) => {
             if !dir.exists() {
-                return Err(ConfigError::Missing { path: dir.clone() });
+                return Err(ConfigError::MissingDir { path: dir.clone() });
             }
             Some(dir.as_path())
         }

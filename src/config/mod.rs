@@ -26,6 +26,7 @@ pub use validate::{check_token, listen_addr, s3_location, MIN_TOKEN_LEN};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use validate::{
     de_http_url, de_listen, de_metrics_interval, de_mode, de_positive_usize, de_s3_endpoint,
     de_s3_url, de_save_interval, de_token, parse_mode,
@@ -62,6 +63,9 @@ pub struct Config {
     pub views: Vec<ViewConfig>,
     pub alerts: BTreeMap<String, AlertConfig>,
     pub limits: Limits,
+    /// The files this configuration was read from, in order; empty when
+    /// none was found and only the built-in defaults apply.
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
@@ -383,6 +387,7 @@ impl From<RawConfig> for Config {
             views,
             alerts: raw.alerts,
             limits: raw.limits,
+            files: Vec::new(),
         }
     }
 }

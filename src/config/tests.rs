@@ -392,7 +392,11 @@ fn missing_named_file_or_dir() {
         config_dir: Some(missing.clone()),
     };
     let e = load_with_defaults(&src, &[], &t.0.join("d")).unwrap_err();
-    assert_eq!(e, ConfigError::Missing { path: missing });
+    assert!(
+        e.to_string().contains("configuration directory not found"),
+        "{e}"
+    );
+    assert_eq!(e, ConfigError::MissingDir { path: missing });
 }
 
 #[test]
