@@ -8,7 +8,8 @@
 #
 # Layout: /usr/sbin/lovebeat, /etc/lovebeat.toml (conffile), /etc/lovebeat.conf.d/,
 # /lib/systemd/system/lovebeat.service, /usr/lib/nagios/plugins/check_lovebeat,
-# /usr/share/doc/lovebeat/{README.md,lovebeat.toml.example,copyright}.
+# /usr/share/doc/lovebeat/{README.md,lovebeat.toml.example,copyright},
+# the man page /usr/share/man/man1/lovebeat.1.gz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root_dir=$(pwd)
@@ -34,6 +35,10 @@ install -D -m 0755 contrib/nagios/check_lovebeat "$pkg/usr/lib/nagios/plugins/ch
 install -D -m 0644 README.md "$pkg/usr/share/doc/lovebeat/README.md"
 install -D -m 0644 lovebeat.toml "$pkg/usr/share/doc/lovebeat/lovebeat.toml.example"
 install -D -m 0644 packaging/debian/copyright "$pkg/usr/share/doc/lovebeat/copyright"
+install -d -m 0755 "$pkg/usr/share/man/man1"
+# -n: no name or time in the gzip header (reproducible).
+gzip -9n < packaging/man/lovebeat.1 > "$pkg/usr/share/man/man1/lovebeat.1.gz"
+chmod 0644 "$pkg/usr/share/man/man1/lovebeat.1.gz"
 
 mkdir -p "$pkg/DEBIAN"
 installed_kib=$(du -sk --exclude=DEBIAN "$pkg" | cut -f1)

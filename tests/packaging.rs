@@ -35,6 +35,79 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
+/// The `Dockerfile` at the root, built with Debian's podman from the static
+/// binary just built, and inspected: its settings, and a filesystem of
+/// exactly the binary and the state directory owned by the user it runs as.
+/// (Running it needs namespaces and rlimits this sandbox refuses, so the
+/// binary is run from the exported filesystem instead.)
+fn container_image_holds_the_static_binary(binary: &Path) {
+    let tag = format!("localhost/lovebeat-test:{}", std::process::id());
+    run(Command::new("podman")
+        .args(["build", "-q", "-t", &tag])
+        .arg(root()));
+    let config = text(&run(Command::new("podman").args([
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config}}",
+        &tag,
+    ])));
+    let config: serde_json::Value = serde_json::from_str(config.trim()).expect("image config");
+    assert_eq!(
+        config["Entrypoint"],
+        serde_json::json!(["/usr/sbin/lovebeat"])
+    );
+    assert_eq!(config["User"], "65534:65534");
+    assert_eq!(config["WorkingDir"], "/var/lib/lovebeat");
+    assert!(
+        config["Volumes"]["/var/lib/lovebeat"].is_object(),
+        "{config}"
+    );
+    for port in ["8080/tcp", "8127/udp", "8127/tcp"] {
+        assert!(config["ExposedPorts"][port].is_object(), "{port}: {config}");
+    }
+    let container = text(&run(Command::new("podman").args(["create", &tag])));
+    let export = TempDir::new("image-fs");
+    let tar = export.path().join("fs.tar");
+    run(Command::new("podman")
+        .args(["export", "-o"])
+        .arg(&tar)
+        .arg(container.trim()));
+    let _ = Command::new("podman")
+        .args(["rm", container.trim()])
+        .output();
+    let _ = Command::new("podman").args(["rmi", "-f", &tag]).output();
+    let listing = text(&run(Command::new("tar").arg("-tvf").arg(&tar)));
+    let files: Vec<&str> = listing
+        .lines()
+        .filter(|l| !l.starts_with('d'))
+        .filter_map(|l| l.split_whitespace().last())
+        .collect();
+    assert_eq!(
+        files,
+        ["usr/sbin/lovebeat", "var/lib/lovebeat/.keep"],
+        "{listing}"
+    );
+    let state_dir = listing
+        .lines()
+        .find(|l| l.ends_with(" var/lib/lovebeat/"))
+        .unwrap_or_else(|| panic!("no state directory:\n{listing}"));
+    assert!(state_dir.contains("65534/65534"), "{state_dir}");
+    run(Command::new("tar")
+        .arg("-xf")
+        .arg(&tar)
+        .arg("-C")
+        .arg(export.path()));
+    let inside = export.path().join("usr/sbin/lovebeat");
+    assert_eq!(
+        std::fs::read(&inside).expect("the image's binary"),
+        std::fs::read(binary).expect("the static binary"),
+        "the image holds another binary"
+    );
+    let version = text(&run(Command::new(&inside).arg("-version")));
+    assert!(version.starts_with("lovebeat "), "{version}");
+}
+
 fn text(out: &Output) -> String {
     format!(
         "{}{}",
@@ -54,6 +127,8 @@ fn static_binary_debian_package_and_systemd_unit() {
         Tool::Program("dpkg-deb"),
         Tool::Program("systemd-analyze"),
         Tool::File("/usr/lib/x86_64-linux-gnu/libc.a"),
+        Tool::Program("groff"),
+        Tool::Program("podman"),
     ];
     if !tools::available("the packaging test", &needs) {
         return;
@@ -73,6 +148,8 @@ fn static_binary_debian_package_and_systemd_unit() {
     eprintln!("static binary: {} ({size} bytes)", binary.display());
     assert!(size < MAX_BINARY_BYTES, "the static binary is {size} bytes");
 
+    container_image_holds_the_static_binary(&binary);
+
     // The package.
     let out_dir = TempDir::new("deb");
     let deb = last_line(&run(Command::new(root().join("packaging/build-deb.sh"))
@@ -91,6 +168,7 @@ fn static_binary_debian_package_and_systemd_unit() {
             "-rw-r--r--",
         ),
         ("./usr/share/doc/lovebeat/copyright", "-rw-r--r--"),
+        ("./usr/share/man/man1/lovebeat.1.gz", "-rw-r--r--"),
     ] {
         let line = listing
             .lines()
@@ -99,6 +177,15 @@ fn static_binary_debian_package_and_systemd_unit() {
         assert!(line.starts_with(mode), "{line}");
         assert!(line.contains("root/root"), "{line}");
     }
+    // The man page it installs renders without a single groff warning.
+    let man = run(Command::new("groff")
+        .args(["-man", "-ww", "-z"])
+        .arg(root().join("packaging/man/lovebeat.1")));
+    assert!(
+        man.stderr.is_empty(),
+        "groff warns about the man page:\n{}",
+        String::from_utf8_lossy(&man.stderr)
+    );
     let info = text(&run(Command::new("dpkg-deb").arg("-I").arg(&deb)));
     assert!(info.contains("Package: lovebeat"), "{info}");
     assert!(info.contains("Architecture: amd64"), "{info}");
