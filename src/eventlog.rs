@@ -16,8 +16,7 @@
 //! state ([`QUEUE_BASE`] + [`QUEUE_PER_ITEM`] × (services + views)), so a
 //! burst in which every service and view changes at once is written whole;
 //! the state thread never waits for this thread. What is queued is written
-//! in batches (one `write` and one check of the path per batch), so 100,000
-//! lines take well under a second. Should events be lost all the same
+//! in batches (one `write` and one check of the path per up to 4096 lines). Should events be lost all the same
 //! (the writer stalled on a full or hung disk), an explicit line says how
 //! many of which kind were skipped:
 //!

@@ -229,3 +229,43 @@ fn every_view_alerts_once_into_error_and_once_on_recovery_in_order() {
         server.log_text()
     );
 }
+
+#[test]
+fn a_flood_of_service_changes_is_not_reported_as_lost_view_changes() {
+    let receiver = Receiver::start(Box::new(|_, _| 200));
+    let dir = TempDir::new("mass-flood");
+    // One small view with an alert; the flood is outside of it.
+    let config = format!(
+        "[[views]]\nname = \"z\"\npattern = \"z.*\"\nalerts = [\"hook\"]\n[alerts.hook]\nwebhook = \"{}\"\n",
+        receiver.url("/hook"),
+    );
+    let server = Server::start_at_info_level(dir.path(), &config);
+    // 20 "views" worth of services (not in any view) fail at once: 40,000
+    // service changes, far more than any queue of the alerter ever held.
+    const FLOOD_VIEWS: usize = 20;
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("udp bind");
+    let target = server.udp.expect("udp listener");
+    for view in 0..FLOOD_VIEWS {
+        let landed = (0..3).any(|_| {
+            send_view(&socket, target, view, &|n| format!("{n}.timeout:0|g\n"));
+            wait_until(Duration::from_secs(4), || {
+                status(&server).1 >= ((view + 1) * MEMBERS) as u64
+            })
+        });
+        assert!(landed, "view {view} never landed: {:?}", status(&server));
+    }
+    // The view's transition, queued after the whole flood, still alerts.
+    let r = server.post("/api/services/z.a?timeout=0");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        wait_until(WAIT, || alerts(&receiver) == [("z".into(), "ERROR".into())]),
+        "no alert for z: {:?}; log:\n{}",
+        alerts(&receiver),
+        server.log_text()
+    );
+    assert!(
+        !server.log_text().contains("were lost"),
+        "service changes reported as lost view changes:\n{}",
+        server.log_text()
+    );
+}
