@@ -344,6 +344,56 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_burst_is_written_and_losses_get_their_line() {
+        let dir = std::env::temp_dir().join(format!("lovebeat-evburst-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("events.log");
+        let _ = std::fs::remove_file(&path);
+        let losses = Arc::new(Losses::default());
+        let mut log = Log {
+            path: path.clone(),
+            mode: 0o644,
+            file: None,
+            counters: Arc::default(),
+            losses: Arc::clone(&losses),
+        };
+        let (tx, rx) = crossbeam_channel::unbounded();
+        const BURST: usize = 10_000;
+        for i in 0..BURST {
+            let service = ServiceRecord {
+                name: format!("s{i}"),
+                state: State::Error,
+                ..Default::default()
+            };
+            let _ = tx.send(Arc::new(Event::ServiceChanged {
+                service,
+                previous: State::Ok,
+            }));
+        }
+        // Three more the bus could not queue.
+        let lost = Event::ServiceChanged {
+            service: ServiceRecord::default(),
+            previous: State::Ok,
+        };
+        (0..3).for_each(|_| losses.add(&lost));
+        drop(tx);
+        let (_reopen_tx, reopen) = bounded(1);
+        run(&mut log, &rx, &reopen);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), BURST + 1);
+        let (skipped, written): (Vec<&str>, Vec<&str>) =
+            lines.iter().partition(|l| l.contains("events_skipped"));
+        for (i, line) in written.iter().enumerate() {
+            assert!(line.contains(&format!("\"name\":\"s{i}\"")), "{i}: {line}");
+        }
+        assert_eq!(skipped.len(), 1);
+        assert!(skipped[0].contains("\"service_state_changed\":3,\"total\":3"));
+        assert_eq!(Counters::get(&log.counters.eventlog_failures), 3);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn open_sets_the_mode_despite_the_umask_and_appends() {
         let dir = std::env::temp_dir().join(format!("lovebeat-eventlog-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
