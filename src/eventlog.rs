@@ -12,14 +12,23 @@
 //! umask does not narrow it) and appended to. It is reopened on SIGHUP (a
 //! message on the channel [`spawn`] returns) and, before each write, when
 //! the path no longer names the open file (moved away or deleted by
-//! logrotate). Events arrive on a bounded subscription: the state thread
-//! never waits for this thread. A failed open or write, and an event lost
-//! to a full queue, is logged and counted in `Counters::eventlog_failures`,
-//! never fatal; the next event tries again.
+//! logrotate). Events arrive on a subscription bounded by the size of the
+//! state ([`QUEUE_BASE`] + [`QUEUE_PER_ITEM`] × (services + views)), so a
+//! burst in which every service and view changes at once is written whole;
+//! the state thread never waits for this thread. What is queued is written
+//! in batches (one `write` and one check of the path per up to 4096 lines). Should events be lost all the same
+//! (the writer stalled on a full or hung disk), an explicit line says how
+//! many of which kind were skipped:
+//!
+//! `{"ts":1700000000000,"type":"events_skipped","events_skipped":{"service_state_changed":1984,"total":1984}}`
+//!
+//! A failed open or write, and every skipped event, is logged and counted
+//! in `Counters::eventlog_failures`, never fatal; the next event tries
+//! again.
 
 use crate::clock::now_ms;
 use crate::counters::Counters;
-use crate::events::{Event, Interest};
+use crate::events::{Event, Interest, Limit, Losses};
 use crate::http::json::{service, view, Dialect};
 use crate::model::Millis;
 use crate::state::StateHandle;
@@ -28,12 +37,43 @@ use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-/// Change events waiting to be written, at most.
-pub const EVENT_QUEUE: usize = 4096;
+/// Change events waiting to be written, at most: this many plus
+/// [`QUEUE_PER_ITEM`] per service and view (`events::Limit::State`).
+pub const QUEUE_BASE: usize = 65_536;
+/// Two whole bursts: everything fails, everything recovers.
+pub const QUEUE_PER_ITEM: usize = 2;
+/// Events turned into lines per write.
+const BATCH: usize = 4096;
+/// The `type` of each event kind (in `Event::kind`'s order) in 1.x's names.
+const KIND_TYPES: [&str; 6] = [
+    "service_added",
+    "service_state_changed",
+    "service_removed",
+    "alarm_added",
+    "alarm_state_changed",
+    "alarm_removed",
+];
+
+/// The line that says how many events of each kind were not written
+/// (`None` when none were).
+pub fn skipped_line(lost: &[u64; 6], ts: Millis) -> Option<String> {
+    let total: u64 = lost.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let mut body = String::new();
+    for (kind, n) in KIND_TYPES.iter().zip(lost) {
+        if *n > 0 {
+            body.push_str(&format!("\"{kind}\":{n},"));
+        }
+    }
+    Some(format!(
+        "{{\"ts\":{ts},\"type\":\"events_skipped\",\"events_skipped\":{{{body}\"total\":{total}}}}}\n"
+    ))
+}
 
 /// One JSON line (with its newline) for an event, or `None` for a change
 /// that is not a state change (those are not logged).
@@ -87,8 +127,14 @@ pub fn spawn(
     counters: Arc<Counters>,
     state: &StateHandle,
 ) -> io::Result<(Sender<()>, JoinHandle<()>)> {
-    let (events, dropped) = state
-        .subscribe_events(Interest::StateChanges, EVENT_QUEUE)
+    let (events, losses) = state
+        .subscribe_limited(
+            Interest::StateChanges,
+            Limit::State {
+                base: QUEUE_BASE,
+                per_item: QUEUE_PER_ITEM,
+            },
+        )
         .map_err(|e| io::Error::other(e.to_string()))?;
     let (reopen_tx, reopen) = bounded(1);
     let handle = std::thread::Builder::new()
@@ -99,7 +145,7 @@ pub fn spawn(
                 mode,
                 file: None,
                 counters,
-                dropped,
+                losses,
             };
             log.open_logged();
             run(&mut log, &events, &reopen);
@@ -108,14 +154,24 @@ pub fn spawn(
 }
 
 fn run(log: &mut Log, events: &Receiver<Arc<Event>>, reopen: &Receiver<()>) {
+    let mut text = String::new();
     loop {
         select! {
             recv(events) -> event => match event {
                 Ok(event) => {
-                    if let Some(text) = line(&event, now_ms()) {
-                        log.write(&text);
+                    let ts = now_ms();
+                    text.clear();
+                    let mut lines = 0;
+                    for event in std::iter::once(event).chain(events.try_iter().take(BATCH)) {
+                        if let Some(line) = line(&event, ts) {
+                            text.push_str(&line);
+                            lines += 1;
+                        }
                     }
-                    log.count_lost();
+                    if let Some(line) = log.skipped() {
+                        text.push_str(&line);
+                    }
+                    log.write(&text, lines);
                 }
                 Err(_) => return,
             },
@@ -136,17 +192,19 @@ struct Log {
     file: Option<File>,
     counters: Arc<Counters>,
     /// Events the bus dropped because our queue was full.
-    dropped: Arc<AtomicU64>,
+    losses: Arc<Losses>,
 }
 
 impl Log {
-    /// Counts (as failures) and logs events lost to a full queue.
-    fn count_lost(&self) {
-        let lost = self.dropped.swap(0, Relaxed);
-        if lost > 0 {
-            Counters::add(&self.counters.eventlog_failures, lost);
-            log::warn!("eventlog: {lost} events lost (queue full), not written");
-        }
+    /// Counts (as failures) and logs events lost to a full queue, and
+    /// returns the line that says so in the file.
+    fn skipped(&self) -> Option<String> {
+        let lost = self.losses.take();
+        let line = skipped_line(&lost, now_ms())?;
+        let total: u64 = lost.iter().sum();
+        Counters::add(&self.counters.eventlog_failures, total);
+        log::warn!("eventlog: {total} events skipped (queue full), not written: {line}");
+        Some(line)
     }
 
     fn open_logged(&mut self) {
@@ -162,7 +220,12 @@ impl Log {
         }
     }
 
-    fn write(&mut self, text: &str) {
+    /// Appends `text` (`lines` event lines): one write, one look at the
+    /// path.
+    fn write(&mut self, text: &str, lines: u64) {
+        if text.is_empty() {
+            return;
+        }
         if self
             .file
             .as_ref()
@@ -178,12 +241,13 @@ impl Log {
             self.open_logged();
         }
         let Some(file) = self.file.as_mut() else {
+            Counters::add(&self.counters.eventlog_failures, lines);
             return;
         };
         if let Err(e) = file.write_all(text.as_bytes()) {
-            Counters::add(&self.counters.eventlog_failures, 1);
+            Counters::add(&self.counters.eventlog_failures, lines.max(1));
             log::error!(
-                "eventlog: cannot write to {}: {e}; reopening at the next event",
+                "eventlog: cannot write {lines} lines to {}: {e}; reopening at the next event",
                 self.path.display()
             );
             self.file = None;
@@ -263,6 +327,70 @@ mod tests {
             serde_json::from_str(&line(&Event::ViewRemoved { view }, 1).unwrap()).unwrap();
         assert_eq!(v["type"], "alarm_removed");
         assert_eq!(v["alarm_removed"]["alarm"]["incident_nbr"], 3);
+    }
+
+    #[test]
+    fn skipped_events_get_a_line_naming_how_many_of_which_kind() {
+        assert_eq!(skipped_line(&[0; 6], 1), None);
+        let text = skipped_line(&[0, 1984, 0, 0, 2, 0], 42).unwrap();
+        assert!(text.ends_with("}\n"));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["ts"], 42);
+        assert_eq!(v["type"], "events_skipped");
+        assert_eq!(
+            v["events_skipped"],
+            serde_json::json!({"service_state_changed": 1984, "alarm_state_changed": 2, "total": 1986})
+        );
+    }
+
+    #[test]
+    fn a_whole_burst_is_written_and_losses_get_their_line() {
+        let dir = std::env::temp_dir().join(format!("lovebeat-evburst-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("events.log");
+        let _ = std::fs::remove_file(&path);
+        let losses = Arc::new(Losses::default());
+        let mut log = Log {
+            path: path.clone(),
+            mode: 0o644,
+            file: None,
+            counters: Arc::default(),
+            losses: Arc::clone(&losses),
+        };
+        let (tx, rx) = crossbeam_channel::unbounded();
+        const BURST: usize = 10_000;
+        for i in 0..BURST {
+            let service = ServiceRecord {
+                name: format!("s{i}"),
+                state: State::Error,
+                ..Default::default()
+            };
+            let _ = tx.send(Arc::new(Event::ServiceChanged {
+                service,
+                previous: State::Ok,
+            }));
+        }
+        // Three more the bus could not queue.
+        let lost = Event::ServiceChanged {
+            service: ServiceRecord::default(),
+            previous: State::Ok,
+        };
+        (0..3).for_each(|_| losses.add(&lost));
+        drop(tx);
+        let (_reopen_tx, reopen) = bounded(1);
+        run(&mut log, &rx, &reopen);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), BURST + 1);
+        let (skipped, written): (Vec<&str>, Vec<&str>) =
+            lines.iter().partition(|l| l.contains("events_skipped"));
+        for (i, line) in written.iter().enumerate() {
+            assert!(line.contains(&format!("\"name\":\"s{i}\"")), "{i}: {line}");
+        }
+        assert_eq!(skipped.len(), 1);
+        assert!(skipped[0].contains("\"service_state_changed\":3,\"total\":3"));
+        assert_eq!(Counters::get(&log.counters.eventlog_failures), 3);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -1,7 +1,11 @@
 //! The typed stream of changes out of the state thread, and the bus that fans
-//! it out to subscribers (alerts, websocket clients, event log, metrics)
-//! through bounded channels. A full subscriber loses the event (counted); the
-//! state thread never waits for one.
+//! it out to subscribers (alerts, websocket clients, event log, metrics).
+//! The state thread never waits for a subscriber: every send is a
+//! `try_send`, and each subscriber's queue is bounded, either by its
+//! channel's capacity or by a [`Limit`] that follows the size of the state
+//! (so one burst in which everything changes at once fits). An event beyond
+//! the bound is lost for that subscriber and counted, in total and per kind
+//! ([`Losses`]), for the subscriber to report.
 
 use crate::model::{ServiceRecord, State, ViewRecord};
 use crossbeam_channel::{Sender, TrySendError};
@@ -44,15 +48,112 @@ impl Event {
             _ => true,
         }
     }
+
+    /// True for a view going into ERROR or leaving it.
+    pub fn is_view_error_change(&self) -> bool {
+        match self {
+            Event::ViewChanged { view, previous } => {
+                (view.state == State::Error) != (*previous == State::Error)
+            }
+            _ => false,
+        }
+    }
+
+    /// Which of the six kinds (an index into [`Losses::take`]): a service
+    /// change that is no state change counts as `service_changed` too.
+    pub fn kind(&self) -> usize {
+        match self {
+            Event::ServiceAdded { .. } => 0,
+            Event::ServiceChanged { .. } => 1,
+            Event::ServiceRemoved { .. } => 2,
+            Event::ViewAdded { .. } => 3,
+            Event::ViewChanged { .. } => 4,
+            Event::ViewRemoved { .. } => 5,
+        }
+    }
 }
+
+/// Names of the kinds, in [`Event::kind`]'s order.
+pub const KIND_NAMES: [&str; 6] = [
+    "service_added",
+    "service_changed",
+    "service_removed",
+    "view_added",
+    "view_changed",
+    "view_removed",
+];
 
 /// What a subscriber wants to receive.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Interest {
-    /// Additions, removals and state changes only (alerts, event log, metrics).
+    /// Additions, removals and state changes only (event log, metrics).
     StateChanges,
     /// Every change, beats included (websocket clients).
     Everything,
+    /// Views going into or out of ERROR only (the alerter): rare (two per
+    /// incident), never behind a flood of service changes, nor behind the
+    /// NEW/OK churn of views while their services are being created.
+    ViewErrorChanges,
+}
+
+impl Interest {
+    /// True when a subscriber with this interest receives `event`.
+    pub fn wants(self, event: &Event) -> bool {
+        match self {
+            Interest::Everything => true,
+            Interest::StateChanges => event.is_state_change(),
+            Interest::ViewErrorChanges => event.is_view_error_change(),
+        }
+    }
+}
+
+/// How many events a subscriber's queue holds at most.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Limit {
+    /// The capacity of its bounded channel.
+    Channel,
+    /// `base + per_view × views`, checked on an unbounded channel before
+    /// each send (the state thread is its only sender, so the check holds):
+    /// memory follows what is actually queued.
+    Views { base: usize, per_view: usize },
+    /// `base + per_item × (services + views)`: with `per_item` ≥ 1, a burst
+    /// in which every service and view changes at once fits.
+    State { base: usize, per_item: usize },
+}
+
+impl Limit {
+    /// The bound for a state of `services` and `views`; `None` = the
+    /// channel's own.
+    pub fn bound(self, services: usize, views: usize) -> Option<usize> {
+        match self {
+            Limit::Channel => None,
+            Limit::Views { base, per_view } => {
+                Some(base.saturating_add(per_view.saturating_mul(views)))
+            }
+            Limit::State { base, per_item } => {
+                Some(base.saturating_add(per_item.saturating_mul(services.saturating_add(views))))
+            }
+        }
+    }
+}
+
+/// Events a subscriber lost, per kind (see [`Event::kind`]).
+#[derive(Debug, Default)]
+pub struct Losses([AtomicU64; 6]);
+
+impl Losses {
+    pub fn add(&self, event: &Event) {
+        self.0[event.kind()].fetch_add(1, Relaxed);
+    }
+
+    /// The losses since the last call, per kind (zeroes them).
+    pub fn take(&self) -> [u64; 6] {
+        let mut out = [0; 6];
+        for (slot, count) in out.iter_mut().zip(&self.0) {
+            *slot = count.swap(0, Relaxed);
+        }
+        out
+    }
 }
 
 /// A subscription handed to the state thread.
@@ -61,17 +162,67 @@ pub struct Subscriber {
     pub interest: Interest,
     /// Events this subscriber lost because its queue was full.
     pub dropped: Arc<AtomicU64>,
+    /// Its queue's bound.
+    pub limit: Limit,
+    /// The same losses per kind, for subscribers that report them so.
+    pub losses: Option<Arc<Losses>>,
+}
+
+impl Subscriber {
+    /// A subscriber bounded by its channel's capacity.
+    pub fn new(tx: Sender<Arc<Event>>, interest: Interest, dropped: Arc<AtomicU64>) -> Self {
+        Subscriber {
+            tx,
+            interest,
+            dropped,
+            limit: Limit::Channel,
+            losses: None,
+        }
+    }
+
+    /// Sends without waiting; false when the receiver is gone.
+    fn offer(&self, event: &Arc<Event>, bound: Option<usize>) -> bool {
+        if bound.is_some_and(|bound| self.tx.len() >= bound) {
+            self.lose(event);
+            return true;
+        }
+        match self.tx.try_send(Arc::clone(event)) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                self.lose(event);
+                true
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        }
+    }
+
+    fn lose(&self, event: &Event) {
+        self.dropped.fetch_add(1, Relaxed);
+        if let Some(losses) = &self.losses {
+            losses.add(event);
+        }
+    }
 }
 
 /// Fans events out to subscribers; owned by the state thread.
 #[derive(Default)]
 pub struct Bus {
     subscribers: Vec<Subscriber>,
+    /// Services and views now (for the limits that follow the state).
+    services: usize,
+    views: usize,
 }
 
 impl Bus {
     pub fn subscribe(&mut self, subscriber: Subscriber) {
         self.subscribers.push(subscriber);
+    }
+
+    /// The size of the state, for [`Limit::Views`] and [`Limit::State`]
+    /// (the state thread sets it before each publish; O(1)).
+    pub fn set_sizes(&mut self, services: usize, views: usize) {
+        self.services = services;
+        self.views = views;
     }
 
     /// True when some subscriber wants plain beats (so the engine should
@@ -96,69 +247,18 @@ impl Bus {
         if self.subscribers.is_empty() {
             return;
         }
+        let (services, views) = (self.services, self.views);
         for event in events {
-            let state_change = event.is_state_change();
+            if !self.subscribers.iter().any(|s| s.interest.wants(&event)) {
+                continue;
+            }
             let event = Arc::new(event);
             self.subscribers.retain(|s| {
-                if !state_change && s.interest == Interest::StateChanges {
-                    return true;
-                }
-                match s.tx.try_send(Arc::clone(&event)) {
-                    Ok(()) => true,
-                    Err(TrySendError::Full(_)) => {
-                        s.dropped.fetch_add(1, Relaxed);
-                        true
-                    }
-                    Err(TrySendError::Disconnected(_)) => false,
-                }
+                !s.interest.wants(&event) || s.offer(&event, s.limit.bound(services, views))
             });
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crossbeam_channel::bounded;
-
-    fn changed(prev: State, now: State) -> Event {
-        Event::ServiceChanged {
-            service: ServiceRecord {
-                name: "a".into(),
-                state: now,
-                ..Default::default()
-            },
-            previous: prev,
-        }
-    }
-
-    #[test]
-    fn interest_filters_beats_and_full_queues_drop() {
-        let mut bus = Bus::default();
-        let (tx1, rx1) = bounded(1);
-        let (tx2, rx2) = bounded(10);
-        let d1 = Arc::new(AtomicU64::new(0));
-        bus.subscribe(Subscriber {
-            tx: tx1,
-            interest: Interest::StateChanges,
-            dropped: d1.clone(),
-        });
-        bus.subscribe(Subscriber {
-            tx: tx2,
-            interest: Interest::Everything,
-            dropped: Arc::default(),
-        });
-        assert!(bus.wants_everything());
-        bus.publish([
-            changed(State::Ok, State::Ok),
-            changed(State::Ok, State::Error),
-            changed(State::Error, State::Ok),
-        ]);
-        assert_eq!(rx1.len(), 1);
-        assert_eq!(d1.load(Relaxed), 1);
-        assert_eq!(rx2.len(), 3);
-        drop(rx2);
-        bus.publish([changed(State::Ok, State::Ok)]);
-        assert_eq!(bus.len(), 1);
-    }
-}
+mod tests;

@@ -1,17 +1,27 @@
 //! Delivering jobs off the alerter thread: one short-lived worker thread per
-//! delivery, at most `Tuning::max_concurrent` at a time (beyond that a
-//! delivery is dropped, logged and counted), each attempt bounded by
-//! `Tuning::attempt_timeout`, retried with backoff, every outcome logged and
-//! counted in `Counters::alerts_sent` / `alert_failures`.
+//! delivery, at most `Tuning::max_concurrent` at a time; beyond that a
+//! delivery waits (in order) for a free slot, and the deliveries of one
+//! [`Lane`] (a view's alert to one destination) run one after the other, so
+//! a receiver gets a view's ERROR before its recovery. Only beyond
+//! `Tuning::max_waiting` waiting deliveries is one dropped, logged and
+//! counted. Each attempt is bounded by `Tuning::attempt_timeout`, retried
+//! with backoff; every outcome is logged and counted in
+//! `Counters::alerts_sent` / `alert_failures`.
 
 use super::plan::{Job, Kind};
 use super::{mail, mailgun, script, slack, webhook, AlertSettings};
 use crate::counters::Counters;
+use crossbeam_channel::{unbounded, Receiver, Sender};
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Deliveries waiting to start, at most (by default): 64 per view of a
+/// thousand views, each view in ERROR and back. A waiting delivery holds
+/// its message (the view's failed member names) shared by all kinds.
+pub const MAX_WAITING: usize = 65_536;
 
 /// Timeouts, retries and the concurrency cap.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,6 +32,9 @@ pub struct Tuning {
     pub backoff: Vec<Duration>,
     /// Deliveries in flight at most.
     pub max_concurrent: usize,
+    /// Deliveries waiting to start at most (beyond the cap, or behind an
+    /// earlier delivery of the same lane); beyond, one is dropped.
+    pub max_waiting: usize,
     /// How often the alerter calls its `tick` hook.
     pub tick_interval: Duration,
 }
@@ -32,6 +45,7 @@ impl Default for Tuning {
             attempt_timeout: Duration::from_secs(10),
             backoff: vec![Duration::from_secs(1), Duration::from_secs(4)],
             max_concurrent: 64,
+            max_waiting: MAX_WAITING,
             tick_interval: super::TICK_INTERVAL,
         }
     }
@@ -88,10 +102,31 @@ impl fmt::Display for DeliveryError {
     }
 }
 
-/// Hands jobs to worker threads.
+/// Where order matters: the deliveries of one view's transitions by one
+/// alert kind to one destination reach it one after the other, in order.
+pub type Lane = (String, String, Kind);
+
+fn lane(job: &Job) -> Lane {
+    (
+        job.message.view.clone(),
+        job.alert.clone(),
+        job.kind.clone(),
+    )
+}
+
+/// Hands jobs to worker threads; owned by the alerter thread, which calls
+/// [`finished`](Dispatcher::finished) with each lane that comes back on
+/// [`done`](Dispatcher::done).
 pub struct Dispatcher {
     shared: Arc<Shared>,
-    active: Arc<AtomicUsize>,
+    /// Deliveries running now (≤ `max_concurrent`).
+    in_flight: usize,
+    /// Lanes with a delivery running.
+    busy: HashSet<Lane>,
+    /// Deliveries not started yet, oldest first (≤ `max_waiting`).
+    waiting: VecDeque<Job>,
+    done_tx: Sender<Lane>,
+    done_rx: Receiver<Lane>,
 }
 
 /// What every worker reads.
@@ -101,25 +136,40 @@ struct Shared {
     agent: ureq::Agent,
 }
 
-/// Frees a concurrency slot when the worker ends, even by panic.
-struct Slot(Arc<AtomicUsize>);
+/// Reports a worker's end to the alerter thread, even by panic (and when
+/// the worker could not be started: the closure holding it is dropped).
+struct Slot {
+    lane: Option<Lane>,
+    done: Sender<Lane>,
+}
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        if let Some(lane) = self.lane.take() {
+            // Unbounded, and the alerter holds a receiver: never fails
+            // while it runs; after it ended nobody needs to know.
+            let _ = self.done.send(lane);
+        }
     }
 }
 
 impl Dispatcher {
     pub fn new(settings: AlertSettings, counters: Arc<Counters>) -> io::Result<Dispatcher> {
         let agent = super::http::agent(settings.tuning.attempt_timeout);
+        // Unbounded, but never holds more than `max_concurrent` lanes: one
+        // message per running worker.
+        let (done_tx, done_rx) = unbounded();
         Ok(Dispatcher {
             shared: Arc::new(Shared {
                 settings,
                 counters,
                 agent,
             }),
-            active: Arc::new(AtomicUsize::new(0)),
+            in_flight: 0,
+            busy: HashSet::new(),
+            waiting: VecDeque::new(),
+            done_tx,
+            done_rx,
         })
     }
 
@@ -131,18 +181,69 @@ impl Dispatcher {
         &self.shared.counters
     }
 
-    /// Starts delivering `job` on a worker thread; never blocks.
-    pub fn dispatch(&self, job: Job) {
-        let cap = self.shared.settings.tuning.max_concurrent;
-        if self.active.fetch_add(1, Ordering::SeqCst) >= cap {
-            self.active.fetch_sub(1, Ordering::SeqCst);
+    /// The lanes of finished deliveries: hand each to `finished`.
+    pub fn done(&self) -> &Receiver<Lane> {
+        &self.done_rx
+    }
+
+    /// Deliveries running / waiting now.
+    #[cfg(test)]
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    #[cfg(test)]
+    pub fn waiting(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// Starts delivering `job` on a worker thread, or queues it behind the
+    /// cap or behind an earlier delivery of its lane; never blocks. Only
+    /// beyond `max_waiting` queued deliveries is one dropped (logged,
+    /// counted).
+    pub fn dispatch(&mut self, job: Job) {
+        let max = self.shared.settings.tuning.max_waiting;
+        if self.waiting.len() >= max {
             self.fail(
                 &job,
-                &format!("{cap} deliveries are already in flight; dropped"),
+                &format!("{max} deliveries are already waiting; dropped"),
             );
             return;
         }
-        let slot = Slot(Arc::clone(&self.active));
+        self.waiting.push_back(job);
+        self.pump();
+    }
+
+    /// A delivery of `lane` ended: starts what waited for it.
+    pub fn finished(&mut self, lane: Lane) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.busy.remove(&lane);
+        self.pump();
+    }
+
+    /// Starts waiting deliveries, oldest first, while there is room and
+    /// their lane is free (a later delivery of a busy lane stays behind
+    /// the earlier one).
+    fn pump(&mut self) {
+        let cap = self.shared.settings.tuning.max_concurrent;
+        let mut i = 0;
+        while i < self.waiting.len() && self.in_flight < cap {
+            if self.busy.contains(&lane(&self.waiting[i])) {
+                i += 1;
+            } else if let Some(job) = self.waiting.remove(i) {
+                self.start(job);
+            }
+        }
+    }
+
+    fn start(&mut self, job: Job) {
+        let lane = lane(&job);
+        self.in_flight += 1;
+        self.busy.insert(lane.clone());
+        let slot = Slot {
+            lane: Some(lane),
+            done: self.done_tx.clone(),
+        };
         let shared = Arc::clone(&self.shared);
         let worker_job = job.clone();
         let spawned = std::thread::Builder::new()
@@ -152,6 +253,7 @@ impl Dispatcher {
                 shared.deliver(&worker_job);
             });
         if let Err(e) = spawned {
+            // The slot was dropped with the closure: the lane comes back.
             self.fail(&job, &format!("cannot start a delivery thread: {e}"));
         }
     }

@@ -1,10 +1,13 @@
 //! Alerts (SPEC 6): mail (SMTP or Mailgun), Slack, webhooks and scripts,
 //! fired when a view goes into ERROR and when it recovers.
 //!
-//! The alerter thread subscribes to the state thread's state changes, turns
-//! each event into deliveries with the pure [`plan`](plan::plan) and hands
-//! every delivery to its own short-lived worker thread (see `dispatch`), so
-//! a slow or hanging receiver holds up only its own delivery. The thread
+//! The alerter thread subscribes to the state thread's view transitions
+//! into and out of ERROR only (never behind a flood of service changes;
+//! its queue's bound follows the number of views, see [`QUEUE_BASE`]), turns each into deliveries
+//! with the pure [`plan`](plan::plan) and hands every delivery to its own
+//! short-lived worker thread (see `dispatch`: capped, the rest waiting in
+//! order, one at a time per view and destination), so a slow or hanging
+//! receiver holds up only its own deliveries. The thread
 //! also calls a `tick` hook at start and every 60 s (the `[[notify]]`
 //! `.alerter` heartbeat, so a stuck alerter is noticed).
 //!
@@ -26,21 +29,25 @@ pub use dispatch::{DeliveryError, Tuning};
 
 use crate::config::{AlertConfig, Config, Mail, Mailgun, Slack};
 use crate::counters::Counters;
-use crate::events::{Event, Interest};
+use crate::events::{Event, Interest, Limit, Losses};
 use crate::state::StateHandle;
-use crossbeam_channel::RecvTimeoutError;
+use crossbeam_channel::select;
 use std::collections::BTreeMap;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How often the alerter calls its `tick` hook (SPEC 7: every 60 s).
 pub const TICK_INTERVAL: Duration = Duration::from_secs(60);
-/// View events waiting for the alerter, at most. The alerter only plans and
-/// spawns, so it keeps up with any realistic rate of view changes.
-pub const EVENT_QUEUE: usize = 1024;
+/// View transitions waiting for the alerter, at most: this many plus
+/// [`QUEUE_PER_VIEW`] per view (`events::Limit::Views`). The alerter only
+/// plans and queues deliveries, so the queue fills only while its thread is
+/// stalled; only view transitions are queued (never service changes), so
+/// no flood of service changes can push one out.
+pub const QUEUE_BASE: usize = 1024;
+/// See [`QUEUE_BASE`]: room for each view to go into ERROR and back twice.
+pub const QUEUE_PER_VIEW: usize = 4;
 
 /// Everything the alerter needs from the config.
 #[derive(Clone, Debug, Default)]
@@ -98,8 +105,14 @@ pub fn spawn(
     counters: Arc<Counters>,
     tick: Box<dyn FnMut() + Send>,
 ) -> io::Result<JoinHandle<()>> {
-    let (rx, dropped) = state
-        .subscribe_events(Interest::StateChanges, EVENT_QUEUE)
+    let (rx, losses) = state
+        .subscribe_limited(
+            Interest::ViewErrorChanges,
+            Limit::Views {
+                base: QUEUE_BASE,
+                per_view: QUEUE_PER_VIEW,
+            },
+        )
         .map_err(|e| io::Error::other(format!("cannot subscribe to view changes: {e}")))?;
     for problem in settings.problems() {
         log::error!("alerts: {problem}");
@@ -107,44 +120,44 @@ pub fn spawn(
     let dispatcher = dispatch::Dispatcher::new(settings, counters)?;
     std::thread::Builder::new()
         .name("alerter".into())
-        .spawn(move || run(dispatcher, rx, dropped, tick))
+        .spawn(move || run(dispatcher, rx, losses, tick))
 }
 
 fn run(
-    dispatcher: dispatch::Dispatcher,
+    mut dispatcher: dispatch::Dispatcher,
     rx: crossbeam_channel::Receiver<Arc<Event>>,
-    dropped: Arc<AtomicU64>,
+    losses: Arc<Losses>,
     mut tick: Box<dyn FnMut() + Send>,
 ) {
     let interval = dispatcher.settings().tuning.tick_interval;
+    let done = dispatcher.done().clone();
     tick();
     let mut next_tick = Instant::now() + interval;
-    let mut lost = 0;
     loop {
-        match rx.recv_deadline(next_tick) {
-            Ok(event) => {
-                let mut unknown = Vec::new();
-                let jobs = plan::plan(&event, dispatcher.settings(), &mut unknown);
-                for name in unknown {
-                    log::error!("alerts: alert `{name}` is not defined; nothing sent for it");
-                    Counters::add(&dispatcher.counters().alert_failures, 1);
+        let wait = next_tick.saturating_duration_since(Instant::now());
+        select! {
+            recv(rx) -> event => match event {
+                Ok(event) => {
+                    let mut unknown = Vec::new();
+                    let jobs = plan::plan(&event, dispatcher.settings(), &mut unknown);
+                    for name in unknown {
+                        log::error!("alerts: alert `{name}` is not defined; nothing sent for it");
+                        Counters::add(&dispatcher.counters().alert_failures, 1);
+                    }
+                    for job in jobs {
+                        dispatcher.dispatch(job);
+                    }
                 }
-                for job in jobs {
-                    dispatcher.dispatch(job);
+                Err(_) => break,
+            },
+            recv(done) -> lane => {
+                if let Ok(lane) = lane {
+                    dispatcher.finished(lane);
                 }
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
+            },
+            default(wait) => {},
         }
-        let now_lost = dropped.load(Relaxed);
-        if now_lost != lost {
-            log::error!(
-                "alerts: {} view changes were lost because the alerter's queue was full; their alerts were not sent",
-                now_lost - lost
-            );
-            Counters::add(&dispatcher.counters().queue_drops, now_lost - lost);
-            lost = now_lost;
-        }
+        report_losses(&losses, dispatcher.counters());
         // Checked after every event too, so a flood of events cannot
         // starve the heartbeat.
         if Instant::now() >= next_tick {
@@ -153,4 +166,16 @@ fn run(
         }
     }
     log::debug!("alerter stopped");
+}
+
+/// Logs and counts view transitions the bus could not queue for us.
+fn report_losses(losses: &Losses, counters: &Counters) {
+    let lost: u64 = losses.take().iter().sum();
+    if lost > 0 {
+        log::error!(
+            "alerts: {lost} view changes were lost because the alerter's queue was full \
+             (more than {QUEUE_BASE} + {QUEUE_PER_VIEW} per view waiting); their alerts were not sent"
+        );
+        Counters::add(&counters.queue_drops, lost);
+    }
 }

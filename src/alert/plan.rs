@@ -58,7 +58,7 @@ impl Message {
 }
 
 /// Where one delivery goes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// SMTP (`[mail] server`), to every recipient in one mail.
     Mail {

@@ -379,7 +379,14 @@ fn the_alerter_ticks_at_start_and_periodically_and_stops_with_the_state_thread()
     else {
         panic!("the alerter did not subscribe");
     };
-    assert_eq!(subscriber.interest, Interest::StateChanges);
+    assert_eq!(subscriber.interest, Interest::ViewErrorChanges);
+    assert_eq!(
+        subscriber.limit,
+        Limit::Views {
+            base: QUEUE_BASE,
+            per_view: QUEUE_PER_VIEW
+        }
+    );
     for _ in 0..3 {
         assert!(
             tick_rx.recv_timeout(Duration::from_secs(10)).is_ok(),
@@ -397,40 +404,91 @@ fn the_alerter_ticks_at_start_and_periodically_and_stops_with_the_state_thread()
     );
 }
 
-#[test]
-fn deliveries_beyond_the_cap_are_dropped_and_counted() {
-    // A peer that never accepts: the first delivery waits out its timeout.
-    let Ok(listener) = std::net::TcpListener::bind("127.0.0.1:0") else {
-        panic!("bind")
-    };
-    let Ok(addr) = listener.local_addr() else {
-        panic!("addr")
-    };
+/// A dispatcher running `/bin/true` as its script (a quick success).
+fn script_dispatcher(
+    max_concurrent: usize,
+    max_waiting: usize,
+) -> (dispatch::Dispatcher, Arc<Counters>) {
     let mut settings = settings();
     settings.tuning = Tuning {
-        attempt_timeout: Duration::from_secs(2),
+        attempt_timeout: Duration::from_secs(10),
         backoff: vec![],
-        max_concurrent: 1,
+        max_concurrent,
+        max_waiting,
         tick_interval: TICK_INTERVAL,
     };
     let counters = Arc::new(Counters::default());
     let Ok(dispatcher) = dispatch::Dispatcher::new(settings, Arc::clone(&counters)) else {
         panic!("dispatcher")
     };
-    let job = |alert: &str| plan::Job {
-        alert: alert.into(),
-        kind: Kind::Webhook {
-            url: format!("http://{addr}/hook"),
+    (dispatcher, counters)
+}
+
+fn script_job(view: &str, to: State) -> plan::Job {
+    plan::Job {
+        alert: "ops".into(),
+        kind: Kind::Script {
+            path: "/bin/true".into(),
         },
-        message: Arc::new(message(State::Error)),
-    };
-    dispatcher.dispatch(job("first"));
-    dispatcher.dispatch(job("second"));
-    assert_eq!(
-        Counters::get(&counters.alert_failures),
-        1,
-        "second one dropped"
-    );
-    assert_eq!(Counters::get(&counters.alerts_sent), 0);
-    drop(listener);
+        message: Arc::new(Message {
+            view: view.into(),
+            ..message(to)
+        }),
+    }
+}
+
+/// Hands finished lanes back until nothing runs or waits; returns the
+/// order in which the lanes' deliveries finished.
+fn drain(dispatcher: &mut dispatch::Dispatcher) -> Vec<String> {
+    let mut order = Vec::new();
+    while dispatcher.in_flight() > 0 {
+        let Ok(lane) = dispatcher.done().recv_timeout(Duration::from_secs(20)) else {
+            panic!("a delivery never finished")
+        };
+        order.push(lane.0.clone());
+        dispatcher.finished(lane);
+    }
+    assert_eq!(dispatcher.waiting(), 0);
+    order
+}
+
+#[test]
+fn deliveries_beyond_the_cap_wait_and_are_all_sent() {
+    let (mut dispatcher, counters) = script_dispatcher(1, 100);
+    for view in ["a", "b", "c"] {
+        dispatcher.dispatch(script_job(view, State::Error));
+    }
+    assert_eq!(dispatcher.in_flight(), 1);
+    assert_eq!(dispatcher.waiting(), 2, "queued, not dropped");
+    assert_eq!(drain(&mut dispatcher), ["a", "b", "c"], "oldest first");
+    assert_eq!(Counters::get(&counters.alerts_sent), 3);
+    assert_eq!(Counters::get(&counters.alert_failures), 0);
+}
+
+#[test]
+fn one_lane_delivers_one_at_a_time_in_order() {
+    let (mut dispatcher, counters) = script_dispatcher(8, 100);
+    dispatcher.dispatch(script_job("v", State::Error));
+    dispatcher.dispatch(script_job("v", State::Ok));
+    dispatcher.dispatch(script_job("w", State::Error));
+    // v's recovery waits behind v's ERROR although there is room; w runs.
+    assert_eq!(dispatcher.in_flight(), 2);
+    assert_eq!(dispatcher.waiting(), 1);
+    let order = drain(&mut dispatcher);
+    let v: Vec<&String> = order.iter().filter(|l| *l == "v").collect();
+    assert_eq!(v.len(), 2);
+    assert_eq!(Counters::get(&counters.alerts_sent), 3);
+}
+
+#[test]
+fn deliveries_beyond_the_waiting_bound_are_dropped_and_counted() {
+    let (mut dispatcher, counters) = script_dispatcher(1, 1);
+    for view in ["a", "b", "c"] {
+        dispatcher.dispatch(script_job(view, State::Error));
+    }
+    assert_eq!(dispatcher.in_flight(), 1);
+    assert_eq!(dispatcher.waiting(), 1);
+    assert_eq!(Counters::get(&counters.alert_failures), 1, "c dropped");
+    assert_eq!(drain(&mut dispatcher), ["a", "b"]);
+    assert_eq!(Counters::get(&counters.alerts_sent), 2);
 }

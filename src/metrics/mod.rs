@@ -24,7 +24,7 @@ pub use lines::{flush_lines, pack, CounterValues, Namer, MAX_PACKET};
 use crate::counters::Counters;
 use crate::events::{Event, Interest};
 use crate::state::StateHandle;
-use crossbeam_channel::{bounded, Receiver, RecvTimeoutError};
+use crossbeam_channel::{never, Receiver, RecvTimeoutError};
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -61,8 +61,9 @@ pub fn spawn(
                     log::error!(
                         "metrics: cannot subscribe to state changes; per-service gauges are off"
                     );
-                    let (_, rx) = bounded(1);
-                    (rx, Arc::new(AtomicU64::new(0)))
+                    // A queue that never delivers (and never disconnects):
+                    // the periodic flush goes on without gauges.
+                    (never(), Arc::new(AtomicU64::new(0)))
                 }
             };
             let mut sender = Sender::new(&opts.server);
@@ -105,7 +106,14 @@ fn run(
         let save_ms = Counters::get(&counters.last_save_ms);
         sender.send(&flush_lines(&namer, last, now, save_ms, stats.as_ref()));
         last = now;
-        Counters::add(&counters.metrics_dropped, dropped.swap(0, Relaxed));
+        let lost = dropped.swap(0, Relaxed);
+        if lost > 0 {
+            Counters::add(&counters.metrics_dropped, lost);
+            log::warn!(
+                "metrics: {lost} state changes were not sent as gauges (queue full); \
+                 they are counted in metrics_dropped"
+            );
+        }
         next = Instant::now() + opts.interval;
     }
 }
@@ -195,6 +203,47 @@ mod tests {
         let mut buf = [0u8; 2048];
         let n = receiver.recv(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"a:1|c\nb:2|g");
+    }
+
+    /// Datagrams until one contains `text` (or 10 s pass).
+    fn wait_for(receiver: &UdpSocket, text: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut buf = [0u8; 2048];
+        while Instant::now() < deadline {
+            if let Ok(n) = receiver.recv(&mut buf) {
+                if String::from_utf8_lossy(&buf[..n]).contains(text) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn without_a_subscription_the_counters_are_still_flushed() {
+        let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
+        receiver
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        // A state thread that is gone: subscribing fails at once.
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        drop(rx);
+        let counters = Arc::new(Counters::default());
+        let opts = MetricsOptions {
+            server: receiver.local_addr().unwrap().to_string(),
+            prefix: "lb".into(),
+            interval: Duration::from_millis(20),
+        };
+        spawn(opts, Arc::clone(&counters), StateHandle::new(tx)).unwrap();
+        assert!(wait_for(&receiver, "lb.started.count:1|c"));
+        // Flushes go on, flush after flush (the thread did not end).
+        for n in [5, 7] {
+            Counters::add(&counters.beats, n);
+            assert!(
+                wait_for(&receiver, &format!("lb.beats.count:{n}|c")),
+                "no flush of {n} beats"
+            );
+        }
     }
 
     #[test]

@@ -4,9 +4,9 @@
 //! The thread sleeps until the next command or the engine's next deadline.
 
 use crate::engine::EngineError;
-use crate::events::{Event, Interest, Subscriber};
+use crate::events::{Event, Interest, Limit, Losses, Subscriber};
 use crate::model::{Batch, ServiceRecord, StatusSummary, Update, ViewRecord};
-use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender, TrySendError};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -238,12 +238,26 @@ impl StateHandle {
     ) -> Result<(Receiver<Arc<Event>>, Arc<AtomicU64>), EngineError> {
         let (tx, rx) = bounded(capacity);
         let dropped = Arc::new(AtomicU64::new(0));
-        self.subscribe(Subscriber {
-            tx,
-            interest,
-            dropped: Arc::clone(&dropped),
-        })?;
+        self.subscribe(Subscriber::new(tx, interest, Arc::clone(&dropped)))?;
         Ok((rx, dropped))
+    }
+
+    /// Subscribes a queue bounded by `limit` (which follows the size of the
+    /// state, see `events::Limit`): returns its receiving end and what it
+    /// lost because it was full, per kind.
+    pub fn subscribe_limited(
+        &self,
+        interest: Interest,
+        limit: Limit,
+    ) -> Result<(Receiver<Arc<Event>>, Arc<Losses>), EngineError> {
+        let (tx, rx) = unbounded();
+        let losses = Arc::new(Losses::default());
+        self.subscribe(Subscriber {
+            limit,
+            losses: Some(Arc::clone(&losses)),
+            ..Subscriber::new(tx, interest, Arc::default())
+        })?;
+        Ok((rx, losses))
     }
 
     pub fn save(&self) -> Result<(), EngineError> {

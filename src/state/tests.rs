@@ -55,11 +55,7 @@ fn expires_on_its_own_deadline_and_tells_subscribers() {
     let (handle, _saves, _thread) = start(Duration::from_secs(3600));
     let (tx, events) = bounded(64);
     handle
-        .subscribe(Subscriber {
-            tx,
-            interest: Interest::StateChanges,
-            dropped: Arc::default(),
-        })
+        .subscribe(Subscriber::new(tx, Interest::StateChanges, Arc::default()))
         .unwrap_or_else(|e| panic!("{e}"));
     handle
         .update("a", Update::SetTimeoutAndBeat(300))
@@ -182,4 +178,85 @@ fn many_big_lists_at_once_are_capped_not_piled_up() {
     assert!(served >= super::thread::MAX_LISTINGS, "served {served}");
     assert!(refused > 0, "40 listings at once were all accepted");
     assert_eq!(served + refused, 40);
+}
+
+#[test]
+fn every_view_transition_of_a_mass_expiry_reaches_the_view_subscriber() {
+    use crate::engine::pattern::ViewTemplate;
+    use crate::events::Limit;
+    let template = ViewTemplate::new("v$x", &["v$x.*".to_string()], &[], vec![])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let engine = Engine::new(EngineConfig {
+        templates: vec![template],
+        max_services: 50_000,
+        started_at: crate::clock::now_ms(),
+    });
+    let (tx, rx) = bounded(COMMAND_QUEUE);
+    let handle = StateHandle::new(tx);
+    let (save_tx, _saves) = bounded(2);
+    let _thread = spawn(
+        engine,
+        rx,
+        save_tx,
+        Arc::new(Counters::default()),
+        StateOptions {
+            save_interval: Duration::from_secs(3600),
+            stop: handle.stop_flag(),
+        },
+    )
+    .unwrap_or_else(|e| panic!("spawn: {e}"));
+    // A small queue that the flood of service changes overflows (never read)...
+    let (flood, dropped) = handle
+        .subscribe_events(Interest::StateChanges, 64)
+        .unwrap_or_else(|e| panic!("{e}"));
+    // ...and the view transitions, bounded by 4 per view, never read until
+    // the end either.
+    let (views, losses) = handle
+        .subscribe_limited(
+            Interest::ViewErrorChanges,
+            Limit::Views {
+                base: 0,
+                per_view: 4,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    const VIEWS: usize = 20;
+    const MEMBERS: usize = 250;
+    for member in 0..MEMBERS {
+        for view in 0..VIEWS {
+            handle
+                .update(
+                    &format!("v{view}.s{member}"),
+                    Update::SetTimeoutAndBeat(1_000),
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    let all_failed = StatusSummary::new(0, (VIEWS * MEMBERS) as u64);
+    let deadline = Instant::now() + WAIT;
+    while handle.status(None) != Ok(all_failed) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(handle.status(None), Ok(all_failed));
+    assert!(
+        dropped.load(std::sync::atomic::Ordering::Relaxed) > 0,
+        "the flood overflowed"
+    );
+    assert_eq!(flood.len(), 64);
+    let mut into_error = std::collections::BTreeMap::new();
+    for event in views.try_iter() {
+        assert!(
+            event.is_view_error_change(),
+            "only ERROR changes: {event:?}"
+        );
+        if let Event::ViewChanged { view, previous } = &*event {
+            if view.state == State::Error {
+                assert_ne!(*previous, State::Error);
+                *into_error.entry(view.name.clone()).or_insert(0) += 1;
+            }
+        }
+    }
+    assert_eq!(into_error.len(), VIEWS, "{into_error:?}");
+    assert!(into_error.values().all(|n| *n == 1), "{into_error:?}");
+    assert_eq!(losses.take(), [0; 6]);
 }

@@ -190,6 +190,9 @@ impl StateThread {
 
     fn publish(&mut self) {
         if !self.events.is_empty() {
+            let (services, views) = self.engine.state_counts();
+            self.bus
+                .set_sizes(services.iter().sum(), views.iter().sum());
             self.bus.publish(self.events.drain(..));
             // Subscribers that went away no longer need beat events.
             self.engine.emit_beats = self.bus.wants_everything();

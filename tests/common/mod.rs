@@ -106,7 +106,8 @@ impl Server {
     fn launch(dir: &Path, config: &str, env: &[(&str, Option<&str>)], debug: bool) -> Server {
         let path = dir.join("lovebeat.toml");
         std::fs::write(&path, config).expect("write config");
-        let mut command = Command::new(BIN);
+        // LOVEBEAT_TEST_BIN runs another build (to measure an old one).
+        let mut command = Command::new(std::env::var("LOVEBEAT_TEST_BIN").unwrap_or(BIN.into()));
         for (name, value) in env {
             match value {
                 Some(value) => command.env(name, value),
