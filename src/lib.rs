@@ -17,6 +17,7 @@ pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod notify;
+pub mod reload;
 pub mod server;
 pub mod state;
 pub mod statsd;

@@ -300,6 +300,14 @@ impl StateThread {
                 });
                 let _ = reply.send(result);
             }
+            Command::Reload {
+                templates,
+                max_services,
+                reply,
+            } => {
+                self.engine.set_max_services(max_services);
+                let _ = reply.send(Ok(self.engine.set_templates(templates, now, events)));
+            }
             Command::Shutdown => {}
         }
         self.publish();
