@@ -93,6 +93,15 @@ impl Reloader {
                 return;
             }
         };
+        let files: Vec<String> = new.files.iter().map(|f| f.display().to_string()).collect();
+        log::info!(
+            "reload: read {}",
+            if files.is_empty() {
+                "no configuration file (built-in defaults only)".to_string()
+            } else {
+                files.join(", ")
+            }
+        );
         let plan = plan::plan(&self.running, &new);
         let mut effective = plan::effective(&self.running, &new);
         if plan.alerts {
