@@ -114,7 +114,7 @@ impl Reloader {
             }
         }
         if plan.views || plan.max_services {
-            self.apply_views(&new, &mut effective);
+            self.apply_views(&new, plan.views, &mut effective);
         }
         if plan.notify {
             self.apply_notify(&mut effective);
@@ -136,10 +136,13 @@ impl Reloader {
         self.running = effective;
     }
 
-    fn apply_views(&mut self, new: &Config, effective: &mut Config) {
+    fn apply_views(&mut self, new: &Config, views: bool, effective: &mut Config) {
         // Validated in `load`; compiled again here (cheap, and the error
         // case is handled, not unwrapped).
-        let templates = match crate::server::view_templates(new) {
+        let templates = match views
+            .then(|| crate::server::view_templates(new))
+            .transpose()
+        {
             Ok(templates) => templates,
             Err(error) => {
                 log::error!("reload: {error}; views unchanged");

@@ -268,3 +268,68 @@ fn load_refuses_bad_toml_templates_and_undefined_alerts_with_the_file_named() {
     assert!(error.contains("lovebeat.toml"), "{error}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_state_thread_applies_templates_and_max_services_and_publishes_the_changes() {
+    use crate::engine::pattern::ViewTemplate;
+    use crate::engine::{Engine, EngineConfig, EngineError};
+    use crate::events::{Event, Interest, Subscriber};
+    use crate::model::Update;
+    use crossbeam_channel::bounded;
+    let engine = Engine::new(EngineConfig {
+        templates: vec![],
+        max_services: 10,
+        started_at: crate::clock::now_ms(),
+    });
+    let (tx, rx) = bounded(crate::state::COMMAND_QUEUE);
+    let handle = StateHandle::new(tx);
+    let (save_tx, save_rx) = bounded(2);
+    let thread = crate::state::spawn(
+        engine,
+        rx,
+        save_tx,
+        Arc::new(Counters::default()),
+        crate::state::StateOptions {
+            save_interval: Duration::from_secs(3600),
+            stop: handle.stop_flag(),
+        },
+    )
+    .unwrap_or_else(|e| panic!("spawn: {e}"));
+    let (events_tx, events) = bounded(64);
+    handle
+        .subscribe(Subscriber::new(
+            events_tx,
+            Interest::StateChanges,
+            Arc::default(),
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    for name in ["db.1", "db.2"] {
+        handle
+            .update(name, Update::Beat)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let template = ViewTemplate::new("db", &["db.*".to_string()], &[], vec![])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let done = handle
+        .reload(Some(vec![template]), 2)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(done.added, vec!["db".to_string()]);
+    assert_eq!(done.services_moved, 2);
+    let added = events
+        .try_iter()
+        .any(|e| matches!(&*e, Event::ViewAdded { view } if view.name == "db"));
+    assert!(added, "the reload's events are published");
+    // max_services alone: the views stay, the new limit holds.
+    let done = handle.reload(None, 2).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(done, crate::engine::ViewsReloaded::default());
+    assert_eq!(handle.views().map(|v| v.len()).ok(), Some(1));
+    assert!(matches!(
+        handle.update("db.3", Update::Beat),
+        Err(EngineError::TooManyServices { max: 2 })
+    ));
+    // No saver: the final save fails at once and the thread ends.
+    drop(save_rx);
+    handle.shutdown();
+    drop(handle);
+    assert!(thread.join().is_ok());
+}

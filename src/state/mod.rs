@@ -72,10 +72,10 @@ pub enum Command {
     Save {
         reply: Reply<()>,
     },
-    /// A configuration reload (SIGHUP): new view templates and
-    /// `max_services` (see `Engine::set_templates`).
+    /// A configuration reload (SIGHUP): new view templates (`None`:
+    /// unchanged) and `max_services` (see `Engine::set_templates`).
     Reload {
-        templates: Vec<ViewTemplate>,
+        templates: Option<Vec<ViewTemplate>>,
         max_services: usize,
         reply: Reply<ViewsReloaded>,
     },
@@ -268,11 +268,11 @@ impl StateHandle {
         Ok((rx, losses))
     }
 
-    /// Applies new view templates and `max_services` (a reload); replies
-    /// with what happened to the views.
+    /// Applies new view templates (when `Some`) and `max_services` (a
+    /// reload); replies with what happened to the views.
     pub fn reload(
         &self,
-        templates: Vec<ViewTemplate>,
+        templates: Option<Vec<ViewTemplate>>,
         max_services: usize,
     ) -> Result<ViewsReloaded, EngineError> {
         self.ask(|reply| Command::Reload {

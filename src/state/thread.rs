@@ -306,7 +306,10 @@ impl StateThread {
                 reply,
             } => {
                 self.engine.set_max_services(max_services);
-                let _ = reply.send(Ok(self.engine.set_templates(templates, now, events)));
+                let done = templates
+                    .map(|t| self.engine.set_templates(t, now, events))
+                    .unwrap_or_default();
+                let _ = reply.send(Ok(done));
             }
             Command::Shutdown => {}
         }
