@@ -15,8 +15,9 @@
 //!   views that had no members before (known only from the database) are
 //!   left alone;
 //! - every view takes its alerts from the first new template producing it;
-//! - a service whose views changed gets a `ServiceChanged` (same state),
-//!   so websocket clients see its new views.
+//! - a service whose views changed gets a `ServiceChanged` (same state)
+//!   when someone subscribed to everything (`emit_beats`: a websocket
+//!   client), so the dashboard sees its new views.
 
 use super::{Engine, ViewTemplate};
 use crate::events::Event;
@@ -73,12 +74,12 @@ impl Engine {
                 }
             }
             let s = self.svc(id);
+            if s.views.len() == views.len() && s.views.iter().all(|v| views.contains(v)) {
+                continue;
+            }
             let old = s.views.clone();
             let failing = s.state == State::Error;
             let previous = s.state;
-            if old.len() == views.len() && old.iter().all(|v| views.contains(v)) {
-                continue;
-            }
             for &vid in old.iter().filter(|v| !views.contains(v)) {
                 let v = self.view_mut(vid);
                 v.members.remove(&id);
@@ -96,10 +97,14 @@ impl Engine {
             self.svc_mut(id).views = views.into_boxed_slice();
             self.dirty = true;
             report.services_moved += 1;
-            out.push(Event::ServiceChanged {
-                service: self.service_record(id, false),
-                previous,
-            });
+            // Only a subscriber to everything (a websocket client) wants
+            // these, as with plain beats.
+            if self.emit_beats {
+                out.push(Event::ServiceChanged {
+                    service: self.service_record(id, false),
+                    previous,
+                });
+            }
         }
         let mut touched: Vec<u32> = touched.into_iter().collect();
         touched.sort_unstable();

@@ -80,6 +80,7 @@ fn a_new_template_creates_its_views_with_the_existing_services() {
     ok(&mut e, "web.1", T0);
     ok(&mut e, "db.1", T0);
     ok(&mut e, "db.2", T0);
+    e.emit_beats = true; // a websocket client is watching
     let (report, out) = reload(
         &mut e,
         vec![
@@ -113,6 +114,21 @@ fn a_new_template_creates_its_views_with_the_existing_services() {
         .collect();
     assert_eq!(moved.len(), 2);
     assert!(moved.iter().all(|s| s.views == vec!["db".to_string()]));
+    // Nobody watching everything: no service events at all.
+    e.emit_beats = false;
+    let (report, out) = reload(&mut e, vec![template("web", &["web.*"], &[])], T0 + 15);
+    assert_eq!(report.services_moved, 2);
+    assert!(!out
+        .iter()
+        .any(|e| matches!(e, Event::ServiceChanged { .. })));
+    let (_, _) = reload(
+        &mut e,
+        vec![
+            template("web", &["web.*"], &[]),
+            template("db", &["db.*"], &[]),
+        ],
+        T0 + 16,
+    );
     // A service created after the reload joins by the new templates too.
     ok(&mut e, "db.3", T0 + 20);
     assert_eq!(members(&e, "db"), vec!["db.1", "db.2", "db.3"]);
