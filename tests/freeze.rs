@@ -134,8 +134,10 @@ fn a_stopped_monitor_pages_nobody_on_waking_but_still_catches_the_dead() {
     }
     assert_eq!(state(&server, "dead.x"), "error");
     let metrics = server.get("/metrics").text();
-    assert!(
-        metrics.contains("lovebeat_freezes_total 1"),
-        "one freeze counted:\n{metrics}"
-    );
+    let freezes: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("lovebeat_freezes_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(freezes >= 1, "the freeze is counted:\n{metrics}");
 }
