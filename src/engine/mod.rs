@@ -19,6 +19,9 @@ mod service;
 #[cfg(test)]
 mod tests;
 mod timers;
+mod unwatched;
+#[cfg(test)]
+mod unwatched_tests;
 mod view;
 
 pub use error::EngineError;
@@ -34,6 +37,7 @@ use names::Names;
 use pattern::ViewTemplate;
 use service::Service;
 use timers::{Timers, UNSCHEDULED};
+use unwatched::Unwatched;
 use view::View;
 
 /// Beats closer than this to the previous accepted beat are dropped.
@@ -65,6 +69,8 @@ pub struct Engine {
     free_views: Vec<u32>,
     view_index: HashMap<String, u32>,
     timers: Timers,
+    /// Windows of time the monitor was not watching (a freeze).
+    unwatched: Unwatched,
     live: usize,
     /// Services per state, indexed by `State::gauge()`.
     service_counts: [usize; 4],
@@ -91,6 +97,7 @@ impl Engine {
             free_views: Vec::new(),
             view_index: HashMap::new(),
             timers: Timers::default(),
+            unwatched: Unwatched::default(),
             live: 0,
             service_counts: [0; 4],
             view_counts: [0; 4],
@@ -121,6 +128,14 @@ impl Engine {
     /// call: a periodic save with nothing new to write is skipped.
     pub fn take_changed(&mut self) -> bool {
         std::mem::take(&mut self.changed) | self.dirty
+    }
+
+    /// Records that the monitor was not watching during `(from, to]`
+    /// (wall-clock ms; e.g. the process was stopped): every deadline that
+    /// falls inside moves later by `to - from` (see `unwatched`). Lazy: each
+    /// one is moved when it pops, so this is O(1) whatever the services.
+    pub fn note_unwatched(&mut self, from: Millis, to: Millis) {
+        self.unwatched.note(from, to);
     }
 
     /// The earliest moment `tick` has something to do.
@@ -183,7 +198,8 @@ impl Engine {
         if s.grace {
             at = at.max(self.config.started_at.saturating_add(timeout));
         }
-        Some(at)
+        // The deadline was set by the beat (or the start) one timeout before.
+        Some(self.unwatched.shift(at, at.saturating_sub(timeout)))
     }
 
     fn evaluate(&self, s: &Service, now: Millis) -> State {
@@ -488,6 +504,7 @@ impl Engine {
 
     /// Expires every service whose deadline is at or before `now`.
     pub fn tick(&mut self, now: Millis, out: &mut Vec<Event>) {
+        self.unwatched.prune(now);
         while let Some((deadline, id)) = self.timers.pop_due(now) {
             let Some(s) = self.services.get_mut(id as usize).and_then(Option::as_mut) else {
                 continue;

@@ -273,7 +273,9 @@ impl StateHandle {
 }
 
 mod backlog;
+mod refusals;
 mod thread;
+mod watch;
 
 pub use backlog::{Backlog, Ingest, INGEST_BACKLOG};
 pub use thread::{spawn, StateOptions};

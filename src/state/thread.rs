@@ -4,6 +4,8 @@
 //! services beats are never held up for more than a few milliseconds; the
 //! saver thread serializes and writes.
 
+use super::refusals::Refusals;
+use super::watch::Watch;
 use super::Command;
 use crate::clock::now_ms;
 use crate::counters::Counters;
@@ -61,6 +63,8 @@ pub fn spawn(
                 stop: options.stop,
                 pending_save: None,
                 listings: Vec::new(),
+                watch: Watch::new(Instant::now(), now_ms()),
+                refusals: Refusals::default(),
             };
             state.run(commands);
         })
@@ -97,6 +101,10 @@ struct StateThread {
     pending_save: Option<PendingSave>,
     /// Service lists being copied in steps.
     listings: Vec<Listing>,
+    /// Notices a freeze of the thread (see `watch`).
+    watch: Watch,
+    /// statsd updates refused at `max_services`, for a rate-limited warning.
+    refusals: Refusals,
 }
 
 struct PendingSave {
@@ -122,15 +130,17 @@ impl StateThread {
                 self.final_save();
                 return;
             }
-            let now = now_ms();
+            let now = self.look();
             self.engine.tick(now, &mut self.events);
             self.publish();
             self.note_dirty();
             self.check_pending_save();
             self.advance_save();
             self.advance_listings();
+            self.warn_refusals();
 
             let wake = self.wake_at(now);
+            self.watch.sleep_until(wake);
             let command = match wake {
                 None => commands.recv().map_err(|_| RecvTimeoutError::Disconnected),
                 Some(at) => commands.recv_deadline(at),
@@ -205,8 +215,31 @@ impl StateThread {
         }
     }
 
-    fn handle(&mut self, command: Command) {
+    /// Reads the clock; if the thread was stopped meanwhile, tells the
+    /// engine before anything is evaluated with the new time.
+    fn look(&mut self) -> Millis {
         let now = now_ms();
+        if let Some((from, to)) = self.watch.observe(Instant::now(), now) {
+            Counters::add(&self.counters.freezes, 1);
+            log::warn!(
+                "the monitor was not running for {:.1} s (process stopped, host stalled or \
+                 VM suspended): deadlines that fell in that time are moved {:.1} s later",
+                (now - from) as f64 / 1000.0,
+                (to - from) as f64 / 1000.0
+            );
+            self.engine.note_unwatched(from, to);
+        }
+        now
+    }
+
+    fn warn_refusals(&mut self) {
+        if let Some(warning) = self.refusals.due(Instant::now()) {
+            log::warn!("{warning}");
+        }
+    }
+
+    fn handle(&mut self, command: Command) {
+        let now = self.look();
         let events = &mut self.events;
         match command {
             Command::Ingest(batch) => {
@@ -215,7 +248,10 @@ impl StateThread {
                 for (name, update) in batch.iter() {
                     match self.engine.apply(name, update, now, events) {
                         Ok(applied) => beats += applied.beat as u64,
-                        Err(EngineError::TooManyServices { .. }) => refused += 1,
+                        Err(EngineError::TooManyServices { max }) => {
+                            refused += 1;
+                            self.refusals.note(name, max);
+                        }
                         Err(error) => {
                             Counters::add(&self.counters.invalid_lines, 1);
                             log::debug!("statsd update dropped: {error}");
@@ -226,6 +262,7 @@ impl StateThread {
                 if refused > 0 {
                     Counters::add(&self.counters.refused_services, refused);
                     Counters::add(&self.counters.invalid_lines, refused);
+                    self.warn_refusals();
                 }
             }
             Command::Update {
@@ -298,6 +335,8 @@ impl StateThread {
                     log::error!("save requested over the API failed: {error}");
                     EngineError::Unavailable
                 });
+                // Waiting for the disk is not a freeze.
+                self.watch.excuse(Instant::now(), now_ms());
                 let _ = reply.send(result);
             }
             Command::Shutdown => {}
