@@ -365,3 +365,121 @@ impl<S: Read + Write> Session<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ServiceRecord, State};
+    use crate::state::{Command, StateHandle};
+    use std::sync::Mutex;
+    use tungstenite::protocol::Role;
+
+    /// A non-blocking socket stand-in: reads would block, writes are kept.
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl Read for Sink {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+    }
+
+    impl Write for Sink {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().expect("sink").extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Sink {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().expect("sink")).into_owned()
+        }
+    }
+
+    fn service(state: State) -> ServiceRecord {
+        ServiceRecord {
+            name: "svc".into(),
+            state,
+            ..Default::default()
+        }
+    }
+
+    /// A state thread stand-in whose one service is in `*state`.
+    fn fake_state(state: Arc<Mutex<State>>) -> StateHandle {
+        let (tx, rx) = crossbeam_channel::bounded(16);
+        std::thread::spawn(move || {
+            for command in rx {
+                match command {
+                    Command::ListServices { reply, .. } => {
+                        let now = *state.lock().expect("state");
+                        let _ = reply.send(Ok(vec![service(now)]));
+                    }
+                    Command::ListViews { reply } => {
+                        let _ = reply.send(Ok(Vec::new()));
+                    }
+                    _ => {}
+                }
+            }
+        });
+        StateHandle::new(tx)
+    }
+
+    fn wait(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done() {
+            assert!(Instant::now() < deadline, "no {what} within 10 s");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn a_lost_event_means_a_fresh_snapshot_not_a_disconnection() {
+        let state = Arc::new(Mutex::new(State::Ok));
+        let snapshots = Snapshots::new(fake_state(Arc::clone(&state)));
+        let (tx, events) = crossbeam_channel::bounded(4);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let sink = Sink::default();
+        let ws = WebSocket::from_raw_socket(Counted::new(sink.clone()), Role::Server, None);
+        let mut session = Session::new(
+            ws,
+            Synced {
+                events,
+                dropped: Arc::clone(&dropped),
+                seen_drops: 0,
+                pending: Pending::default(),
+                snapshots,
+            },
+        );
+        let first: Arc<str> = Arc::from(r#"{"type":"SNAPSHOT","services":[]}"#);
+        let client = std::thread::spawn(move || {
+            let end = session.run(first);
+            (end, session.resyncs)
+        });
+        wait("first snapshot", || sink.text().contains("SNAPSHOT"));
+        tx.send(Arc::new(Event::ServiceAdded {
+            service: service(State::Ok),
+        }))
+        .expect("send");
+        wait("the addition", || sink.text().contains("ADD_SERVICE"));
+        // The bus loses an event (the service went red): the client gets
+        // the truth in a fresh snapshot.
+        *state.lock().expect("state") = State::Error;
+        dropped.fetch_add(1, Relaxed);
+        wait("a second snapshot", || {
+            let text = sink.text();
+            text.matches("SNAPSHOT").count() == 2 && text.contains(r#""state":"error""#)
+        });
+        drop(tx);
+        let (end, resyncs) = client.join().expect("session thread");
+        assert_eq!(
+            end,
+            End::ServerStopping,
+            "only the end of the stream ended it"
+        );
+        assert_eq!(resyncs, 1);
+    }
+}

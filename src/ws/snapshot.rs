@@ -157,3 +157,67 @@ impl Drop for Ticket {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Command;
+    use crossbeam_channel::{bounded, Receiver};
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+    /// A state stand-in: each listing waits for a token on the returned
+    /// gate and is counted.
+    fn gated_state() -> (StateHandle, crossbeam_channel::Sender<()>, Arc<AtomicUsize>) {
+        let (tx, rx): (_, Receiver<Command>) = bounded(16);
+        let (gate_tx, gate) = bounded::<()>(16);
+        let listings = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&listings);
+        std::thread::spawn(move || {
+            for command in rx {
+                match command {
+                    Command::ListServices { reply, .. } => {
+                        counted.fetch_add(1, SeqCst);
+                        let _ = gate.recv();
+                        let _ = reply.send(Ok(Vec::new()));
+                    }
+                    Command::ListViews { reply } => {
+                        let _ = reply.send(Ok(Vec::new()));
+                    }
+                    _ => {}
+                }
+            }
+        });
+        (StateHandle::new(tx), gate_tx, listings)
+    }
+
+    fn wait_ready(ticket: &mut Ticket) -> Arc<str> {
+        for _ in 0..500 {
+            if let Some(fetched) = ticket.wait(Duration::from_millis(20)) {
+                return fetched.expect("a snapshot");
+            }
+        }
+        panic!("no snapshot within 10 s");
+    }
+
+    #[test]
+    fn one_fetch_serves_every_ticket_made_before_it_started() {
+        let (state, gate, listings) = gated_state();
+        let snapshots = Snapshots::new(state);
+        let mut a = snapshots.ticket();
+        let mut b = snapshots.ticket();
+        assert!(a.wait(Duration::ZERO).is_none(), "the fetch has started");
+        // Made after the fetch started: it may miss what this client's
+        // subscription will not see, so it needs the next fetch.
+        let mut c = snapshots.ticket();
+        gate.send(()).expect("gate");
+        let (sa, sb) = (wait_ready(&mut a), wait_ready(&mut b));
+        assert!(Arc::ptr_eq(&sa, &sb), "a and b share one text");
+        assert!(sa.contains("SNAPSHOT"));
+        gate.send(()).expect("gate");
+        let sc = wait_ready(&mut c);
+        assert!(!Arc::ptr_eq(&sa, &sc), "c got a later fetch");
+        assert_eq!(listings.load(SeqCst), 2);
+        // Nobody waits: the shared text is let go.
+        assert!(snapshots.shared.lock().latest.is_none());
+    }
+}
