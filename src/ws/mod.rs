@@ -1,14 +1,17 @@
 //! `GET /ws` (SPEC 5): the websocket of live changes, upgraded on the HTTP
 //! connection's own thread (no second port). This module owns the
-//! handshake checks, the client cap and the subscription; `session` runs
-//! one client; `message` renders the JSON.
+//! handshake checks, the client cap, the subscription and the wait for the
+//! first snapshot; `snapshot` takes snapshots once for many clients;
+//! `pending` coalesces a client's changes; `session` runs one client;
+//! `message` renders the JSON.
 //!
 //! Ordering: the subscription is registered before the snapshot is taken.
 //! Both go through the state thread's one command queue, so every change
 //! after the snapshot arrives as an event; a change between the two arrives
 //! as an event *and* is already in the snapshot. Clients therefore treat
 //! ADD/UPDATE as "upsert" and REMOVE of an unknown name as a no-op, which
-//! converges on the server's state.
+//! converges on the server's state. Coalescing keeps the latest event per
+//! name, so the same holds for what is written.
 
 pub mod message;
 mod origin;
@@ -181,8 +184,9 @@ impl Hub {
         self.clients.load(SeqCst)
     }
 
-    /// Takes a place (503 beyond `max_clients`), subscribes and takes the
-    /// snapshot (503 when the state thread does not answer).
+    /// Takes a place (503 naming `max_ws_clients` beyond it), subscribes and
+    /// waits (≤ 15 s) for a shared snapshot, coalescing the changes that
+    /// arrive meanwhile (503 saying why when there is none).
     pub fn admit(&self) -> Result<Admitted, Refusal> {
         let before = self.clients.fetch_add(1, SeqCst);
         let slot = Slot(Arc::clone(&self.clients));
