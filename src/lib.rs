@@ -16,6 +16,7 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod net;
 pub mod notify;
 pub mod server;
 pub mod state;

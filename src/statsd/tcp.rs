@@ -96,7 +96,7 @@ impl Drop for Slot {
     }
 }
 
-/// Binds `addr` (e.g. `0.0.0.0:8127`) and starts the accept thread, which
+/// Binds `addr` (e.g. `[::]:8127`, see `crate::net`) and starts the accept thread, which
 /// runs for the life of the process. Returns the bound address.
 pub fn spawn_tcp(
     addr: &str,
@@ -104,7 +104,7 @@ pub fn spawn_tcp(
     counters: Arc<Counters>,
     max_connections: usize,
 ) -> io::Result<(SocketAddr, JoinHandle<()>)> {
-    let listener = TcpListener::bind(addr)?;
+    let listener = crate::net::bind_tcp(addr)?;
     let local = listener.local_addr()?;
     let shared = Arc::new(Shared {
         state,
