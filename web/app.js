@@ -133,8 +133,11 @@ function draw() {
     document.title = `${r.view} · ${document.title}`;
     main.replaceChildren(render.viewHeader(v, members.length), render.toolbar(ctx),
       render.serviceTable(members.filter(matches), ctx));
-  } else if (!services.size && !views.size) {
-    main.replaceChildren(render.firstRun(api.curlExample()));
+  } else if (!services.size) {
+    // No service yet: the curl command that creates one, and the views the
+    // configuration defines already (they exist before their members).
+    const vs = [...views.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+    main.replaceChildren(render.firstRun(api.curlExample()), render.viewList(vs) || '');
   } else {
     const list = render.sortServices(all.filter(matches));
     const vs = [...views.values()].sort((a, b) => (a.name < b.name ? -1 : 1));

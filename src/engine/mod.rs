@@ -85,8 +85,10 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine with no services; the views of templates without a `$word`
+    /// in their name exist already (state NEW, no members).
     pub fn new(config: EngineConfig) -> Engine {
-        Engine {
+        let mut engine = Engine {
             config,
             services: Vec::new(),
             free_services: Vec::new(),
@@ -104,7 +106,24 @@ impl Engine {
             dirty: false,
             changed: false,
             emit_beats: false,
+        };
+        engine.create_fixed_views();
+        engine
+    }
+
+    /// Creates the views whose names have no `$word` (see
+    /// `ViewTemplate::fixed_name`). Nobody subscribes yet, so no event. The
+    /// template that gives a view its alerts is still the first to produce
+    /// it for a member (SPEC 2), so these start without one.
+    fn create_fixed_views(&mut self) {
+        let mut sink = Vec::new();
+        for t in 0..self.config.templates.len() {
+            if let Some(name) = self.config.templates[t].fixed_name() {
+                let vid = self.get_or_create_view(name.to_owned(), t, &mut sink);
+                self.view_mut(vid).template = None;
+            }
         }
+        self.dirty = false;
     }
 
     /// Number of services.
@@ -541,7 +560,18 @@ impl Engine {
     pub fn load(&mut self, services: Vec<ServiceRecord>, views: Vec<ViewRecord>, now: Millis) {
         let mut sink = Vec::new();
         for record in views {
-            if self.find_view(&record.name).is_some() {
+            if let Some(vid) = self.find_view(&record.name) {
+                // A fixed view (created before the load) keeps what the
+                // database knows of it; a duplicate line changes nothing.
+                let view = self.view_mut(vid);
+                if view.members.is_empty() && view.incident_number == 0 && view.state == State::New
+                {
+                    view.state = record.state;
+                    view.incident_number = record.incident_number;
+                    view.last_state_change = record.last_state_change;
+                    self.view_counts[State::New.gauge() as usize] -= 1;
+                    self.view_counts[record.state.gauge() as usize] += 1;
+                }
                 continue;
             }
             let mut view = View::new(record.name.clone());
