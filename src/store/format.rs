@@ -345,7 +345,7 @@ mod tests {
 
     #[test]
     fn format_service_lines_are_byte_for_byte_serde_json() {
-        let views = vec!["web".to_string(), "a \"quoted\"\\ view\n\u{1}é".to_string()];
+        let views = ["web".to_string(), "a \"quoted\"\\ view\n\u{1}é".to_string()];
         let history = [i64::MIN, -1, 0, 7, 1_000, i64::MAX];
         for name in ["svc.a", "ünïcode \"name\" with \\ and \t", ""] {
             for (beat_history, in_alarms) in [
