@@ -158,19 +158,8 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
     }
     // Fails closed: a database that cannot be read stops start-up; one
     // that does not decode is moved aside and keeps /status unhealthy.
-    let outcome = store::load_or_quarantine(&db_path, started_at)
+    let (database, quarantine) = store::open_database(&db_path, started_at)
         .map_err(|e| format!("cannot load the database: {e}"))?;
-    let notice = match &outcome {
-        store::LoadOutcome::Quarantined { moved_to, reason } => Some(store::Notice {
-            moved_to: moved_to.clone(),
-            reason: reason.clone(),
-            at: started_at,
-        }),
-        _ => None,
-    };
-    let quarantine = store::Quarantine::open(&db_path, notice)
-        .map_err(|e| format!("cannot record the database quarantine: {e}"))?;
-    let database = outcome.into_database();
     log::info!(
         "database {}: {} services, {} views",
         db_path.display(),

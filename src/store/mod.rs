@@ -23,8 +23,8 @@ pub use format::{decode, encode};
 pub use saver::{spawn_saver, AfterSave, SaveJob, SaveReport};
 pub(crate) use startup::quarantine;
 pub use startup::{
-    load_or_quarantine, notices_path, read_notices, remove_leftover_temps, LoadOutcome, Notice,
-    Quarantine,
+    load_or_quarantine, notices_path, open_database, read_notices, remove_leftover_temps,
+    LoadOutcome, Notice, Quarantine,
 };
 
 use crate::model::{ServiceRecord, ServiceSnapshot, ViewRecord};

@@ -85,6 +85,38 @@ pub(super) fn load_with(
     Ok(LoadOutcome::Quarantined { moved_to, reason })
 }
 
+/// The start-up load with its quarantine made durable: the database (empty
+/// when missing or moved aside) and the unacknowledged notices, including
+/// one for a file moved aside now. If that notice cannot be recorded, the
+/// file is moved back (best effort) so that the next start cannot come up
+/// empty and healthy, and start-up stops.
+pub fn open_database(path: &Path, now_ms: i64) -> Result<(Database, Quarantine), StoreError> {
+    let outcome = load_or_quarantine(path, now_ms)?;
+    let notice = match &outcome {
+        LoadOutcome::Quarantined { moved_to, reason } => Some(Notice {
+            moved_to: moved_to.clone(),
+            reason: reason.clone(),
+            at: now_ms,
+        }),
+        _ => None,
+    };
+    match Quarantine::open(path, notice) {
+        Ok(quarantine) => Ok((outcome.into_database(), quarantine)),
+        Err(error) => {
+            if let LoadOutcome::Quarantined { moved_to, .. } = &outcome {
+                if let Err(e) = fs::rename(moved_to, path) {
+                    log::error!(
+                        "cannot move {} back to {}: {e}",
+                        moved_to.display(),
+                        path.display()
+                    );
+                }
+            }
+            Err(error)
+        }
+    }
+}
+
 /// Renames `path` to a `.corrupt-<ts>` name that does not exist yet.
 pub(crate) fn quarantine(path: &Path, now_ms: i64) -> Result<PathBuf, StoreError> {
     let (dir, name) = split_path(path)?;

@@ -181,3 +181,28 @@ fn startup_leftover_temps_of_dead_processes_are_removed() {
         ]
     );
 }
+
+#[test]
+fn startup_a_quarantine_that_cannot_be_recorded_is_undone() {
+    let dir = TempDir::new("unrecorded");
+    let db = dir.path("lovebeat.db");
+    fs::write(&db, b"garbage").expect("write");
+    // A directory where the sidecar goes: the notice cannot be written.
+    fs::create_dir(dir.path("lovebeat.db.quarantine")).expect("mkdir");
+    assert!(open_database(&db, 9).is_err());
+    assert_eq!(fs::read(&db).expect("moved back"), b"garbage");
+    assert_eq!(dir.names(), ["lovebeat.db", "lovebeat.db.quarantine"]);
+}
+
+#[test]
+fn startup_open_database_records_the_move() {
+    let dir = TempDir::new("recorded");
+    let db = dir.path("lovebeat.db");
+    fs::write(&db, b"garbage").expect("write");
+    let (database, quarantine) = open_database(&db, 9).expect("open");
+    assert_eq!(database, Database::default());
+    let notices = quarantine.notices();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].moved_to, dir.path("lovebeat.db.corrupt-9"));
+    assert_eq!(read_notices(&db).expect("read"), notices);
+}
