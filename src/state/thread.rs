@@ -66,8 +66,10 @@ pub fn spawn(
                 stop: options.stop,
                 pending_save: None,
                 listings: Vec::new(),
+                final_save_error: None,
             };
-            state.run(commands)
+            state.run(commands);
+            state.final_save_error.map_or(Ok(()), Err)
         })
 }
 
@@ -103,6 +105,8 @@ struct StateThread {
     pending_save: Option<PendingSave>,
     /// Service lists being copied in steps.
     listings: Vec<Listing>,
+    /// Why the final save failed (the process then exits non-zero).
+    final_save_error: Option<String>,
 }
 
 struct PendingSave {
@@ -122,10 +126,11 @@ fn far_future(d: Duration) -> Instant {
 }
 
 impl StateThread {
-    fn run(&mut self, commands: Receiver<Command>) -> Result<(), String> {
+    fn run(&mut self, commands: Receiver<Command>) {
         loop {
             if self.stop.load(Ordering::SeqCst) {
-                return self.final_save();
+                self.final_save();
+                return;
             }
             let now = now_ms();
             self.engine.tick(now, &mut self.events);
@@ -141,7 +146,10 @@ impl StateThread {
                 Some(at) => commands.recv_deadline(at),
             };
             match command {
-                Ok(Command::Shutdown) => return self.final_save(),
+                Ok(Command::Shutdown) => {
+                    self.final_save();
+                    return;
+                }
                 Ok(command) => {
                     self.handle(command);
                     // Drain what is already queued before looking at timers
@@ -153,14 +161,20 @@ impl StateThread {
                             break;
                         }
                         match commands.try_recv() {
-                            Ok(Command::Shutdown) => return self.final_save(),
+                            Ok(Command::Shutdown) => {
+                                self.final_save();
+                                return;
+                            }
                             Ok(command) => self.handle(command),
                             Err(_) => break,
                         }
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return self.final_save(),
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.final_save();
+                    return;
+                }
             }
         }
     }
@@ -438,21 +452,18 @@ impl StateThread {
             .map(|_| ())
     }
 
-    fn final_save(&mut self) -> Result<(), String> {
+    fn final_save(&mut self) {
         let started = Instant::now();
         match self.save_now() {
-            Ok(()) => {
-                log::info!(
-                    "database saved on shutdown ({} services, {} ms)",
-                    self.engine.len(),
-                    started.elapsed().as_millis()
-                );
-                Ok(())
-            }
+            Ok(()) => log::info!(
+                "database saved on shutdown ({} services, {} ms)",
+                self.engine.len(),
+                started.elapsed().as_millis()
+            ),
             Err(error) => {
                 Counters::add(&self.counters.save_failures, 1);
                 log::error!("database save on shutdown failed: {error}");
-                Err(format!("database save on shutdown failed: {error}"))
+                self.final_save_error = Some(format!("database save on shutdown failed: {error}"));
             }
         }
     }
