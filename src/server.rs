@@ -171,10 +171,14 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
         Ok(s3) => s3,
         Err(error) => return Err(format!("[database] remote_s3_url: {error}")),
     };
+    store::remove_leftover_temps(&db_path);
     if let Some(settings) = &s3 {
         s3::fetch_at_start(settings, &db_path, s3::FETCH_BUDGET);
     }
-    let database = store::load_or_quarantine(&db_path, started_at).into_database();
+    // Fails closed: a database that cannot be read stops start-up; one
+    // that does not decode is moved aside and keeps /status unhealthy.
+    let (database, quarantine) = store::open_database(&db_path, started_at)
+        .map_err(|e| format!("cannot load the database: {e}"))?;
     log::info!(
         "database {}: {} services, {} views",
         db_path.display(),
@@ -226,6 +230,7 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
     };
 
     let (save_tx, save_rx) = bounded(2);
+    let saver_queue = save_rx.clone();
     let save_notifier = notifier.clone();
     let saver = store::spawn_saver(
         db_path.clone(),
@@ -241,7 +246,7 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
     .map_err(|e| format!("cannot start the saver thread: {e}"))?;
 
     let (command_tx, command_rx) = bounded::<Command>(state::COMMAND_QUEUE);
-    let handle = StateHandle::new(command_tx);
+    let handle = StateHandle::new(command_tx).with_quarantine(quarantine);
     let state_thread = state::spawn(
         engine,
         command_rx,
@@ -250,6 +255,7 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
         StateOptions {
             save_interval: Duration::from_secs(config.database.interval),
             stop: handle.stop_flag(),
+            saver_queue: Some(saver_queue),
         },
     )
     .map_err(|e| format!("cannot start the state thread: {e}"))?;
@@ -359,7 +365,9 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
     }
     handle.shutdown();
     drop(handle);
-    let _ = state_thread.join();
+    let final_save = state_thread
+        .join()
+        .unwrap_or_else(|_| Err("the state thread panicked".to_string()));
     // The event bus is gone with the state thread: the event log writes
     // what is queued and ends.
     if let Some(thread) = eventlog_thread {
@@ -370,6 +378,7 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
     if let Some(uploader) = uploader {
         uploader.finish(UPLOAD_AT_EXIT_WAIT);
     }
+    final_save?;
     log::info!("stopped");
     Ok(())
 }

@@ -6,6 +6,7 @@
 use crate::engine::EngineError;
 use crate::events::{Event, Interest, Limit, Losses, Subscriber};
 use crate::model::{Batch, ServiceRecord, StatusSummary, Update, ViewRecord};
+use crate::store::Quarantine;
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender, TrySendError};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -92,6 +93,9 @@ pub struct StateHandle {
     stop: Arc<AtomicBool>,
     /// statsd updates queued (bounded by `INGEST_BACKLOG`).
     backlog: Backlog,
+    /// Databases moved aside at start and not yet acknowledged: while there
+    /// are any, every status is `good false`.
+    quarantine: Quarantine,
 }
 
 impl StateHandle {
@@ -100,7 +104,19 @@ impl StateHandle {
             tx,
             stop: Arc::default(),
             backlog: Backlog::default(),
+            quarantine: Quarantine::default(),
         }
+    }
+
+    /// The same handle, reporting these unacknowledged quarantines.
+    pub fn with_quarantine(mut self, quarantine: Quarantine) -> Self {
+        self.quarantine = quarantine;
+        self
+    }
+
+    /// The unacknowledged quarantines (`/status`, `DELETE /api/quarantine`).
+    pub fn quarantine(&self) -> &Quarantine {
+        &self.quarantine
     }
 
     /// The flag `shutdown` sets, for the state thread to watch.
