@@ -225,6 +225,9 @@ impl ChangeLog {
 
     /// One event: its line, now or counted for a summary.
     pub fn event(&mut self, event: &Event, now: Millis, out: &mut impl FnMut(String)) {
+        // First the summaries due (also on events that are not logged, so
+        // a stream of additions does not hold them back).
+        self.roll(now, out);
         let (is_view, from, to) = match event {
             Event::ServiceChanged { service, previous } if service.state != *previous => {
                 (false, *previous, service.state)
@@ -234,7 +237,6 @@ impl ChangeLog {
             }
             _ => return,
         };
-        self.roll(now, out);
         let burst = if is_view {
             &mut self.views
         } else {
@@ -399,6 +401,19 @@ mod tests {
             "... and 5 more service state changes in the last second (5 ok->error)"
         );
         assert_eq!(lines[21], "service next error -> ok");
+        // An event that is not logged (an addition) brings a due summary too.
+        let burst: Vec<(Event, Millis)> = (0..21)
+            .map(|i| (svc(&format!("t{i}"), State::Ok, State::Error), 5000))
+            .collect();
+        assert_eq!(feed(&mut log, &burst).len(), 20, "20 lines, one held back");
+        let added = Event::ServiceAdded {
+            service: ServiceRecord::default(),
+        };
+        let lines = feed(&mut log, &[(added, 6000)]);
+        assert_eq!(
+            lines,
+            ["... and 1 more service state change in the last second (1 ok->error)"]
+        );
     }
 
     #[test]
