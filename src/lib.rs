@@ -3,6 +3,7 @@
 
 pub mod alert;
 pub mod base64;
+pub mod changelog;
 pub mod cli;
 pub mod clock;
 pub mod config;

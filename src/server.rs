@@ -13,7 +13,7 @@ use crate::metrics::MetricsOptions;
 use crate::notify::{NotifyBeat, NotifyOptions};
 use crate::state::{self, Command, StateHandle, StateOptions};
 use crate::store::s3::{self, S3Settings};
-use crate::{alert, eventlog, http, logging, metrics, notify, statsd, store};
+use crate::{alert, changelog, eventlog, http, logging, metrics, notify, statsd, store};
 use crossbeam_channel::bounded;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -287,6 +287,8 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
         (Some(reopen), Some(thread))
     };
 
+    // Every state change at info level, rate-limited (before any listener).
+    changelog::spawn(&handle).map_err(|e| format!("cannot start the changelog thread: {e}"))?;
     // Subscribed before any listener starts, so no view change is missed.
     let alert_settings = alert::AlertSettings::from_config(&config);
     let alert_count = alert_settings.alerts.len();
