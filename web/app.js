@@ -138,7 +138,7 @@ function draw() {
     // No service yet: the curl command that creates one, and the views the
     // configuration defines already (they exist before their members).
     const vs = [...views.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
-    main.replaceChildren(render.firstRun(api.curlExample()), render.viewList(vs) || '');
+    main.replaceChildren(render.firstRun(api.curlExample()), render.viewList(vs, failed) || '');
   } else {
     const list = render.sortServices(all.filter(matches));
     const vs = [...views.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
