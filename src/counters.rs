@@ -14,6 +14,9 @@ pub struct Counters {
     pub lines: AtomicU64,
     /// Updates refused because `max_services` was reached.
     pub refused_services: AtomicU64,
+    /// Times the monitor found it had not been watching (stopped process,
+    /// suspended VM): deadlines inside were moved, see `state::watch`.
+    pub freezes: AtomicU64,
     /// Batches or events dropped because a bounded queue was full.
     pub queue_drops: AtomicU64,
     /// TCP statsd connections refused because the cap was reached.

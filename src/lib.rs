@@ -3,6 +3,7 @@
 
 pub mod alert;
 pub mod base64;
+pub mod changelog;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod net;
 pub mod notify;
 pub mod reload;
 pub mod server;

@@ -12,7 +12,7 @@ use crate::engine::{auto, Engine, EngineConfig};
 use crate::notify::NotifyBeat;
 use crate::state::{self, Command, StateHandle, StateOptions};
 use crate::store::s3::{self, S3Settings};
-use crate::{alert, eventlog, http, logging, metrics, notify, reload, statsd, store};
+use crate::{alert, changelog, eventlog, http, logging, metrics, notify, reload, statsd, store};
 use crossbeam_channel::bounded;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -170,10 +170,14 @@ fn run(args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(), 
         Ok(s3) => s3,
         Err(error) => return Err(format!("[database] remote_s3_url: {error}")),
     };
+    store::remove_leftover_temps(&db_path);
     if let Some(settings) = &s3 {
         s3::fetch_at_start(settings, &db_path, s3::FETCH_BUDGET);
     }
-    let database = store::load_or_quarantine(&db_path, started_at).into_database();
+    // Fails closed: a database that cannot be read stops start-up; one
+    // that does not decode is moved aside and keeps /status unhealthy.
+    let (database, quarantine) = store::open_database(&db_path, started_at)
+        .map_err(|e| format!("cannot load the database: {e}"))?;
     log::info!(
         "database {}: {} services, {} views",
         db_path.display(),
@@ -211,6 +215,7 @@ fn run(args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(), 
     };
 
     let (save_tx, save_rx) = bounded(2);
+    let saver_queue = save_rx.clone();
     let save_notifier = notifier.clone();
     let saver = store::spawn_saver(
         db_path.clone(),
@@ -226,7 +231,7 @@ fn run(args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(), 
     .map_err(|e| format!("cannot start the saver thread: {e}"))?;
 
     let (command_tx, command_rx) = bounded::<Command>(state::COMMAND_QUEUE);
-    let handle = StateHandle::new(command_tx);
+    let handle = StateHandle::new(command_tx).with_quarantine(quarantine);
     let state_thread = state::spawn(
         engine,
         command_rx,
@@ -235,6 +240,7 @@ fn run(args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(), 
         StateOptions {
             save_interval: Duration::from_secs(config.database.interval),
             stop: handle.stop_flag(),
+            saver_queue: Some(saver_queue),
         },
     )
     .map_err(|e| format!("cannot start the state thread: {e}"))?;
@@ -261,6 +267,8 @@ fn run(args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(), 
         (Some(reopen), Some(thread))
     };
 
+    // Every state change at info level, rate-limited (before any listener).
+    changelog::spawn(&handle).map_err(|e| format!("cannot start the changelog thread: {e}"))?;
     // Subscribed before any listener starts, so no view change is missed.
     let alert_settings = alert::AlertSettings::from_config(&config);
     let alert_count = alert_settings.alerts.len();
@@ -356,7 +364,9 @@ fn run(args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(), 
     }
     handle.shutdown();
     drop(handle);
-    let _ = state_thread.join();
+    let final_save = state_thread
+        .join()
+        .unwrap_or_else(|_| Err("the state thread panicked".to_string()));
     // The event bus is gone with the state thread: the event log writes
     // what is queued and ends.
     if let Some(thread) = eventlog_thread {
@@ -367,6 +377,7 @@ fn run(args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(), 
     if let Some(uploader) = uploader {
         uploader.finish(UPLOAD_AT_EXIT_WAIT);
     }
+    final_save?;
     log::info!("stopped");
     Ok(())
 }

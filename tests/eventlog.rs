@@ -33,10 +33,11 @@ fn event_log_lines_mode_and_reopen() {
     let path = dir.path().join("events.log");
     // 666 is wider than the usual umask (022) allows: the mode must be set
     // explicitly.
+    // A `$word` view appears with its first member (alarm_added).
     let server = Server::start(
         dir.path(),
         &format!(
-            "[eventlog]\npath = \"{}\"\nmode = \"666\"\n[[views]]\nname = \"eview\"\npattern = \"e.*\"\n",
+            "[eventlog]\npath = \"{}\"\nmode = \"666\"\n[[views]]\nname = \"eview-$k\"\npattern = \"e.$k\"\n",
             path.display()
         ),
     );
@@ -46,7 +47,7 @@ fn event_log_lines_mode_and_reopen() {
 
     assert_eq!(server.post("/api/services/e.one?timeout=1").status, 200);
     assert!(wait_until(WAIT, || find(&path, "service_added", "e.one").is_some()));
-    assert!(wait_until(WAIT, || find(&path, "alarm_added", "eview").is_some()));
+    assert!(wait_until(WAIT, || find(&path, "alarm_added", "eview-one").is_some()));
     // Expiry: ok -> error for the service and for its view.
     assert!(
         wait_until(WAIT, || events(&path).iter().any(|e| {
@@ -58,7 +59,7 @@ fn event_log_lines_mode_and_reopen() {
     );
     assert!(wait_until(WAIT, || events(&path).iter().any(|e| {
         let b = &e["alarm_state_changed"];
-        b["alarm"]["name"] == "eview" && b["current"] == "error"
+        b["alarm"]["name"] == "eview-one" && b["current"] == "error"
     })));
     let e = events(&path)
         .into_iter()
@@ -70,11 +71,11 @@ fn event_log_lines_mode_and_reopen() {
     assert_eq!(service["timeout"], 1000);
     assert_eq!(
         service["in_alarms"],
-        serde_json::json!(["eview"]),
+        serde_json::json!(["eview-one"]),
         "1.x keys"
     );
-    let alarm = &find(&path, "alarm_state_changed", "eview").expect("event")["alarm_state_changed"]
-        ["alarm"];
+    let alarm = &find(&path, "alarm_state_changed", "eview-one").expect("event")
+        ["alarm_state_changed"]["alarm"];
     assert!(alarm.get("incident_nbr").is_some(), "1.x keys: {alarm}");
 
     // logrotate: the file is moved away; the next event goes to a new file.
@@ -118,11 +119,16 @@ fn event_log_lines_mode_and_reopen() {
     );
     assert_eq!(
         server
-            .request("DELETE", "/api/views/eview", &[], b"")
+            .request("DELETE", "/api/views/eview-one", &[], b"")
             .status,
         200
     );
-    assert!(wait_until(WAIT, || find(&path, "alarm_removed", "eview").is_some()));
+    assert!(wait_until(WAIT, || find(
+        &path,
+        "alarm_removed",
+        "eview-one"
+    )
+    .is_some()));
 
     // Every line has exactly ts, type and the body under the type's name.
     for e in events(&path).iter().chain(events(&rotated).iter()) {

@@ -91,12 +91,25 @@ fn views_follow_a_reload_state_is_kept_and_a_bad_file_is_refused() {
     let beat_before = server.service("db.1").expect("db.1")["last_beat"].clone();
     assert_eq!(view_names(&server), ["web"]);
 
-    // A new view appears with the existing services as members.
-    let two = format!("{}{}", view("web", "web.*", &[]), view("db", "db.*", &[]));
-    reload(&server, dir.path(), &two, "reload: views: 1 added (db)");
-    assert_eq!(view_names(&server), ["db", "web"]);
+    // A new view appears with the existing services as members; one
+    // without members yet exists too (as at start-up).
+    let two = format!(
+        "{}{}{}",
+        view("web", "web.*", &[]),
+        view("db", "db.*", &[]),
+        view("idle", "idle.*", &[])
+    );
+    reload(
+        &server,
+        dir.path(),
+        &two,
+        "reload: views: 2 added (db, idle)",
+    );
+    assert_eq!(view_names(&server), ["db", "idle", "web"]);
     assert_eq!(members(&server, "db"), ["db.1", "db.2"]);
     assert_eq!(server.json("/api/views/db")["view"]["state"], "ok");
+    assert!(members(&server, "idle").is_empty());
+    assert_eq!(server.json("/api/views/idle")["view"]["state"], "new");
     // Nothing else moved: the old view, its incident, the services' beats.
     let web_after = server.json("/api/views/web")["view"].clone();
     assert_eq!(web_after, web_before);
@@ -116,7 +129,7 @@ fn views_follow_a_reload_state_is_kept_and_a_bad_file_is_refused() {
         &server,
         dir.path(),
         &only_db,
-        "reload: views: 1 removed (web)",
+        "reload: views: 2 removed (web, idle)",
     );
     assert!(wait_until(WAIT, || count(
         &server,

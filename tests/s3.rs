@@ -319,6 +319,44 @@ fn an_existing_object_is_loaded_over_the_local_file() {
     assert!(server.service("web.frontend").is_some());
 }
 
+/// Issue 13 §4: a corrupt local file falls back to the S3 copy first; the
+/// corrupt bytes are kept aside, and since the copy stands in for them the
+/// server is healthy (nothing for an operator to acknowledge).
+#[test]
+fn a_corrupt_local_file_falls_back_to_the_s3_copy() {
+    let tmp = TempDir::new("s3-corrupt-local-tmp");
+    let (moto, keys) = Moto::start(tmp.path(), true);
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/lovebeat-1.0.3/lovebeat.db"
+    );
+    moto.put(&keys, Path::new(fixture));
+    let dir = TempDir::new("s3-corrupt-local");
+    std::fs::write(dir.path().join("lovebeat.db"), b"torn local file").expect("write");
+
+    let server = start(
+        dir.path(),
+        &moto.endpoint(),
+        &aws_env(Some(&keys), dir.path()),
+    );
+    let log = server.log_text();
+    assert!(log.contains("using the S3 copy"), "{log}");
+    assert!(server.service("web.frontend").is_some(), "{log}");
+    let status = server.get("/status").text();
+    assert!(!status.contains("quarantined"), "{status}");
+    let kept: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".corrupt-"))
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(kept.len(), 1, "{log}");
+    assert_eq!(
+        std::fs::read(&kept[0]).ok(),
+        Some(b"torn local file".to_vec())
+    );
+}
+
 #[test]
 fn an_object_that_is_not_a_database_never_replaces_the_local_file() {
     let tmp = TempDir::new("s3-garbage-tmp");

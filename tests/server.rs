@@ -69,6 +69,45 @@ fn statsd_over_udp_and_tcp() {
     assert_eq!(server.service("tcp.one").expect("tcp.one")["state"], "ok");
 }
 
+/// `":PORT"` means every interface, IPv4 and IPv6 (issue 14): statsd on
+/// `":0"` takes beats sent to 127.0.0.1 and, where the host has IPv6, to ::1.
+#[test]
+fn all_interfaces_means_ipv4_and_ipv6() {
+    let dir = TempDir::new("dual-stack");
+    let config = common::base_config(dir.path()).replace(
+        "[udp]\nlisten = \"127.0.0.1:0\"\n[tcp]\nlisten = \"127.0.0.1:0\"\n",
+        "[udp]\nlisten = \":0\"\n[tcp]\nlisten = \":0\"\n",
+    );
+    assert!(config.contains("listen = \":0\""), "{config}");
+    let server = Server::start_with_config(dir.path(), &config);
+    let udp = server.udp.expect("the UDP port is logged").port();
+    let tcp = server.tcp.expect("the TCP port is logged").port();
+    let ipv6 = std::net::UdpSocket::bind("[::1]:0").is_ok();
+    let mut hosts = vec!["127.0.0.1"];
+    if ipv6 {
+        hosts.push("::1");
+    }
+    let mut expected = Vec::new();
+    for (i, host) in hosts.iter().enumerate() {
+        let ip: std::net::IpAddr = host.parse().expect("an address");
+        let sender = std::net::UdpSocket::bind((ip, 0)).expect("a sender");
+        sender
+            .send_to(format!("dual.udp{i}.beat:1|c\n").as_bytes(), (ip, udp))
+            .expect("send");
+        let mut stream = std::net::TcpStream::connect((ip, tcp)).expect("connect");
+        std::io::Write::write_all(&mut stream, format!("dual.tcp{i}.beat:1|c\n").as_bytes())
+            .expect("write");
+        expected.push(format!("dual.udp{i}"));
+        expected.push(format!("dual.tcp{i}"));
+    }
+    assert!(
+        wait_until(WAIT, || expected
+            .iter()
+            .all(|n| server.service(n).is_some())),
+        "beats over {hosts:?} did not all land"
+    );
+}
+
 #[test]
 fn a_silent_service_expires_on_its_own_never_early() {
     let dir = TempDir::new("expiry");

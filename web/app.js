@@ -127,18 +127,22 @@ function draw() {
   const typing = active && active.matches && active.matches('input.filter');
   const r = route();
   const ctx = { ...ui, ...handlers };
+  const failed = render.failing(all);
   if (r.view !== undefined) {
     const v = views.get(r.view);
     const members = render.sortServices(all.filter((s) => (s.views || []).includes(r.view)));
     document.title = `${r.view} · ${document.title}`;
-    main.replaceChildren(render.viewHeader(v, members.length), render.toolbar(ctx),
+    main.replaceChildren(render.viewHeader(v, members.length, failed.get(r.view) || []), render.toolbar(ctx),
       render.serviceTable(members.filter(matches), ctx));
-  } else if (!services.size && !views.size) {
-    main.replaceChildren(render.firstRun(api.curlExample()));
+  } else if (!services.size) {
+    // No service yet: the curl command that creates one, and the views the
+    // configuration defines already (they exist before their members).
+    const vs = [...views.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+    main.replaceChildren(render.firstRun(api.curlExample()), render.viewList(vs, failed) || '');
   } else {
     const list = render.sortServices(all.filter(matches));
     const vs = [...views.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
-    main.replaceChildren(render.viewList(vs) || '',
+    main.replaceChildren(render.viewList(vs, failed) || '',
       render.h('section.servicelist', {}, render.h('h2', {}, 'Services'), render.toolbar(ctx), render.serviceTable(list, ctx)));
   }
   // Keep typing in the filter box across redraws.

@@ -73,19 +73,37 @@ export function header(c, el) {
 /** "incident #4", or "no incidents" for a view that never failed. */
 const incidentText = (n) => (n > 0 ? `incident #${n}` : 'no incidents');
 
-function viewCard(v) {
+/** Names of each view's members in ERROR, from the services the page
+ * holds. A view's record is sent again only when its own state changes, so
+ * its `failed_services` goes stale when a member is muted, recovers or
+ * fails while the view stays in ERROR; the members are always current. */
+export function failing(services) {
+  const out = new Map();
+  for (const s of services) {
+    if (s.state !== 'error') continue;
+    for (const v of s.views || []) {
+      if (!out.has(v)) out.set(v, []);
+      out.get(v).push(s.name);
+    }
+  }
+  for (const names of out.values()) names.sort();
+  return out;
+}
+
+function viewCard(v, failed) {
   return h('li.view.' + v.state, { 'data-view': v.name, 'data-state': v.state },
     h('a', { href: '#/views/' + encodeURIComponent(v.name) },
       badge(v.state),
       h('span.name', {}, v.name),
       h('span.incident', { title: 'incident number' }, incidentText(v.incident_number)),
-      v.failed_services.length ? h('span.failed', {}, `${v.failed_services.length} failing`) : null));
+      failed.length ? h('span.failed', { 'data-failing': failed.length }, `${failed.length} failing`) : null));
 }
 
-export function viewList(views) {
+/** The view cards; `failed` is `failing(services)`. */
+export function viewList(views, failed) {
   if (!views.length) return null;
   return h('section.views', {}, h('h2', {}, 'Views'),
-    h('ul.viewlist', {}, views.map(viewCard)));
+    h('ul.viewlist', {}, views.map((v) => viewCard(v, failed.get(v.name) || []))));
 }
 
 /** Rows drawn at most; the filter finds the rest (keeps big setups fast). */
@@ -158,12 +176,13 @@ export function firstRun(curl) {
       'Use "auto" as the timeout to let Lovebeat learn the interval.'));
 }
 
-export function viewHeader(v, memberCount) {
+/** A view's page head; `failed` are the names of its members in ERROR. */
+export function viewHeader(v, memberCount, failed) {
   if (!v) return h('section.viewhead', {}, h('a.back', { href: '#/' }, '← all services'), h('h1', {}, 'No such view'));
   return h('section.viewhead', { 'data-view-page': v.name },
     h('a.back', { href: '#/' }, '← all services'),
     h('h1', {}, badge(v.state), ' ', h('span.name', {}, v.name)),
     h('p.meta', {},
       `${incidentText(v.incident_number)} · ${memberCount} member${memberCount === 1 ? '' : 's'}`,
-      v.failed_services.length ? ` · failing: ${v.failed_services.join(', ')}` : ''));
+      failed.length ? ` · failing: ${failed.join(', ')}` : ''));
 }

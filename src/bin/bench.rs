@@ -10,6 +10,11 @@
 //! datagram), HTTP beats/s on keep-alive connections, RSS per service at
 //! 100k and N (default 1M) services, save and load time, the longest stall
 //! of an HTTP request during a save, idle CPU, and expiry latency.
+//!
+//! `bench --ws [--services N] [--clients C]` measures dashboards instead
+//! (see `ws_bench`): RSS with C websocket clients (default 64) at N
+//! services (default 100k), and whether reading clients survive ~50k
+//! beats/s.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
@@ -18,6 +23,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+#[path = "bench/ws.rs"]
+mod ws;
 
 type Log = Arc<Mutex<Vec<String>>>;
 
@@ -284,6 +292,21 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("lovebeat-bench-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let ticks = clock_ticks();
+    if args.iter().any(|a| a == "--ws") {
+        let services = if args.iter().any(|a| a == "--services") {
+            total
+        } else {
+            100_000
+        };
+        let clients = args
+            .iter()
+            .position(|a| a == "--clients")
+            .and_then(|i| args.get(i + 1)?.parse().ok())
+            .unwrap_or(64);
+        ws::ws_bench(&bin, &dir, services, clients);
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     println!(
         "lovebeat bench: {} on {} cores",
         bin.display(),

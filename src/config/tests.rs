@@ -76,7 +76,7 @@ fn defaults() {
     assert_eq!(c.limits.max_ws_clients, 64);
     assert!(c.views.is_empty() && c.notify.is_empty() && c.alerts.is_empty());
     assert_eq!(c.validate(), Ok(()));
-    assert_eq!(c.udp.addr(), Ok(Some("0.0.0.0:8127".into())));
+    assert_eq!(c.udp.addr(), Ok(Some("[::]:8127".into())));
 }
 
 #[test]
@@ -499,8 +499,8 @@ fn validate_in_code() {
 #[test]
 fn listen_addresses() {
     assert_eq!(listen_addr(""), Ok(None));
-    assert_eq!(listen_addr(":8080"), Ok(Some("0.0.0.0:8080".into())));
-    assert_eq!(listen_addr(":0"), Ok(Some("0.0.0.0:0".into())));
+    assert_eq!(listen_addr(":8080"), Ok(Some("[::]:8080".into())));
+    assert_eq!(listen_addr(":0"), Ok(Some("[::]:0".into())));
     for ok in [
         "127.0.0.1:8080",
         "[::1]:8080",

@@ -124,7 +124,8 @@ impl Config {
 }
 
 /// Parses a listen address: `""` → `None` (listener disabled), `":8080"` →
-/// `0.0.0.0:8080`, `HOST:PORT` and `[IPv6]:PORT` unchanged.
+/// `[::]:8080` (every interface, IPv4 and IPv6: see `crate::net`),
+/// `HOST:PORT` and `[IPv6]:PORT` unchanged.
 pub fn listen_addr(s: &str) -> Result<Option<String>, ConfigError> {
     check_listen(s).map_err(|message| ConfigError::Invalid {
         path: None,
@@ -147,7 +148,7 @@ fn check_listen(s: &str) -> Result<Option<String>, String> {
         format!("listen address `{s}`: port `{port}` is not a number from 0 to 65535")
     })?;
     if host.is_empty() {
-        return Ok(Some(format!("0.0.0.0:{port}")));
+        return Ok(Some(format!("[::]:{port}")));
     }
     if let Some(inner) = host.strip_prefix('[') {
         let ok = inner

@@ -22,6 +22,9 @@ mod service;
 #[cfg(test)]
 mod tests;
 mod timers;
+mod unwatched;
+#[cfg(test)]
+mod unwatched_tests;
 mod view;
 
 pub use error::EngineError;
@@ -38,6 +41,7 @@ use names::Names;
 use pattern::ViewTemplate;
 use service::Service;
 use timers::{Timers, UNSCHEDULED};
+use unwatched::Unwatched;
 use view::View;
 
 /// Beats closer than this to the previous accepted beat are dropped.
@@ -69,6 +73,8 @@ pub struct Engine {
     free_views: Vec<u32>,
     view_index: HashMap<String, u32>,
     timers: Timers,
+    /// Windows of time the monitor was not watching (a freeze).
+    unwatched: Unwatched,
     live: usize,
     /// Services per state, indexed by `State::gauge()`.
     service_counts: [usize; 4],
@@ -83,8 +89,10 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine with no services; the views of templates without a `$word`
+    /// in their name exist already (state NEW, no members).
     pub fn new(config: EngineConfig) -> Engine {
-        Engine {
+        let mut engine = Engine {
             config,
             services: Vec::new(),
             free_services: Vec::new(),
@@ -95,13 +103,31 @@ impl Engine {
             free_views: Vec::new(),
             view_index: HashMap::new(),
             timers: Timers::default(),
+            unwatched: Unwatched::default(),
             live: 0,
             service_counts: [0; 4],
             view_counts: [0; 4],
             dirty: false,
             changed: false,
             emit_beats: false,
+        };
+        engine.create_fixed_views();
+        engine
+    }
+
+    /// Creates the views whose names have no `$word` (see
+    /// `ViewTemplate::fixed_name`). Nobody subscribes yet, so no event. The
+    /// template that gives a view its alerts is still the first to produce
+    /// it for a member (SPEC 2), so these start without one.
+    fn create_fixed_views(&mut self) {
+        let mut sink = Vec::new();
+        for t in 0..self.config.templates.len() {
+            if let Some(name) = self.config.templates[t].fixed_name() {
+                let vid = self.get_or_create_view(name.to_owned(), t, &mut sink);
+                self.view_mut(vid).template = None;
+            }
         }
+        self.dirty = false;
     }
 
     /// Number of services.
@@ -125,6 +151,14 @@ impl Engine {
     /// call: a periodic save with nothing new to write is skipped.
     pub fn take_changed(&mut self) -> bool {
         std::mem::take(&mut self.changed) | self.dirty
+    }
+
+    /// Records that the monitor was not watching during `(from, to]`
+    /// (wall-clock ms; e.g. the process was stopped): every deadline that
+    /// falls inside moves later by `to - from` (see `unwatched`). Lazy: each
+    /// one is moved when it pops, so this is O(1) whatever the services.
+    pub fn note_unwatched(&mut self, from: Millis, to: Millis) {
+        self.unwatched.note(from, to);
     }
 
     /// The earliest moment `tick` has something to do.
@@ -187,7 +221,8 @@ impl Engine {
         if s.grace {
             at = at.max(self.config.started_at.saturating_add(timeout));
         }
-        Some(at)
+        // The deadline was set by the beat (or the start) one timeout before.
+        Some(self.unwatched.shift(at, at.saturating_sub(timeout)))
     }
 
     fn evaluate(&self, s: &Service, now: Millis) -> State {
@@ -492,6 +527,7 @@ impl Engine {
 
     /// Expires every service whose deadline is at or before `now`.
     pub fn tick(&mut self, now: Millis, out: &mut Vec<Event>) {
+        self.unwatched.prune(now);
         while let Some((deadline, id)) = self.timers.pop_due(now) {
             let Some(s) = self.services.get_mut(id as usize).and_then(Option::as_mut) else {
                 continue;
@@ -528,7 +564,18 @@ impl Engine {
     pub fn load(&mut self, services: Vec<ServiceRecord>, views: Vec<ViewRecord>, now: Millis) {
         let mut sink = Vec::new();
         for record in views {
-            if self.find_view(&record.name).is_some() {
+            if let Some(vid) = self.find_view(&record.name) {
+                // A fixed view (created before the load) keeps what the
+                // database knows of it; a duplicate line changes nothing.
+                let view = self.view_mut(vid);
+                if view.members.is_empty() && view.incident_number == 0 && view.state == State::New
+                {
+                    view.state = record.state;
+                    view.incident_number = record.incident_number;
+                    view.last_state_change = record.last_state_change;
+                    self.view_counts[State::New.gauge() as usize] -= 1;
+                    self.view_counts[record.state.gauge() as usize] += 1;
+                }
                 continue;
             }
             let mut view = View::new(record.name.clone());

@@ -94,6 +94,15 @@ impl ViewTemplate {
         })
     }
 
+    /// The view's name when it has no `$word`: such a view exists from
+    /// start-up, before any member (so `/api/status?view=` answers for it).
+    pub fn fixed_name(&self) -> Option<&str> {
+        self.name_parts
+            .iter()
+            .all(|part| matches!(part, NamePart::Lit(_)))
+            .then_some(self.name.as_str())
+    }
+
     /// Whether `service` belongs to this template (any include matches, no
     /// exclude does). Never allocates for names without a back-reference.
     pub fn matches(&self, service: &str) -> bool {

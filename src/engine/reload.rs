@@ -9,11 +9,14 @@
 //!   if its failing members changed, it goes OK/ERROR with the usual
 //!   `ViewChanged` events (a reload that puts a view into ERROR opens an
 //!   incident and fires its alerts, as any other failure would);
-//! - a new view is created as usual (`ViewAdded`, then its state);
+//! - a new view is created as usual (`ViewAdded`, then its state); a new
+//!   template without a `$word` creates its view even with no member, as
+//!   at start-up (state NEW);
 //! - a view that loses its last member in the reload is removed
-//!   (`ViewRemoved`, no recovery alert: the operator removed it);
-//!   views that had no members before (known only from the database) are
-//!   left alone;
+//!   (`ViewRemoved`, no recovery alert: the operator removed it), unless a
+//!   new template names it without a `$word` (it stays, with no members);
+//!   so is a member-less view whose `$word`-free template is gone; other
+//!   views without members (known only from the database) are left alone;
 //! - every view takes its alerts from the first new template producing it;
 //! - a service whose views changed gets a `ServiceChanged` (same state)
 //!   when someone subscribed to everything (`emit_beats`: a websocket
@@ -50,6 +53,8 @@ impl Engine {
         now: Millis,
         out: &mut Vec<Event>,
     ) -> ViewsReloaded {
+        let old_fixed: HashSet<String> = fixed_names(&self.config.templates);
+        let new_fixed: HashSet<String> = fixed_names(&templates);
         self.config.templates = templates;
         for view in self.views.iter_mut().flatten() {
             view.template = None;
@@ -106,14 +111,35 @@ impl Engine {
                 });
             }
         }
+        // Views of `$word`-free templates exist even without members (as
+        // at start-up); their alerts come from the first template to
+        // produce them for a member.
+        for t in 0..self.config.templates.len() {
+            if let Some(name) = self.config.templates[t].fixed_name() {
+                if self.find_view(name).is_none() {
+                    let vid = self.get_or_create_view(name.to_owned(), t, out);
+                    self.view_mut(vid).template = None;
+                }
+            }
+        }
         let mut touched: Vec<u32> = touched.into_iter().collect();
         touched.sort_unstable();
         for vid in touched {
-            if self.view(vid).members.is_empty() {
+            let v = self.view(vid);
+            if v.members.is_empty() && !new_fixed.contains(&v.name) {
                 self.remove_view(vid, out);
             } else {
                 self.update_view_state(vid, now, out);
             }
+        }
+        let mut gone: Vec<u32> = old_fixed
+            .difference(&new_fixed)
+            .filter_map(|name| self.find_view(name))
+            .filter(|&vid| self.view(vid).members.is_empty())
+            .collect();
+        gone.sort_unstable();
+        for vid in gone {
+            self.remove_view(vid, out);
         }
         for event in &out[first_event..] {
             match event {
@@ -135,4 +161,12 @@ impl Engine {
         self.dirty = true;
         out.push(Event::ViewRemoved { view: record });
     }
+}
+
+/// The names of the views that exist without members (no `$word`).
+fn fixed_names(templates: &[ViewTemplate]) -> HashSet<String> {
+    templates
+        .iter()
+        .filter_map(|t| t.fixed_name().map(str::to_owned))
+        .collect()
 }

@@ -246,10 +246,73 @@ fn views_without_members_from_the_database_are_left_alone() {
         }],
         T0,
     );
-    let (report, out) = reload(&mut e, vec![template("web", &["web.*"], &[])], T0 + 10);
+    let (report, out) = reload(
+        &mut e,
+        vec![template("web-$x", &["web.$x.*"], &[])],
+        T0 + 10,
+    );
     assert_eq!(report, ViewsReloaded::default());
     assert!(out.is_empty());
     assert_eq!(view(&e, "old").map(|v| v.incident_number), Some(7));
+}
+
+#[test]
+fn a_new_template_without_a_word_creates_its_view_before_any_member() {
+    let mut e = engine(vec![]);
+    let (report, out) = reload(
+        &mut e,
+        vec![template("workers", &["worker.*"], &["ops"])],
+        T0,
+    );
+    assert_eq!(report.added, vec!["workers".to_string()]);
+    assert_eq!(
+        view_events(&out),
+        vec![("added", "workers".to_string(), State::New)]
+    );
+    let v = view(&e, "workers").expect("view");
+    assert_eq!((v.state, v.incident_number), (State::New, 0));
+    assert!(members(&e, "workers").is_empty());
+    // Its alerts come with its first member, as at start-up.
+    fail(&mut e, "worker.1", T0 + 10);
+    let v = view(&e, "workers").expect("view");
+    assert_eq!(
+        (v.state, v.alerts.clone()),
+        (State::Error, vec!["ops".to_string()])
+    );
+}
+
+#[test]
+fn a_removed_template_without_a_word_takes_its_memberless_view_along() {
+    let mut e = engine(vec![
+        template("workers", &["worker.*"], &[]),
+        template("web", &["web.*"], &[]),
+    ]);
+    assert!(view(&e, "workers").is_some());
+    let (report, out) = reload(&mut e, vec![template("web", &["web.*"], &[])], T0);
+    assert_eq!(report.removed, vec!["workers".to_string()]);
+    assert_eq!(
+        view_events(&out),
+        vec![("removed", "workers".to_string(), State::New)]
+    );
+    assert!(view(&e, "workers").is_none());
+    assert!(view(&e, "web").is_some());
+}
+
+#[test]
+fn a_configured_view_that_loses_its_members_stays_and_recovers() {
+    let mut e = engine(vec![template("web", &["web.*"], &[])]);
+    fail(&mut e, "web.1", T0);
+    let (report, out) = reload(&mut e, vec![template("web", &["www.*"], &[])], T0 + 10);
+    assert!(report.removed.is_empty());
+    assert_eq!(
+        view_events(&out),
+        vec![("changed", "web".to_string(), State::Ok)]
+    );
+    let v = view(&e, "web").expect("view");
+    assert_eq!((v.state, v.incident_number), (State::Ok, 1));
+    assert!(members(&e, "web").is_empty());
+    ok(&mut e, "www.1", T0 + 20);
+    assert_eq!(members(&e, "web"), vec!["www.1"]);
 }
 
 #[test]
@@ -265,14 +328,18 @@ fn the_same_templates_again_change_nothing() {
 }
 
 #[test]
-fn a_reload_that_empties_a_view_and_a_later_member_recreates_it() {
-    let mut e = engine(vec![template("web", &["web.*"], &[])]);
-    ok(&mut e, "web.1", T0);
-    let (report, _) = reload(&mut e, vec![template("web", &["www.*"], &[])], T0 + 10);
-    assert_eq!(report.removed, vec!["web".to_string()]);
-    assert!(view(&e, "web").is_none());
-    ok(&mut e, "www.1", T0 + 20);
-    assert_eq!(members(&e, "web"), vec!["www.1"]);
+fn a_reload_that_empties_a_templated_view_and_a_later_member_recreates_it() {
+    let mut e = engine(vec![template("web-$x", &["web.$x.*"], &[])]);
+    ok(&mut e, "web.a.1", T0);
+    let (report, _) = reload(
+        &mut e,
+        vec![template("web-$x", &["www.$x.*"], &[])],
+        T0 + 10,
+    );
+    assert_eq!(report.removed, vec!["web-a".to_string()]);
+    assert!(view(&e, "web-a").is_none());
+    ok(&mut e, "www.a.1", T0 + 20);
+    assert_eq!(members(&e, "web-a"), vec!["www.a.1"]);
 }
 
 #[test]

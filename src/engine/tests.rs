@@ -296,10 +296,23 @@ fn unknown_services_are_not_created_by_mute_delete_or_get() {
 #[test]
 fn views_follow_their_members_and_count_incidents_only_into_error() {
     let mut e = engine();
+    // A view whose name has no `$word` exists from the start, with no members.
+    let v = view_state(&e, "web");
+    assert_eq!((v.state, v.incident_number), (State::New, 0));
+    assert!(e
+        .view_with_members("web")
+        .is_ok_and(|(_, members)| members.is_empty()));
+    let status = e.status(Some("web")).expect("the view answers");
+    assert!(status.good && status.num_ok == 0 && status.num_error == 0);
     let events = apply(&mut e, "web.a", Update::SetTimeoutAndBeat(10_000), T0);
+    assert!(events.iter().any(|ev| matches!(ev,
+        Event::ViewChanged { view, previous: State::New } if view.name == "web")));
+    // One with a `$word` appears with its first member.
+    assert!(e.view_with_members("backup-db1").is_err());
+    let events = apply(&mut e, "backup.db1.x", Update::Beat, T0);
     assert!(events
         .iter()
-        .any(|ev| matches!(ev, Event::ViewAdded { view } if view.name == "web")));
+        .any(|ev| matches!(ev, Event::ViewAdded { view } if view.name == "backup-db1")));
     let v = view_state(&e, "web");
     assert_eq!(v.state, State::Ok);
     assert_eq!(v.incident_number, 0, "NEW -> OK is no incident (SPEC 13)");
@@ -634,8 +647,9 @@ fn state_counts_follow_every_change() {
     assert_eq!(e.state_counts(), ([0, 0, 1, 0], [0, 1, 0, 0]));
     e.delete_view("web", &mut out).ok();
     assert_eq!(e.state_counts(), ([0, 0, 1, 0], [0, 0, 0, 0]));
+    // After a restart the configured view "web" is there again, NEW.
     let r = reload(&e, T0 + 7_000, T0 + 7_000);
-    assert_eq!(r.state_counts(), ([0, 0, 1, 0], [0, 0, 0, 0]));
+    assert_eq!(r.state_counts(), ([0, 0, 1, 0], [1, 0, 0, 0]));
 }
 
 #[test]
@@ -704,14 +718,14 @@ fn alerting_templates() -> Vec<ViewTemplate> {
 fn view_records_carry_the_alerts_of_their_template() {
     let mut e = engine_with(alerting_templates(), T0);
     let out = apply(&mut e, "web.a", Update::SetTimeoutAndBeat(5_000), T0);
-    let added = out.iter().find_map(|ev| match ev {
-        Event::ViewAdded { view } => Some(view.clone()),
+    let joined = out.iter().find_map(|ev| match ev {
+        Event::ViewChanged { view, .. } if view.name == "web" => Some(view.clone()),
         _ => None,
     });
     assert_eq!(
-        added.map(|v| v.alerts),
+        joined.map(|v| v.alerts),
         Some(vec!["ops".to_string(), "pager".to_string()]),
-        "the ViewAdded event already names the alerts"
+        "the first member's event already names the alerts"
     );
     let changed: Vec<ViewRecord> = tick(&mut e, T0 + 5_000)
         .into_iter()

@@ -8,6 +8,7 @@ use super::urlenc;
 use crate::clock::now_ms;
 use crate::model::is_valid_name;
 use crate::state::StateHandle;
+use crate::store::Notice;
 use serde_json::json;
 
 /// `GET /version`.
@@ -153,10 +154,51 @@ pub fn status(
 ) -> Result<HttpResponse, ApiError> {
     let from_query = view_param(&req.query);
     let view = view.map(str::to_owned).or(from_query);
-    let summary = state.status(view.as_deref())?;
+    let mut summary = state.status(view.as_deref())?;
+    // A database moved aside at start: nothing is known to be fine until an
+    // operator acknowledges it, whatever the services say.
+    let notices = state.quarantine().notices();
+    if !notices.is_empty() {
+        summary.good = false;
+    }
     Ok(if req.wants_json() {
-        HttpResponse::json(200, &json::status_json(&summary))
+        let mut value = json::status_json(&summary);
+        if !notices.is_empty() {
+            value["quarantined"] = notices_json(&notices);
+        }
+        HttpResponse::json(200, &value)
     } else {
-        HttpResponse::text(200, json::status_text(&summary))
+        let mut text = json::status_text(&summary);
+        for notice in &notices {
+            text.push_str(&format!("quarantined {}\n", notice.moved_to.display()));
+        }
+        HttpResponse::text(200, text)
     })
+}
+
+fn notices_json(notices: &[Notice]) -> serde_json::Value {
+    notices
+        .iter()
+        .map(|n| json!({"file": n.moved_to.display().to_string(), "reason": n.reason, "at": n.at}))
+        .collect()
+}
+
+/// `GET /api/quarantine`: databases moved aside at start and not yet
+/// acknowledged.
+pub fn quarantine(state: &StateHandle) -> HttpResponse {
+    let notices = state.quarantine().notices();
+    HttpResponse::json(200, &json!({"quarantined": notices_json(&notices)}))
+}
+
+/// `DELETE /api/quarantine`: an operator acknowledges them (the moved files
+/// stay where they are); `/status` is healthy again if nothing else is
+/// wrong.
+pub fn acknowledge_quarantine(state: &StateHandle) -> HttpResponse {
+    match state.quarantine().acknowledge() {
+        Ok(notices) => HttpResponse::json(200, &json!({"acknowledged": notices_json(&notices)})),
+        Err(e) => HttpResponse::json(
+            500,
+            &json!({"error": format!("cannot acknowledge the quarantine: {e}")}),
+        ),
+    }
 }

@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicU64;
 const STATES: [State; 4] = [State::New, State::Ok, State::Error, State::Muted];
 
 /// Counter families: name, help, the counter.
-fn counter_families(c: &Counters) -> [(&'static str, &'static str, &AtomicU64); 15] {
+fn counter_families(c: &Counters) -> [(&'static str, &'static str, &AtomicU64); 16] {
     [
         (
             "lovebeat_beats_total",
@@ -34,6 +34,11 @@ fn counter_families(c: &Counters) -> [(&'static str, &'static str, &AtomicU64); 
             "lovebeat_refused_services_total",
             "New services refused by [limits] max_services.",
             &c.refused_services,
+        ),
+        (
+            "lovebeat_freezes_total",
+            "Times the monitor was stopped or suspended (deadlines moved by the gap).",
+            &c.freezes,
         ),
         (
             "lovebeat_queue_drops_total",

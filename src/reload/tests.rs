@@ -292,6 +292,7 @@ fn the_state_thread_applies_templates_and_max_services_and_publishes_the_changes
         crate::state::StateOptions {
             save_interval: Duration::from_secs(3600),
             stop: handle.stop_flag(),
+            saver_queue: None,
         },
     )
     .unwrap_or_else(|e| panic!("spawn: {e}"));
@@ -331,5 +332,5 @@ fn the_state_thread_applies_templates_and_max_services_and_publishes_the_changes
     drop(save_rx);
     handle.shutdown();
     drop(handle);
-    assert!(thread.join().is_ok());
+    assert!(thread.join().is_ok(), "the state thread did not panic");
 }

@@ -7,6 +7,7 @@ use crate::engine::pattern::ViewTemplate;
 use crate::engine::{EngineError, ViewsReloaded};
 use crate::events::{Event, Interest, Limit, Losses, Subscriber};
 use crate::model::{Batch, ServiceRecord, StatusSummary, Update, ViewRecord};
+use crate::store::Quarantine;
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender, TrySendError};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -100,6 +101,9 @@ pub struct StateHandle {
     stop: Arc<AtomicBool>,
     /// statsd updates queued (bounded by `INGEST_BACKLOG`).
     backlog: Backlog,
+    /// Databases moved aside at start and not yet acknowledged: while there
+    /// are any, every status is `good false`.
+    quarantine: Quarantine,
 }
 
 impl StateHandle {
@@ -108,7 +112,19 @@ impl StateHandle {
             tx,
             stop: Arc::default(),
             backlog: Backlog::default(),
+            quarantine: Quarantine::default(),
         }
+    }
+
+    /// The same handle, reporting these unacknowledged quarantines.
+    pub fn with_quarantine(mut self, quarantine: Quarantine) -> Self {
+        self.quarantine = quarantine;
+        self
+    }
+
+    /// The unacknowledged quarantines (`/status`, `DELETE /api/quarantine`).
+    pub fn quarantine(&self) -> &Quarantine {
+        &self.quarantine
     }
 
     /// The flag `shutdown` sets, for the state thread to watch.
@@ -295,7 +311,9 @@ impl StateHandle {
 }
 
 mod backlog;
+mod refusals;
 mod thread;
+mod watch;
 
 pub use backlog::{Backlog, Ingest, INGEST_BACKLOG};
 pub use thread::{spawn, StateOptions};

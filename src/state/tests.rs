@@ -7,12 +7,24 @@ use crate::engine::{Engine, EngineConfig};
 use crate::events::{Event, Interest, Subscriber};
 use crate::model::State;
 use crate::store::SaveJob;
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, Sender};
 use std::time::Instant;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn start(save_interval: Duration) -> (StateHandle, Receiver<SaveJob>, std::thread::JoinHandle<()>) {
+type StateThread = std::thread::JoinHandle<Result<(), String>>;
+
+fn start(save_interval: Duration) -> (StateHandle, Receiver<SaveJob>, StateThread) {
+    let (handle, _, saves, thread) = start_with(save_interval, false);
+    (handle, saves, thread)
+}
+
+/// `start`, also giving the saver queue's sender; with `take_back`, the
+/// state thread gets the queue's receiver as the server gives it.
+fn start_with(
+    save_interval: Duration,
+    take_back: bool,
+) -> (StateHandle, Sender<SaveJob>, Receiver<SaveJob>, StateThread) {
     let engine = Engine::new(EngineConfig {
         templates: vec![],
         max_services: 50_000,
@@ -24,15 +36,16 @@ fn start(save_interval: Duration) -> (StateHandle, Receiver<SaveJob>, std::threa
     let thread = spawn(
         engine,
         rx,
-        save_tx,
+        save_tx.clone(),
         Arc::new(Counters::default()),
         StateOptions {
             save_interval,
             stop: handle.stop_flag(),
+            saver_queue: take_back.then(|| save_rx.clone()),
         },
     )
     .unwrap_or_else(|e| panic!("spawn: {e}"));
-    (handle, save_rx, thread)
+    (handle, save_tx, save_rx, thread)
 }
 
 fn next_job(saves: &Receiver<SaveJob>) -> SaveJob {
@@ -110,9 +123,10 @@ fn shutdown_saves_even_with_a_full_queue() {
     let job = next_job(&saves);
     assert_eq!(job.services.len(), 1);
     assert!(job.done.is_some(), "the final save waits for the saver");
-    thread
+    let saved = thread
         .join()
         .unwrap_or_else(|_| panic!("state thread panicked"));
+    assert_eq!(saved, Ok(()), "the final save succeeded");
 }
 
 #[test]
@@ -202,6 +216,7 @@ fn every_view_transition_of_a_mass_expiry_reaches_the_view_subscriber() {
         StateOptions {
             save_interval: Duration::from_secs(3600),
             stop: handle.stop_flag(),
+            saver_queue: None,
         },
     )
     .unwrap_or_else(|e| panic!("spawn: {e}"));
@@ -259,4 +274,59 @@ fn every_view_transition_of_a_mass_expiry_reaches_the_view_subscriber() {
     assert_eq!(into_error.len(), VIEWS, "{into_error:?}");
     assert!(into_error.values().all(|n| *n == 1), "{into_error:?}");
     assert_eq!(losses.take(), [0; 6]);
+}
+
+fn empty_job() -> SaveJob {
+    SaveJob {
+        services: crate::model::ServiceSnapshot::with_capacity(0),
+        views: Vec::new(),
+        done: None,
+    }
+}
+
+/// crash.rs "created service ... is lost": while the saver is writing, the
+/// state thread kept making snapshots; two filled the saver's queue, and
+/// the next one, holding a new service, was refused and retried only once
+/// the saver had written both older ones: two more whole writes (seconds
+/// with 100k services under load) after the 1 s promise. Now a new
+/// snapshot takes back the older ones still waiting.
+#[test]
+fn a_new_snapshot_replaces_older_ones_waiting_for_a_busy_saver() {
+    let (handle, save_tx, saves, _thread) = start_with(Duration::from_secs(3600), true);
+    // The saver is busy: two older snapshots are already waiting.
+    save_tx.send(empty_job()).unwrap_or_else(|e| panic!("{e}"));
+    save_tx.send(empty_job()).unwrap_or_else(|e| panic!("{e}"));
+    handle
+        .update("created", Update::Beat)
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Without taking the older ones back, the queue stays full forever.
+    let deadline = Instant::now() + WAIT;
+    while saves.len() != 1 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(saves.len(), 1, "older snapshots still block the new one");
+    let job = next_job(&saves);
+    assert_eq!(job.services.len(), 1);
+    assert!(job.services.iter().any(|s| s.name == "created"));
+}
+
+#[test]
+fn hand_over_takes_back_stale_jobs_and_keeps_their_waiter() {
+    let (tx, rx) = bounded(2);
+    let (waiter, answer) = bounded(1);
+    let mut stale = empty_job();
+    stale.done = Some(waiter);
+    tx.send(stale).unwrap_or_else(|e| panic!("{e}"));
+    tx.send(empty_job()).unwrap_or_else(|e| panic!("{e}"));
+    // The old way: refused.
+    assert!(super::thread::hand_over(&tx, None, empty_job()).is_err());
+    let mut newest = empty_job();
+    newest.views = vec![crate::model::ViewRecord::default()];
+    assert!(super::thread::hand_over(&tx, Some(&rx), newest).is_ok());
+    assert_eq!(rx.len(), 1);
+    let job = rx.try_recv().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(job.views.len(), 1, "the newest snapshot is the one queued");
+    let done = job.done.unwrap_or_else(|| panic!("the waiter was dropped"));
+    let _ = done.send(Err("x".into()));
+    assert!(answer.try_recv().is_ok());
 }

@@ -4,6 +4,8 @@
 //! services beats are never held up for more than a few milliseconds; the
 //! saver thread serializes and writes.
 
+use super::refusals::Refusals;
+use super::watch::Watch;
 use super::Command;
 use crate::clock::now_ms;
 use crate::counters::Counters;
@@ -34,17 +36,21 @@ pub struct StateOptions {
     pub save_interval: Duration,
     /// `StateHandle::stop_flag`: stop (after a final save) once set.
     pub stop: Arc<AtomicBool>,
+    /// The receiving end of the saver's queue: a new snapshot takes back
+    /// the older ones still waiting there (see `hand_over`).
+    pub saver_queue: Option<Receiver<SaveJob>>,
 }
 
 /// Starts the state thread ("state"). It ends after `Command::Shutdown`
-/// (with a final save) or when every `StateHandle` is gone.
+/// (with a final save) or when every `StateHandle` is gone; it returns the
+/// final save's error, if that failed.
 pub fn spawn(
     engine: Engine,
     commands: Receiver<Command>,
     saver: Sender<SaveJob>,
     counters: Arc<Counters>,
     options: StateOptions,
-) -> std::io::Result<JoinHandle<()>> {
+) -> std::io::Result<JoinHandle<Result<(), String>>> {
     std::thread::Builder::new()
         .name("state".into())
         .spawn(move || {
@@ -52,6 +58,7 @@ pub fn spawn(
                 engine,
                 bus: Bus::default(),
                 saver,
+                saver_queue: options.saver_queue,
                 counters,
                 events: Vec::new(),
                 next_periodic_save: far_future(options.save_interval),
@@ -61,8 +68,12 @@ pub fn spawn(
                 stop: options.stop,
                 pending_save: None,
                 listings: Vec::new(),
+                watch: Watch::new(Instant::now(), now_ms()),
+                refusals: Refusals::default(),
+                final_save_error: None,
             };
             state.run(commands);
+            state.final_save_error.map_or(Ok(()), Err)
         })
 }
 
@@ -86,6 +97,7 @@ struct StateThread {
     engine: Engine,
     bus: Bus,
     saver: Sender<SaveJob>,
+    saver_queue: Option<Receiver<SaveJob>>,
     counters: Arc<Counters>,
     events: Vec<Event>,
     next_periodic_save: Instant,
@@ -97,6 +109,12 @@ struct StateThread {
     pending_save: Option<PendingSave>,
     /// Service lists being copied in steps.
     listings: Vec<Listing>,
+    /// Notices a freeze of the thread (see `watch`).
+    watch: Watch,
+    /// statsd updates refused at `max_services`, for a rate-limited warning.
+    refusals: Refusals,
+    /// Why the final save failed (the process then exits non-zero).
+    final_save_error: Option<String>,
 }
 
 struct PendingSave {
@@ -122,15 +140,17 @@ impl StateThread {
                 self.final_save();
                 return;
             }
-            let now = now_ms();
+            let now = self.look();
             self.engine.tick(now, &mut self.events);
             self.publish();
             self.note_dirty();
             self.check_pending_save();
             self.advance_save();
             self.advance_listings();
+            self.warn_refusals();
 
             let wake = self.wake_at(now);
+            self.watch.sleep_until(wake);
             let command = match wake {
                 None => commands.recv().map_err(|_| RecvTimeoutError::Disconnected),
                 Some(at) => commands.recv_deadline(at),
@@ -199,14 +219,40 @@ impl StateThread {
         }
     }
 
+    /// A change is due for saving `DIRTY_SAVE_DELAY` from now, or sooner
+    /// if a save was already due: never later (a retry planned after a
+    /// failed save must not hold back a new change's save).
     fn note_dirty(&mut self) {
-        if self.engine.take_dirty() && self.dirty_since.is_none() {
-            self.dirty_since = Some(Instant::now());
+        if self.engine.take_dirty() {
+            self.dirty_since = Some(due_sooner(self.dirty_since, Instant::now()));
+        }
+    }
+
+    /// Reads the clock; if the thread was stopped meanwhile, tells the
+    /// engine before anything is evaluated with the new time.
+    fn look(&mut self) -> Millis {
+        let now = now_ms();
+        if let Some((from, to)) = self.watch.observe(Instant::now(), now) {
+            Counters::add(&self.counters.freezes, 1);
+            log::warn!(
+                "the monitor was not running for {:.1} s (process stopped, host stalled or \
+                 VM suspended): deadlines that fell in that time are moved {:.1} s later",
+                (now - from) as f64 / 1000.0,
+                (to - from) as f64 / 1000.0
+            );
+            self.engine.note_unwatched(from, to);
+        }
+        now
+    }
+
+    fn warn_refusals(&mut self) {
+        if let Some(warning) = self.refusals.due(Instant::now()) {
+            log::warn!("{warning}");
         }
     }
 
     fn handle(&mut self, command: Command) {
-        let now = now_ms();
+        let now = self.look();
         let events = &mut self.events;
         match command {
             Command::Ingest(batch) => {
@@ -215,7 +261,10 @@ impl StateThread {
                 for (name, update) in batch.iter() {
                     match self.engine.apply(name, update, now, events) {
                         Ok(applied) => beats += applied.beat as u64,
-                        Err(EngineError::TooManyServices { .. }) => refused += 1,
+                        Err(EngineError::TooManyServices { max }) => {
+                            refused += 1;
+                            self.refusals.note(name, max);
+                        }
                         Err(error) => {
                             Counters::add(&self.counters.invalid_lines, 1);
                             log::debug!("statsd update dropped: {error}");
@@ -226,6 +275,7 @@ impl StateThread {
                 if refused > 0 {
                     Counters::add(&self.counters.refused_services, refused);
                     Counters::add(&self.counters.invalid_lines, refused);
+                    self.warn_refusals();
                 }
             }
             Command::Update {
@@ -298,6 +348,8 @@ impl StateThread {
                     log::error!("save requested over the API failed: {error}");
                     EngineError::Unavailable
                 });
+                // Waiting for the disk is not a freeze.
+                self.watch.excuse(Instant::now(), now_ms());
                 let _ = reply.send(result);
             }
             Command::Reload {
@@ -359,7 +411,7 @@ impl StateThread {
         };
         let failures = Counters::get(&self.counters.save_failures);
         let outcomes = Counters::get(&self.counters.saves) + failures;
-        match self.saver.try_send(job) {
+        match hand_over(&self.saver, self.saver_queue.as_ref(), job) {
             Ok(()) => {
                 self.pending_save = Some(PendingSave {
                     check_at: now + SAVE_CHECK_DELAY,
@@ -368,9 +420,10 @@ impl StateThread {
                 });
             }
             Err(TrySendError::Full(_)) => {
-                // The saver is still busy with earlier saves: try again soon.
+                // Only without `saver_queue`: the saver is still busy with
+                // earlier saves: try again soon.
                 log::warn!("database saver is behind; this save is postponed");
-                self.dirty_since = Some(now);
+                self.dirty_since = Some(due_sooner(self.dirty_since, now));
             }
             Err(TrySendError::Disconnected(_)) => {
                 log::error!("database saver thread is gone; changes are not being saved");
@@ -434,11 +487,14 @@ impl StateThread {
             .snapshot_for_save(&mut cursor, usize::MAX, &mut services)
         {}
         let (done, result) = bounded(1);
-        let job = SaveJob {
+        let mut job = SaveJob {
             services,
             views: self.engine.views(),
             done: Some(done),
         };
+        if let Some(queue) = &self.saver_queue {
+            job = supersede(queue, job);
+        }
         self.saver
             .send_timeout(job, FINAL_SAVE_TIMEOUT)
             .map_err(|_| "the saver thread is not accepting work".to_string())?;
@@ -460,7 +516,48 @@ impl StateThread {
             Err(error) => {
                 Counters::add(&self.counters.save_failures, 1);
                 log::error!("database save on shutdown failed: {error}");
+                self.final_save_error = Some(format!("database save on shutdown failed: {error}"));
             }
         }
     }
+}
+
+/// `now`, or the moment already planned if that is sooner.
+fn due_sooner(planned: Option<Instant>, now: Instant) -> Instant {
+    planned.map_or(now, |at| at.min(now))
+}
+
+/// Takes back the jobs still waiting in the saver's queue: `job` is a newer
+/// snapshot of everything they hold. A waiter of theirs moves to `job` when
+/// it has none (only `save_now` waits, and never two at once).
+fn supersede(queue: &Receiver<SaveJob>, mut job: SaveJob) -> SaveJob {
+    while let Ok(stale) = queue.try_recv() {
+        if job.done.is_none() {
+            job.done = stale.done;
+        }
+    }
+    job
+}
+
+/// Hands a snapshot to the saver without waiting. Snapshots the saver has
+/// not picked up yet are replaced by this newer one, so that while the
+/// saver is writing, the next thing it writes is always the newest state.
+/// (Before, a queue full of older snapshots refused the newest one, and a
+/// change in it waited for two more complete writes: under load, past the
+/// 1 s promise of SPEC 8.) Only the state thread sends, so after taking the
+/// queue back the `try_send` finds room.
+pub(super) fn hand_over(
+    saver: &Sender<SaveJob>,
+    queue: Option<&Receiver<SaveJob>>,
+    job: SaveJob,
+) -> Result<(), TrySendError<()>> {
+    let job = match queue {
+        Some(queue) => supersede(queue, job),
+        None => job,
+    };
+    // The refused job is dropped: the snapshot is taken again when retried.
+    saver.try_send(job).map_err(|e| match e {
+        TrySendError::Full(_) => TrySendError::Full(()),
+        TrySendError::Disconnected(_) => TrySendError::Disconnected(()),
+    })
 }

@@ -5,6 +5,7 @@
 //! `Counters`, and never touches service state itself.
 //!
 //! - `parse`: `parse_line` / `parse_packet` (no allocation per line).
+//! - `warn`: the rate-limited warning about invalid lines (one per 10 s).
 //! - `udp`: `spawn_udp`, one thread reading datagrams of up to 64 KiB.
 //! - `tcp`: `spawn_tcp`, an accept thread and one thread per connection,
 //!   capped, with 4 KiB lines and an idle timeout.
@@ -12,6 +13,7 @@
 mod parse;
 mod tcp;
 mod udp;
+mod warn;
 
 pub use parse::{parse_line, parse_packet, LineError, MAX_TIMEOUT_MS};
 pub use tcp::{spawn_tcp, MAX_LINE_LEN, TCP_IDLE_TIMEOUT};

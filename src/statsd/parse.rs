@@ -225,8 +225,10 @@ pub(crate) fn parse_into(line: &[u8], batch: &mut Batch, valid: &mut usize, inva
     }
 }
 
-/// Logs a dropped line at debug level, lossily cut to about 100 bytes.
+/// Logs a dropped line at debug level, lossily cut to about 100 bytes, and
+/// gives the rate-limited warning (`warn`) at the default level.
 pub(crate) fn log_invalid(line: &[u8], why: &dyn fmt::Display) {
+    super::warn::invalid_line(line, why);
     log::debug!(
         "statsd: dropped line {:?}{}: {}",
         String::from_utf8_lossy(&line[..line.len().min(LOG_LINE_MAX)]),

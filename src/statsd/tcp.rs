@@ -1,8 +1,10 @@
 //! The TCP statsd listener: an accept thread ("statsd-tcp") and one thread
 //! per connection ("statsd-tcp-conn"), at most `max_connections` at a time;
-//! connections beyond the cap are closed at once and counted. A connection
-//! may stream lines for as long as it likes; it is closed after
-//! `TCP_IDLE_TIMEOUT` without any byte. Memory per connection is fixed: an
+//! at the cap the connection whose last complete line is oldest (or, having
+//! sent none, that was accepted first) is closed to make room, so bytes
+//! dribbled without a `\n` never count as activity. A connection may stream
+//! lines for as long as it likes; it is closed after `TCP_IDLE_TIMEOUT`
+//! without a complete line. Memory per connection is fixed: an
 //! 8 KiB read buffer and one partial line of at most `MAX_LINE_LEN` bytes;
 //! longer lines are skipped up to the next `\n` and counted invalid.
 
@@ -21,7 +23,7 @@ use std::time::{Duration, Instant};
 
 /// Longest accepted line, without its `\n`.
 pub const MAX_LINE_LEN: usize = 4096;
-/// A connection that sends nothing for this long is closed.
+/// A connection that completes no line for this long is closed.
 pub const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 const READ_BUF: usize = 8192;
 /// How long a TCP connection waits for room in the state queue before its
@@ -31,10 +33,6 @@ const TCP_QUEUE_WAIT: Duration = Duration::from_secs(5);
 /// spin a core.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 
-/// At the connection cap, a connection idle at least this long is closed
-/// to make room for a new one (so idle sockets cannot lock senders out).
-const EVICT_IDLE_AFTER: Duration = Duration::from_secs(5);
-
 /// What the accept thread shares with the connection threads.
 struct Shared {
     state: StateHandle,
@@ -43,15 +41,15 @@ struct Shared {
     drops: LogLimiter,
     /// The open connections, to find the longest idle one at the cap.
     conns: Mutex<HashMap<u64, OpenConn>>,
-    /// Clock for `OpenConn::last_active`.
-    epoch: Instant,
+    /// Activity stamps: a counter, so "oldest" is exact, with no clock ties.
+    stamps: AtomicU64,
 }
 
 struct OpenConn {
     /// A handle on the socket, to shut it down from the accept thread.
     stream: TcpStream,
-    /// Milliseconds since `Shared::epoch` of the last read.
-    last_active: Arc<AtomicU64>,
+    /// `Shared::stamp` of the last complete line, or of the accept.
+    last_line: Arc<AtomicU64>,
 }
 
 impl Shared {
@@ -59,27 +57,28 @@ impl Shared {
         self.conns.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn millis(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
+    /// The next activity stamp (later activity, larger stamp).
+    fn stamp(&self) -> u64 {
+        self.stamps.fetch_add(1, SeqCst)
     }
 
-    /// Closes the connection that has been idle longest, if it has been
-    /// idle for `EVICT_IDLE_AFTER`. Returns whether one was closed.
+    /// Closes the connection whose last complete line (or accept) is the
+    /// oldest. Only at the cap, so the scan of at most `max_connections`
+    /// entries is off the beat path. Returns whether one was closed.
     fn evict_idlest(&self) -> bool {
-        let now = self.millis();
         let conns = self.conns();
-        let idlest = conns.values().min_by_key(|c| c.last_active.load(SeqCst));
+        let idlest = conns
+            .values()
+            .filter(|c| c.last_line.load(SeqCst) != u64::MAX)
+            .min_by_key(|c| c.last_line.load(SeqCst));
         match idlest {
-            Some(c)
-                if now.saturating_sub(c.last_active.load(SeqCst))
-                    >= EVICT_IDLE_AFTER.as_millis() as u64 =>
-            {
+            Some(c) => {
                 let _ = c.stream.shutdown(Shutdown::Both);
                 // Never picked twice while its thread winds down.
-                c.last_active.store(u64::MAX, SeqCst);
+                c.last_line.store(u64::MAX, SeqCst);
                 true
             }
-            _ => false,
+            None => false,
         }
     }
 }
@@ -97,7 +96,7 @@ impl Drop for Slot {
     }
 }
 
-/// Binds `addr` (e.g. `0.0.0.0:8127`) and starts the accept thread, which
+/// Binds `addr` (e.g. `[::]:8127`, see `crate::net`) and starts the accept thread, which
 /// runs for the life of the process. Returns the bound address.
 pub fn spawn_tcp(
     addr: &str,
@@ -105,7 +104,7 @@ pub fn spawn_tcp(
     counters: Arc<Counters>,
     max_connections: usize,
 ) -> io::Result<(SocketAddr, JoinHandle<()>)> {
-    let listener = TcpListener::bind(addr)?;
+    let listener = crate::net::bind_tcp(addr)?;
     let local = listener.local_addr()?;
     let shared = Arc::new(Shared {
         state,
@@ -113,7 +112,7 @@ pub fn spawn_tcp(
         open: AtomicUsize::new(0),
         drops: LogLimiter::new(),
         conns: Mutex::new(HashMap::new()),
-        epoch: Instant::now(),
+        stamps: AtomicU64::new(0),
     });
     let handle = thread::Builder::new()
         .name("statsd-tcp".into())
@@ -151,11 +150,11 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, max_connections: usiz
             continue;
         }
         next_id += 1;
-        let last_active = Arc::new(AtomicU64::new(shared.millis()));
+        let last_line = Arc::new(AtomicU64::new(shared.stamp()));
         if let Ok(handle) = stream.try_clone() {
             let conn = OpenConn {
                 stream: handle,
-                last_active: Arc::clone(&last_active),
+                last_line: Arc::clone(&last_line),
             };
             shared.conns().insert(next_id, conn);
         }
@@ -165,7 +164,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, max_connections: usiz
         };
         let spawned = thread::Builder::new()
             .name("statsd-tcp-conn".into())
-            .spawn(move || serve(stream, peer, slot, last_active));
+            .spawn(move || serve(stream, peer, slot, last_line));
         // On failure the closure, stream and slot are dropped: closed, freed.
         if let Err(e) = spawned {
             if let Some(held_back) = errors.check() {
@@ -178,31 +177,41 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, max_connections: usiz
     }
 }
 
-fn serve(mut stream: TcpStream, peer: SocketAddr, slot: Slot, last_active: Arc<AtomicU64>) {
+fn serve(mut stream: TcpStream, peer: SocketAddr, slot: Slot, last_line: Arc<AtomicU64>) {
     let shared = &slot.shared;
+    let mut buf = [0u8; READ_BUF];
+    let mut lines = LineSplitter::new();
+    let mut line_at = Instant::now();
+    // A read times out after `TCP_IDLE_TIMEOUT`; the loop then looks at the
+    // time since the last complete line, not the last byte, so a client
+    // dribbling a line that never ends is closed within twice the timeout.
     if let Err(e) = stream.set_read_timeout(Some(TCP_IDLE_TIMEOUT)) {
         log::warn!("statsd tcp: cannot set read timeout for {peer}: {e}; closing");
         return;
     }
-    let mut buf = [0u8; READ_BUF];
-    let mut lines = LineSplitter::new();
     loop {
+        if line_at.elapsed() >= TCP_IDLE_TIMEOUT {
+            log::debug!("statsd tcp: closing {peer}: no complete line for {TCP_IDLE_TIMEOUT:?}");
+            break;
+        }
         let n = match stream.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                log::debug!("statsd tcp: closing {peer}: idle for {TCP_IDLE_TIMEOUT:?}");
-                break;
-            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => continue,
             Err(e) => {
                 log::debug!("statsd tcp: closing {peer}: {e}");
                 break;
             }
         };
-        last_active.store(shared.millis(), SeqCst);
         let mut batch = Batch::with_capacity(16);
         let (valid, invalid) = lines.feed(&buf[..n], &mut batch);
+        if valid + invalid > 0 {
+            line_at = Instant::now();
+            // Unless the accept thread has just picked it for eviction.
+            let _ =
+                last_line.fetch_update(SeqCst, SeqCst, |s| (s != u64::MAX).then(|| shared.stamp()));
+        }
         count(&shared.counters, valid, invalid);
         hand_over(
             batch,
@@ -307,7 +316,6 @@ mod tests {
     use crate::statsd::testutil::{collect, fake_state, wait_for};
     use crossbeam_channel::Receiver;
     use std::io::Write;
-    use std::time::Instant;
 
     const WAIT: Duration = Duration::from_secs(5);
 
@@ -399,75 +407,60 @@ mod tests {
         assert!(Counters::get(&counters.invalid_lines) > 0);
     }
 
-    #[test]
-    fn connection_cap() {
-        let (addr, rx, counters) = start(2);
-        let mut a = TcpStream::connect(addr).unwrap();
-        let mut b = TcpStream::connect(addr).unwrap();
-        // Make sure both are being served before the third arrives.
-        a.write_all(b"a.beat:1|c\n").unwrap();
-        b.write_all(b"b.beat:1|c\n").unwrap();
-        assert_eq!(collect(&rx, 2, WAIT).len(), 2);
-
-        let mut third = TcpStream::connect(addr).unwrap();
-        third.set_read_timeout(Some(WAIT)).unwrap();
-        let start = Instant::now();
+    /// True when the server closed `s` (EOF or reset) within a short wait.
+    fn closed(s: &mut TcpStream) -> bool {
+        s.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
         let mut byte = [0u8; 1];
-        match third.read(&mut byte) {
-            Ok(0) => {}
-            Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
-            other => panic!("third connection not closed: {other:?}"),
+        match s.read(&mut byte) {
+            Ok(0) => true,
+            Err(e) => e.kind() == ErrorKind::ConnectionReset,
+            Ok(_) => false,
         }
-        assert!(start.elapsed() < WAIT);
-        assert!(wait_for(WAIT, || Counters::get(&counters.tcp_refused) == 1));
-
-        // Closing one frees its slot for a new client.
-        drop(a);
-        let mut ok = false;
-        let deadline = Instant::now() + WAIT;
-        while !ok && Instant::now() < deadline {
-            let mut d = TcpStream::connect(addr).unwrap();
-            // Refused while the server has not yet seen `a` close: retry.
-            let _ = d.write_all(b"d.beat:1|c\n");
-            ok = collect(&rx, 1, Duration::from_millis(200)) == vec![beat("d")];
-        }
-        assert!(ok, "slot not freed after a connection closed");
-        b.write_all(b"b2.beat:1|c\n").unwrap();
-        assert_eq!(collect(&rx, 1, WAIT), vec![beat("b2")]);
     }
 
     #[test]
-    fn idle_connections_make_room_at_the_cap() {
+    fn at_the_cap_the_oldest_complete_line_makes_room() {
         let (addr, rx, counters) = start(2);
         let mut a = TcpStream::connect(addr).unwrap();
         let mut b = TcpStream::connect(addr).unwrap();
         a.write_all(b"a.beat:1|c\n").unwrap();
+        assert_eq!(collect(&rx, 1, WAIT), vec![beat("a")]);
         b.write_all(b"b.beat:1|c\n").unwrap();
-        assert_eq!(collect(&rx, 2, WAIT).len(), 2);
-        // Both fall idle; then a new sender arrives.
-        thread::sleep(EVICT_IDLE_AFTER + Duration::from_millis(500));
+        assert_eq!(collect(&rx, 1, WAIT), vec![beat("b")]);
+        // Bytes without a `\n` are not activity: `a` stays the oldest.
+        a.write_all(b"a.be").unwrap();
         let mut c = TcpStream::connect(addr).unwrap();
         c.write_all(b"c.beat:1|c\n").unwrap();
         assert_eq!(collect(&rx, 1, WAIT), vec![beat("c")]);
+        assert!(closed(&mut a), "the oldest complete line was not closed");
+        b.write_all(b"b2.beat:1|c\n").unwrap();
+        assert_eq!(collect(&rx, 1, WAIT), vec![beat("b2")]);
         assert_eq!(Counters::get(&counters.tcp_refused), 0);
-        // One of the idle ones (whichever read last longest ago) was closed
-        // to make room; the other is still open.
-        let closed = |s: &mut TcpStream| {
-            s.set_read_timeout(Some(Duration::from_millis(500)))
-                .unwrap();
-            let mut byte = [0u8; 1];
-            match s.read(&mut byte) {
-                Ok(0) => true,
-                Err(e) => e.kind() == ErrorKind::ConnectionReset,
-                Ok(_) => false,
-            }
-        };
-        assert_eq!(
-            [closed(&mut a), closed(&mut b)]
-                .iter()
-                .filter(|c| **c)
-                .count(),
-            1
-        );
+        // Now `c` has the oldest line (b2 came later): the next one closes it.
+        let mut d = TcpStream::connect(addr).unwrap();
+        d.write_all(b"d.beat:1|c\n").unwrap();
+        assert_eq!(collect(&rx, 1, WAIT), vec![beat("d")]);
+        assert!(closed(&mut c));
+        b.write_all(b"b3.beat:1|c\n").unwrap();
+        assert_eq!(collect(&rx, 1, WAIT), vec![beat("b3")]);
+    }
+
+    #[test]
+    fn dribblers_without_a_line_make_room_oldest_accept_first() {
+        let (addr, rx, counters) = start(2);
+        let mut first = TcpStream::connect(addr).unwrap();
+        first.write_all(b"x").unwrap();
+        let mut second = TcpStream::connect(addr).unwrap();
+        second.write_all(b"y").unwrap();
+        // The accept thread takes connections in the order they were made,
+        // so both hold a slot when `real` is accepted.
+        let mut real = TcpStream::connect(addr).unwrap();
+        real.write_all(b"real.beat:1|c\n").unwrap();
+        assert_eq!(collect(&rx, 1, WAIT), vec![beat("real")]);
+        assert!(closed(&mut first), "the oldest accept was not closed");
+        second.write_all(b".beat:1|c\n").unwrap();
+        assert_eq!(collect(&rx, 1, WAIT), vec![beat("y")]);
+        assert_eq!(Counters::get(&counters.tcp_refused), 0);
     }
 }

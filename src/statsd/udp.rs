@@ -28,14 +28,14 @@ const COALESCE: Duration = Duration::from_millis(2);
 /// Pause after a receive error, so a persistent one cannot spin a core.
 const ERROR_PAUSE: Duration = Duration::from_millis(10);
 
-/// Binds `addr` (e.g. `0.0.0.0:8127`) and starts the listener thread, which
+/// Binds `addr` (e.g. `[::]:8127`, see `crate::net`) and starts the listener thread, which
 /// runs for the life of the process. Returns the bound address.
 pub fn spawn_udp(
     addr: &str,
     state: StateHandle,
     counters: Arc<Counters>,
 ) -> io::Result<(SocketAddr, JoinHandle<()>)> {
-    let socket = UdpSocket::bind(addr)?;
+    let socket = crate::net::bind_udp(addr)?;
     socket.set_nonblocking(false)?;
     let local = socket.local_addr()?;
     let handle = thread::Builder::new()

@@ -25,17 +25,22 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const WRITE_BUFFER: usize = 256 * 1024;
 
 /// A service line as 1.x writes it (the order of the fields is 1.x's).
-#[derive(Serialize)]
-struct ServiceOut<'a> {
+/// Written by `write_service` (byte for byte what serde_json makes of this
+/// struct, which the tests check): a save of 100k services spends most of
+/// its time here, and the generic serializer compiled without optimisation
+/// (the debug build the tests run) made a save take about a second on a
+/// loaded host, long enough to break the 1 s promise of SPEC 8.
+#[cfg_attr(test, derive(Serialize))]
+pub(super) struct ServiceOut<'a> {
     name: &'a str,
     last_beat: Millis,
-    #[serde(skip_serializing_if = "<[Millis]>::is_empty")]
+    #[cfg_attr(test, serde(skip_serializing_if = "<[Millis]>::is_empty"))]
     beat_history: &'a [Millis],
     timeout: Millis,
     state: &'static str,
     muted_since: Millis,
     last_state_change: Millis,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    #[cfg_attr(test, serde(skip_serializing_if = "<[String]>::is_empty"))]
     in_alarms: &'a [String],
 }
 
@@ -109,8 +114,8 @@ pub fn encode<W: Write>(
 ) -> io::Result<()> {
     let gz = GzEncoder::new(out, Compression::fast());
     let mut w = io::BufWriter::with_capacity(WRITE_BUFFER, gz);
+    let mut line_buf = Vec::with_capacity(512);
     for s in services.iter() {
-        w.write_all(b"SERV\t")?;
         let line = ServiceOut {
             name: s.name,
             last_beat: s.last_beat,
@@ -121,8 +126,11 @@ pub fn encode<W: Write>(
             last_state_change: s.last_state_change,
             in_alarms: s.views,
         };
-        serde_json::to_writer(&mut w, &line)?;
-        w.write_all(b"\n")?;
+        line_buf.clear();
+        line_buf.extend_from_slice(b"SERV\t");
+        write_service(&mut line_buf, &line);
+        line_buf.push(b'\n');
+        w.write_all(&line_buf)?;
     }
     for v in views {
         w.write_all(b"ALARM\t")?;
@@ -139,6 +147,74 @@ pub fn encode<W: Write>(
     let gz = w.into_inner().map_err(|e| e.into_error())?;
     let mut out = gz.finish()?;
     out.flush()
+}
+
+/// Appends `s` as JSON, exactly as serde_json writes it.
+pub(super) fn write_service(out: &mut Vec<u8>, s: &ServiceOut<'_>) {
+    out.extend_from_slice(b"{\"name\":");
+    write_str(out, s.name);
+    out.extend_from_slice(b",\"last_beat\":");
+    write_int(out, s.last_beat);
+    if !s.beat_history.is_empty() {
+        out.extend_from_slice(b",\"beat_history\":[");
+        for (i, &beat) in s.beat_history.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_int(out, beat);
+        }
+        out.push(b']');
+    }
+    out.extend_from_slice(b",\"timeout\":");
+    write_int(out, s.timeout);
+    out.extend_from_slice(b",\"state\":");
+    write_str(out, s.state);
+    out.extend_from_slice(b",\"muted_since\":");
+    write_int(out, s.muted_since);
+    out.extend_from_slice(b",\"last_state_change\":");
+    write_int(out, s.last_state_change);
+    if !s.in_alarms.is_empty() {
+        out.extend_from_slice(b",\"in_alarms\":[");
+        for (i, view) in s.in_alarms.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(out, view);
+        }
+        out.push(b']');
+    }
+    out.push(b'}');
+}
+
+/// A JSON string: as is when nothing needs escaping (service names never
+/// do), else by serde_json.
+fn write_str(out: &mut Vec<u8>, text: &str) {
+    if text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        // Writing into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, text);
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    }
+}
+
+fn write_int(out: &mut Vec<u8>, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Reads a database written by Lovebeat 1.x or by [`encode`], streaming
@@ -260,5 +336,43 @@ fn read_error(e: &io::Error) -> String {
             "the compressed data ends early (the file is truncated)".to_string()
         }
         _ => format!("cannot decompress: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_service_lines_are_byte_for_byte_serde_json() {
+        let views = ["web".to_string(), "a \"quoted\"\\ view\n\u{1}é".to_string()];
+        let history = [i64::MIN, -1, 0, 7, 1_000, i64::MAX];
+        for name in ["svc.a", "ünïcode \"name\" with \\ and \t", ""] {
+            for (beat_history, in_alarms) in [
+                (&history[..], &views[..]),
+                (&[][..], &[][..]),
+                (&history[2..3], &views[..1]),
+            ] {
+                for n in [i64::MIN, -42, -1, 0, 9, 10, 1_700_000_000_123, i64::MAX] {
+                    let line = ServiceOut {
+                        name,
+                        last_beat: n,
+                        beat_history,
+                        timeout: n.wrapping_add(1),
+                        state: "muted",
+                        muted_since: n.wrapping_abs().wrapping_neg(),
+                        last_state_change: n / 3,
+                        in_alarms,
+                    };
+                    let mut ours = Vec::new();
+                    write_service(&mut ours, &line);
+                    let theirs = serde_json::to_vec(&line).unwrap_or_default();
+                    assert_eq!(
+                        String::from_utf8_lossy(&ours),
+                        String::from_utf8_lossy(&theirs)
+                    );
+                }
+            }
+        }
     }
 }

@@ -3,23 +3,34 @@
 //! aside, and the saver thread that writes snapshots off the state thread.
 //!
 //! - `format`: the bytes (encode / decode), both ways compatible with 1.x.
-//! - this file: errors, `write_atomic`, `load_or_quarantine`.
+//! - this file: errors, `write_atomic`.
+//! - `startup`: the load that fails closed, corrupt files moved aside and
+//!   the quarantine notices that keep `/status` unhealthy until
+//!   acknowledged, leftover temporary files.
 //! - `saver`: the "saver" thread and its jobs.
 //! - `s3`: the S3 copy (download at start, upload after each save).
 
 mod format;
 pub mod s3;
 mod saver;
+mod startup;
+#[cfg(test)]
+mod startup_tests;
 #[cfg(test)]
 mod tests;
 
 pub use format::{decode, encode};
 pub use saver::{spawn_saver, AfterSave, SaveJob, SaveReport};
+pub(crate) use startup::quarantine;
+pub use startup::{
+    load_or_quarantine, notices_path, open_database, read_notices, remove_leftover_temps,
+    LoadOutcome, Notice, Quarantine,
+};
 
 use crate::model::{ServiceRecord, ServiceSnapshot, ViewRecord};
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// What a database file holds.
@@ -174,88 +185,4 @@ fn write_then_rename(
         error,
     })?;
     Ok(bytes)
-}
-
-/// The result of the start-up load.
-#[derive(Debug)]
-pub enum LoadOutcome {
-    /// No database file yet: start empty.
-    Missing,
-    Loaded(Database),
-    /// The file could not be read; it was moved to `moved_to` (bytes intact)
-    /// and the server starts empty.
-    Quarantined {
-        moved_to: PathBuf,
-        reason: String,
-    },
-    /// The file could not be read and could not be moved aside either
-    /// (`reason` says both); the server starts empty. Rare: the rename stays
-    /// in the same directory, where the saver needs to write anyway.
-    Unreadable {
-        reason: String,
-    },
-}
-
-impl LoadOutcome {
-    /// The loaded database, or an empty one.
-    pub fn into_database(self) -> Database {
-        match self {
-            LoadOutcome::Loaded(db) => db,
-            _ => Database::default(),
-        }
-    }
-}
-
-/// Start-up load: a missing file is an empty database (`Missing`); a file
-/// that exists but cannot be read/decoded is renamed to
-/// `<filename>.corrupt-<now_ms>` (or `...-<now_ms>.<n>` if that exists),
-/// logged with `log::error!` naming both paths, and an empty database is
-/// returned (monitoring keeps running and nothing is overwritten).
-pub fn load_or_quarantine(path: &Path, now_ms: i64) -> LoadOutcome {
-    let reason = match File::open(path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return LoadOutcome::Missing,
-        Err(e) => io_err("open", path)(e).to_string(),
-        Ok(file) => match decode(BufReader::new(file)) {
-            Ok(db) => return LoadOutcome::Loaded(db),
-            Err(e) => e.to_string(),
-        },
-    };
-    match quarantine(path, now_ms) {
-        Ok(moved_to) => {
-            log::error!(
-                "database {} is unreadable ({reason}); moved it to {} and starting with an empty database",
-                path.display(),
-                moved_to.display()
-            );
-            LoadOutcome::Quarantined { moved_to, reason }
-        }
-        Err(e) => {
-            let reason = format!("{reason}; could not move it aside: {e}");
-            log::error!(
-                "database {} is unreadable ({reason}); starting with an empty database",
-                path.display()
-            );
-            LoadOutcome::Unreadable { reason }
-        }
-    }
-}
-
-/// Renames `path` to a `.corrupt-<ts>` name that does not exist yet.
-fn quarantine(path: &Path, now_ms: i64) -> Result<PathBuf, StoreError> {
-    let (dir, name) = split_path(path)?;
-    let base = format!(".corrupt-{now_ms}");
-    let free = (0..1000u32)
-        .map(|n| match n {
-            0 => sibling(&dir, name, &base),
-            n => sibling(&dir, name, &format!("{base}.{n}")),
-        })
-        .find(|p| fs::symlink_metadata(p).is_err())
-        .ok_or_else(|| StoreError::Io {
-            action: "find a free .corrupt name for",
-            path: path.to_path_buf(),
-            error: io::Error::new(io::ErrorKind::AlreadyExists, "1000 names already taken"),
-        })?;
-    fs::rename(path, &free).map_err(io_err("rename", path))?;
-    sync_dir(&dir);
-    Ok(free)
 }

@@ -58,6 +58,7 @@ pub fn spawn_saver(
 }
 
 fn run(path: &Path, counters: &Counters, jobs: &Receiver<SaveJob>, mut after_save: AfterSave) {
+    let mut failing = Failing::default();
     while let Ok(mut job) = jobs.recv() {
         let mut waiters = Vec::new();
         while let Ok(newer) = jobs.try_recv() {
@@ -67,6 +68,9 @@ fn run(path: &Path, counters: &Counters, jobs: &Receiver<SaveJob>, mut after_sav
         waiters.extend(job.done.take());
 
         let result = save(path, counters, &job.services, &job.views);
+        if let Some(line) = failing.note(&result) {
+            log::warn!("{line}");
+        }
         drop(job);
         for waiter in waiters {
             // A waiter that gave up is fine.
@@ -79,6 +83,39 @@ fn run(path: &Path, counters: &Counters, jobs: &Receiver<SaveJob>, mut after_sav
         }
     }
     log::debug!("saver: job channel closed, stopping");
+}
+
+/// Failed saves since the last good one, so that the first good one after
+/// them says that saving works again (the failures were logged as errors).
+#[derive(Debug, Default)]
+pub(super) struct Failing {
+    count: u64,
+    first: Option<String>,
+}
+
+impl Failing {
+    /// Notes a save's outcome; after failures, a success returns the line
+    /// to log.
+    pub(super) fn note(&mut self, result: &Result<SaveReport, String>) -> Option<String> {
+        match result {
+            Err(message) => {
+                self.count += 1;
+                self.first.get_or_insert_with(|| message.clone());
+                None
+            }
+            Ok(_) if self.count == 0 => None,
+            Ok(report) => {
+                let line = format!(
+                    "database save recovered: saved {} services after {} failed attempt(s) (the first: {})",
+                    report.services,
+                    self.count,
+                    self.first.as_deref().unwrap_or("?")
+                );
+                *self = Failing::default();
+                Some(line)
+            }
+        }
+    }
 }
 
 fn save(
@@ -112,5 +149,33 @@ fn save(
             log::error!("{message}");
             Err(message)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(services: usize) -> Result<SaveReport, String> {
+        Ok(SaveReport {
+            services,
+            views: 0,
+            bytes: 1,
+            millis: 1,
+        })
+    }
+
+    #[test]
+    fn saver_a_success_after_failures_says_it_recovered_once() {
+        let mut failing = Failing::default();
+        assert_eq!(failing.note(&report(1)), None, "nothing to recover from");
+        assert_eq!(failing.note(&Err("disk full".into())), None);
+        assert_eq!(failing.note(&Err("still full".into())), None);
+        let line = failing.note(&report(7)).unwrap_or_default();
+        assert!(line.contains("recovered"), "{line}");
+        assert!(line.contains("7 services"), "{line}");
+        assert!(line.contains("2 failed"), "{line}");
+        assert!(line.contains("disk full"), "{line}");
+        assert_eq!(failing.note(&report(7)), None, "said once");
     }
 }

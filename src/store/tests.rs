@@ -7,7 +7,7 @@ use crate::model::{State, TIMEOUT_AUTO};
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use std::io::{Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -127,7 +127,7 @@ fn fixture() -> PathBuf {
 
 #[test]
 fn store_loads_lovebeat_103_file_exactly() {
-    let db = match load_or_quarantine(&fixture(), 1) {
+    let db = match load_or_quarantine(&fixture(), 1).expect("load") {
         LoadOutcome::Loaded(db) => db,
         other => panic!("fixture did not load: {other:?}"),
     };
@@ -370,7 +370,7 @@ fn assert_quarantined(test: &str, bytes: &[u8]) {
     let dir = TempDir::new(test);
     let path = dir.path("lovebeat.db");
     fs::write(&path, bytes).unwrap();
-    match load_or_quarantine(&path, 1_234_567) {
+    match load_or_quarantine(&path, 1_234_567).expect("load") {
         LoadOutcome::Quarantined { moved_to, reason } => {
             assert_eq!(moved_to, dir.path("lovebeat.db.corrupt-1234567"));
             assert_eq!(fs::read(&moved_to).unwrap(), bytes, "{test}: bytes intact");
@@ -422,11 +422,11 @@ fn store_quarantine_never_overwrites_an_earlier_one() {
     let path = dir.path("db");
     fs::write(&path, b"first").unwrap();
     assert!(matches!(
-        load_or_quarantine(&path, 5),
+        load_or_quarantine(&path, 5).expect("load"),
         LoadOutcome::Quarantined { .. }
     ));
     fs::write(&path, b"second").unwrap();
-    match load_or_quarantine(&path, 5) {
+    match load_or_quarantine(&path, 5).expect("load") {
         LoadOutcome::Quarantined { moved_to, .. } => {
             assert_eq!(moved_to, dir.path("db.corrupt-5.1"))
         }
@@ -439,7 +439,7 @@ fn store_quarantine_never_overwrites_an_earlier_one() {
 #[test]
 fn store_missing_file_is_empty() {
     let dir = TempDir::new("missing");
-    let outcome = load_or_quarantine(&dir.path("nope.db"), 1);
+    let outcome = load_or_quarantine(&dir.path("nope.db"), 1).expect("load");
     assert!(matches!(outcome, LoadOutcome::Missing));
     assert_eq!(outcome.into_database(), Database::default());
     assert!(dir.names().is_empty());
@@ -454,7 +454,7 @@ fn store_write_atomic_replaces_and_leaves_no_temp() {
     let bytes = write_atomic(&path, &ServiceSnapshot::from(&services[..]), &views).unwrap();
     assert_eq!(bytes, fs::metadata(&path).unwrap().len());
     assert_eq!(dir.names(), ["lovebeat.db"]);
-    let db = load_or_quarantine(&path, 1).into_database();
+    let db = load_or_quarantine(&path, 1).expect("load").into_database();
     assert_eq!((db.services, db.views), (services, views));
 
     // Again, smaller: replaced, not appended.

@@ -37,14 +37,22 @@ pub fn snapshot(services: &mut [ServiceRecord], views: &mut [ViewRecord], now: M
 /// One change: `ADD_SERVICE`, `UPDATE_SERVICE`, `REMOVE_SERVICE` (with
 /// `service`) or `ADD_VIEW`, `UPDATE_VIEW`, `REMOVE_VIEW` (with `view`).
 pub fn event(event: &Event) -> String {
+    change(event, false)
+}
+
+/// `event`, or with `added` a change of something the client has not been
+/// told about yet (its addition was coalesced into it) as an `ADD_*`.
+pub fn change(event: &Event, added: bool) -> String {
     let service = |kind: &str, s: &ServiceRecord| json!({"type": kind, "service": json::service(s, Dialect::Ours, false)});
     let view =
         |kind: &str, v: &ViewRecord| json!({"type": kind, "view": json::view(v, Dialect::Ours)});
     let value = match event {
         Event::ServiceAdded { service: s } => service("ADD_SERVICE", s),
+        Event::ServiceChanged { service: s, .. } if added => service("ADD_SERVICE", s),
         Event::ServiceChanged { service: s, .. } => service("UPDATE_SERVICE", s),
         Event::ServiceRemoved { service: s } => service("REMOVE_SERVICE", s),
         Event::ViewAdded { view: v } => view("ADD_VIEW", v),
+        Event::ViewChanged { view: v, .. } if added => view("ADD_VIEW", v),
         Event::ViewChanged { view: v, .. } => view("UPDATE_VIEW", v),
         Event::ViewRemoved { view: v } => view("REMOVE_VIEW", v),
     };

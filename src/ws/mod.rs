@@ -1,42 +1,50 @@
 //! `GET /ws` (SPEC 5): the websocket of live changes, upgraded on the HTTP
 //! connection's own thread (no second port). This module owns the
-//! handshake checks, the client cap and the subscription; `session` runs
-//! one client; `message` renders the JSON.
+//! handshake checks, the client cap, the subscription and the wait for the
+//! first snapshot; `snapshot` takes snapshots once for many clients;
+//! `pending` coalesces a client's changes; `session` runs one client;
+//! `message` renders the JSON.
 //!
 //! Ordering: the subscription is registered before the snapshot is taken.
 //! Both go through the state thread's one command queue, so every change
 //! after the snapshot arrives as an event; a change between the two arrives
 //! as an event *and* is already in the snapshot. Clients therefore treat
 //! ADD/UPDATE as "upsert" and REMOVE of an unknown name as a no-op, which
-//! converges on the server's state.
+//! converges on the server's state. Coalescing keeps the latest event per
+//! name, so the same holds for what is written.
 
 pub mod message;
 mod origin;
+mod pending;
 mod session;
+mod snapshot;
 
-use crate::clock::now_ms;
 use crate::events::Interest;
 use crate::state::StateHandle;
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::WebSocket;
 
 pub use session::End;
 
-/// Events a client may have waiting before it is disconnected.
-pub const CLIENT_QUEUE: usize = 4096;
-/// Output (bytes) buffered for a client beyond its snapshot before it is
-/// disconnected as too slow.
-const WRITE_BUFFER_MAX: usize = 1 << 20;
+/// Events a client's subscription holds until its thread drains them into
+/// its coalescing map (16 bytes a slot, 256 KiB allocated per client; a
+/// loss means a resync, not a disconnection).
+pub const CLIENT_QUEUE: usize = 16_384;
+/// How long a new client waits for its first snapshot before a 503.
+const SNAPSHOT_WAIT: Duration = Duration::from_secs(15);
 /// Largest frame or message accepted from a client (it only sends pongs
 /// and close frames).
 const MAX_INBOUND: usize = 64 * 1024;
 
-/// Shared by every connection: the state and the number of clients.
+/// Shared by every connection: the state, the shared snapshots and the
+/// number of clients.
 pub struct Hub {
     state: StateHandle,
+    snapshots: snapshot::Snapshots,
     max_clients: usize,
     clients: Arc<AtomicUsize>,
 }
@@ -156,14 +164,15 @@ pub fn warn_refused_origin(message: &str) {
 pub struct Admitted {
     /// Held for as long as the client is served.
     slot: Slot,
-    snapshot: String,
-    events: crossbeam_channel::Receiver<Arc<crate::events::Event>>,
-    dropped: Arc<std::sync::atomic::AtomicU64>,
+    /// The first snapshot, shared with clients admitted at the same time.
+    snapshot: Arc<str>,
+    synced: session::Synced,
 }
 
 impl Hub {
     pub fn new(state: StateHandle, max_clients: usize) -> Self {
         Hub {
+            snapshots: snapshot::Snapshots::new(state.clone()),
             state,
             max_clients: max_clients.max(1),
             clients: Arc::default(),
@@ -175,8 +184,9 @@ impl Hub {
         self.clients.load(SeqCst)
     }
 
-    /// Takes a place (503 beyond `max_clients`), subscribes and takes the
-    /// snapshot (503 when the state thread does not answer).
+    /// Takes a place (503 naming `max_ws_clients` beyond it), subscribes and
+    /// waits (≤ 15 s) for a shared snapshot, coalescing the changes that
+    /// arrive meanwhile (503 saying why when there is none).
     pub fn admit(&self) -> Result<Admitted, Refusal> {
         let before = self.clients.fetch_add(1, SeqCst);
         let slot = Slot(Arc::clone(&self.clients));
@@ -190,19 +200,59 @@ impl Hub {
                 ),
             ));
         }
-        let unavailable = |_| Refusal::new(503, "the state is not answering; try again");
         let (events, dropped) = self
             .state
             .subscribe_events(Interest::Everything, CLIENT_QUEUE)
-            .map_err(unavailable)?;
-        let mut services = self.state.services(None).map_err(unavailable)?;
-        let mut views = self.state.views().map_err(unavailable)?;
-        let snapshot = message::snapshot(&mut services, &mut views, now_ms());
+            .map_err(|e| {
+                Refusal::new(
+                    503,
+                    format!("could not subscribe a websocket client to changes: {e}"),
+                )
+            })?;
+        // The snapshot is shared with every client asking meanwhile; the
+        // changes arriving while it is taken are coalesced, not queued.
+        let mut ticket = self.snapshots.ticket();
+        let mut pending = pending::Pending::default();
+        let mut seen_drops = 0;
+        let deadline = Instant::now() + SNAPSHOT_WAIT;
+        let snapshot = loop {
+            match ticket.wait(Duration::from_millis(20)) {
+                Some(Ok(text)) => break text,
+                Some(Err(why)) => {
+                    return Err(Refusal::new(
+                        503,
+                        format!("could not take the snapshot for a websocket client: {why}"),
+                    ))
+                }
+                None => {}
+            }
+            if !session::drain(&events, &mut pending) {
+                return Err(Refusal::new(503, "the server is stopping"));
+            }
+            if pending.waiting() > pending::MAX_PENDING {
+                pending.clear();
+                seen_drops = u64::MAX;
+            }
+            if Instant::now() >= deadline {
+                return Err(Refusal::new(
+                    503,
+                    format!(
+                        "the snapshot for a websocket client took more than {} s; try again",
+                        SNAPSHOT_WAIT.as_secs()
+                    ),
+                ));
+            }
+        };
         Ok(Admitted {
             slot,
             snapshot,
-            events,
-            dropped,
+            synced: session::Synced {
+                events,
+                dropped,
+                seen_drops,
+                pending,
+                snapshots: self.snapshots.clone(),
+            },
         })
     }
 }
@@ -210,18 +260,24 @@ impl Hub {
 /// Runs an admitted client on `stream` (already upgraded, non-blocking)
 /// until it leaves or falls behind.
 pub fn run<S: std::io::Read + std::io::Write>(client: Admitted, stream: S) -> End {
+    // Clients only send pongs and close frames: a small read buffer. The
+    // write buffer holds at most `LOW_WATER` plus one fragment or message.
     let config = WebSocketConfig::default()
-        .max_write_buffer_size(client.snapshot.len() + WRITE_BUFFER_MAX)
+        .read_buffer_size(4096)
+        .write_buffer_size(64 * 1024)
+        .max_write_buffer_size(4 << 20)
         .max_message_size(Some(MAX_INBOUND))
         .max_frame_size(Some(MAX_INBOUND));
     let ws = WebSocket::from_raw_socket(session::Counted::new(stream), Role::Server, Some(config));
-    let session = session::Session {
-        ws,
-        events: client.events,
-        dropped: client.dropped,
-    };
+    let mut session = session::Session::new(ws, client.synced);
     let end = session.run(client.snapshot);
     drop(client.slot);
+    if session.resyncs > 0 {
+        log::debug!(
+            "websocket client was resynced {} times (it fell behind)",
+            session.resyncs
+        );
+    }
     end
 }
 

@@ -111,6 +111,7 @@ try {
 
   step('a service that expires turns red live, errors first, title and icon say so');
   curl('-X', 'POST', BASE + 'api/services/web.expiring?timeout=2');
+  curl('-X', 'POST', BASE + 'api/services/web.expiring2?timeout=2');
   await page.locator('tr[data-service="web.expiring"][data-state="error"]').waitFor({ timeout: LIVE });
   const first = await page.locator('tbody tr').first().getAttribute('data-service');
   assert.equal(first, 'web.expiring', 'errors come first');
@@ -119,7 +120,20 @@ try {
   assert.ok(icon.startsWith('data:image/svg+xml') && icon.includes('d23b3b'), `red favicon: ${icon}`);
   await page.locator('li.view[data-view="web"][data-state="error"]').waitFor({ timeout: LIVE });
   assert.match(await page.locator('li.view[data-view="web"] .incident').textContent(), /incident #1/);
+  const failingText = () => page.locator('li.view[data-view="web"] .failed').textContent();
+  await poll('the card says 2 failing', async () => (await failingText()) === '2 failing');
   await shot(page, 'services');
+
+  step('muting a failing member updates the view card although the view stays in ERROR');
+  await row(page, 'web.expiring2').locator('td.pick input').check();
+  await page.locator('button[data-action="mute"]').click();
+  await poll('web.expiring2 muted in the API', () => api('api/services/web.expiring2').service.state === 'muted');
+  const web = api('api/views/web').view;
+  assert.equal(web.state, 'error', 'the view stays in ERROR: no view event is sent');
+  assert.deepEqual(web.failed_services, ['web.expiring']);
+  await poll('the card says 1 failing, as the API', async () => (await failingText()) === '1 failing');
+  assert.equal(await page.locator('li.view[data-view="web"]').getAttribute('data-state'), 'error');
+  await shot(page, 'after-mute');
 
   step('mute from the page mutes in the API');
   await row(page, 'web.alpha').locator('td.pick input').check();
@@ -163,12 +177,13 @@ try {
   await page.locator('li.view[data-view="web"] a').click();
   await page.locator('[data-view-page="web"]').waitFor({ timeout: LIVE });
   const members = await page.locator('tbody tr[data-service]').evaluateAll((rows) => rows.map((r) => r.dataset.service));
-  assert.deepEqual(members.sort(), ['web.alpha', 'web.beta', 'web.expiring']);
+  assert.deepEqual(members.sort(), ['web.alpha', 'web.beta', 'web.expiring', 'web.expiring2']);
+  assert.match(await page.locator('[data-view-page="web"] .meta').textContent(), /failing: web\.expiring$/);
   await shot(page, 'view');
   // The same page loaded by its path (views/<name>), as a bookmark would.
   await page.goto(BASE + 'views/web');
   await page.locator('[data-view-page="web"]').waitFor({ timeout: LIVE });
-  assert.equal(await page.locator('tbody tr[data-service]').count(), 3);
+  assert.equal(await page.locator('tbody tr[data-service]').count(), 4);
   assert.ok(page.url().startsWith(BASE) && page.url().endsWith('#/views/web'), page.url());
   // ...and the view changes state live: the expired member beats again.
   curl('-X', 'POST', BASE + 'api/services/web.expiring?timeout=1h');
@@ -177,10 +192,23 @@ try {
   step('phone width and dark mode');
   await page.goto(BASE);
   await row(page, 'web.alpha').waitFor({ timeout: LIVE });
-  await page.setViewportSize({ width: 375, height: 740 });
+  curl('-X', 'POST', BASE + 'api/services/phone.down?timeout=1');
+  await page.locator('tr[data-service="phone.down"][data-state="error"]').waitFor({ timeout: LIVE });
+  await page.setViewportSize({ width: 390, height: 740 });
+  await row(page, 'phone.down').locator('td.pick input').check();
+  // An error card is red as a whole (not only behind its cells), and the
+  // three buttons share one line under the filter.
+  const down = row(page, 'phone.down');
+  const cardBg = await down.evaluate((tr) => getComputedStyle(tr).backgroundColor);
+  assert.notEqual(cardBg, 'rgba(0, 0, 0, 0)', 'the error card has a background of its own');
+  const tops = await page.locator('.toolbar button').evaluateAll((bs) => bs.map((b) => Math.round(b.getBoundingClientRect().top)));
+  assert.equal(new Set(tops).size, 1, `buttons on one line: ${tops}`);
+  const filterBox = await page.locator('input.filter').boundingBox();
+  assert.ok(filterBox.y < tops[0], 'the filter above the buttons');
   await shot(page, 'phone');
   await page.emulateMedia({ colorScheme: 'dark' });
   await shot(page, 'phone-dark');
+  await row(page, 'phone.down').locator('td.pick input').uncheck();
   await page.setViewportSize({ width: 1280, height: 800 });
   await shot(page, 'dark');
   const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
@@ -196,9 +224,12 @@ try {
 
   assert.deepEqual(errors, [], 'no errors in the page');
   step('the page reconnects by itself when the server restarts');
+  // Listen for the answer before asking: a fast restart may answer before
+  // the page has noticed the server went away (a line with no listener is lost).
+  const restarted = nextLine();
   console.log('RESTART');
   await page.locator('#conn[data-conn="offline"], #conn[data-conn="connecting"]').first().waitFor({ timeout: 30_000 });
-  const answer = await nextLine();
+  const answer = await restarted;
   assert.equal(answer, 'RESTARTED');
   await page.locator('#conn[data-conn="live"]').waitFor({ timeout: 30_000 });
   curl('-X', 'POST', BASE + 'api/services/after.restart?timeout=1h');

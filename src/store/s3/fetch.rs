@@ -5,7 +5,7 @@
 //! untouched (a late one is dropped: its thread can no longer reach anyone).
 
 use super::{Object, RemoteStore, S3Error, S3Settings};
-use crate::store::{decode, sibling, split_path, sync_dir};
+use crate::store::{decode, quarantine, sibling, split_path, sync_dir};
 use crossbeam_channel::{bounded, RecvTimeoutError};
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -101,6 +101,7 @@ fn install(settings: &S3Settings, db_path: &Path, bytes: &[u8]) -> Result<u64, S
         path: db_path.to_path_buf(),
         error: std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()),
     })?;
+    keep_unreadable_local(db_path);
     let tmp = sibling(&dir, name, &format!(".s3-{}", std::process::id()));
     let written = (|| {
         let mut file = OpenOptions::new()
@@ -120,4 +121,30 @@ fn install(settings: &S3Settings, db_path: &Path, bytes: &[u8]) -> Result<u64, S
     }
     sync_dir(&dir);
     Ok(bytes.len() as u64)
+}
+
+/// The S3 copy is about to replace the local file: a local file that reads
+/// but does not decode is moved aside first (`.corrupt-<ts>`, as the load
+/// would), so its bytes are kept; the server is healthy, since the S3 copy
+/// stands in for it. A local file that cannot be read at all is left for
+/// the rename to fail on (and the load to report).
+fn keep_unreadable_local(db_path: &Path) {
+    let Ok(bytes) = fs::read(db_path) else {
+        return;
+    };
+    let Err(e) = decode(&bytes[..]) else {
+        return;
+    };
+    match quarantine(db_path, crate::clock::now_ms()) {
+        Ok(moved_to) => log::warn!(
+            "the local database {} is unreadable ({e}); moved it to {} and using the S3 copy",
+            db_path.display(),
+            moved_to.display()
+        ),
+        Err(q) => log::error!(
+            "the local database {} is unreadable ({e}) and could not be moved aside ({q}); \
+             the S3 copy replaces it",
+            db_path.display()
+        ),
+    }
 }
