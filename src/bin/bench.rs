@@ -478,6 +478,59 @@ fn main() {
             late[late.len() - 1]
         );
     }
+    // 8. A config reload (SIGHUP) that adds a view over every service: the
+    // one whole-set pass on the state thread, and how long an API request
+    // waits meanwhile.
+    reload_cost(&server, &dir, total);
     stop(server);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn reload_cost(server: &Server, dir: &Path, total: usize) {
+    let path = dir.join("bench.toml");
+    let config = std::fs::read_to_string(&path).unwrap_or_default();
+    let view = "[[views]]\nname = \"bench-all\"\npattern = \"bench.svc.*\"\n";
+    if let Err(e) = std::fs::write(&path, format!("{config}{view}")) {
+        die(&format!("cannot write {}: {e}", path.display()));
+    }
+    let summaries = |log: &Log| {
+        log.lock()
+            .map(|l| l.iter().filter(|l| l.contains("reload: views:")).count())
+            .unwrap_or(0)
+    };
+    let before = summaries(&server.log);
+    let stall = Arc::new(AtomicU64::new(0));
+    let probing = Arc::new(AtomicBool::new(true));
+    let prober = {
+        let (stall, probing, addr) = (Arc::clone(&stall), Arc::clone(&probing), server.http);
+        std::thread::spawn(move || {
+            let Ok(mut stream) = TcpStream::connect(addr) else {
+                return;
+            };
+            while probing.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                if http_on(&mut stream, "GET", "/api/status").is_none() {
+                    return;
+                }
+                stall.fetch_max(t.elapsed().as_micros() as u64, Ordering::Relaxed);
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let _ = Command::new("kill")
+        .arg("-HUP")
+        .arg(server.child.id().to_string())
+        .status();
+    wait_for("the reload", Duration::from_secs(300), || {
+        summaries(&server.log) > before
+    });
+    let took = started.elapsed();
+    probing.store(false, Ordering::Relaxed);
+    let _ = prober.join();
+    println!(
+        "reload adding a view over {total} services: {:.0} ms from SIGHUP to applied; longest /api/status round trip meanwhile: {:.1} ms",
+        took.as_secs_f64() * 1000.0,
+        stall.load(Ordering::Relaxed) as f64 / 1000.0
+    );
 }

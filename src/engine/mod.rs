@@ -15,6 +15,9 @@ mod error;
 mod names;
 pub mod pattern;
 mod query;
+mod reload;
+#[cfg(test)]
+mod reload_tests;
 mod service;
 #[cfg(test)]
 mod tests;
@@ -26,6 +29,7 @@ mod view;
 
 pub use error::EngineError;
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+pub use reload::ViewsReloaded;
 use std::hash::BuildHasher;
 
 use crate::events::Event;
