@@ -115,11 +115,13 @@ pub use common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
 pub use connection::{ConfigListenAddr, ListenAddr, Listener};
 pub use request::{ReadWrite, Request};
 pub use response::{Response, ResponseBox};
+pub use front::HeadLimits;
 pub use test::TestRequest;
 
 mod client;
 mod common;
 mod connection;
+mod front;
 mod request;
 mod response;
 mod ssl;
@@ -139,6 +141,8 @@ pub struct ConnectionHandler {
     pub max_connections: usize,
     /// Connections being served now.
     pub open: Arc<AtomicUsize>,
+    /// How long and how large a request head may be.
+    pub limits: HeadLimits,
 }
 
 pub struct Server {
@@ -325,107 +329,126 @@ impl Server {
         thread::spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
+            // lovebeat patch: the connections served through `handler`, and
+            // warnings that a flood must not turn into a log flood.
+            let registry = Arc::new(front::Registry::default());
+            let mut accept_log = front::RateLog::new();
+            let mut refused_log = front::RateLog::new();
+            let mut spawn_log = front::RateLog::new();
 
             log::debug!("Running accept thread");
             while !inside_close_trigger.load(Relaxed) {
-                let new_client = match server.accept() {
-                    Ok((sock, _)) => {
-                        if let Some(timeout) = idle_timeout {
-                            sock.set_timeouts(timeout);
-                        }
-                        // lovebeat patch: kept for Request::tcp_stream.
-                        let raw = if handler.is_some() {
-                            sock.tcp_clone().map(Arc::new)
-                        } else {
-                            None
-                        };
-                        use util::RefinedTcpStream;
-                        let (read_closable, write_closable) = match ssl {
-                            None => RefinedTcpStream::new(sock),
-                            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                            Some(ref ssl) => {
-                                // trying to apply SSL over the connection
-                                // if an error occurs, we just close the socket and resume listening
-                                let sock = match ssl.accept(sock) {
-                                    Ok(s) => s,
-                                    Err(_) => continue,
-                                };
-
-                                RefinedTcpStream::new(sock)
-                            }
-                            #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-                            Some(ref _ssl) => unreachable!(),
-                        };
-
-                        Ok((ClientConnection::new(write_closable, read_closable), raw))
-                    }
-                    Err(e) => Err(e),
-                };
-
-                match new_client {
-                    Ok((client, raw)) if handler.is_some() => {
-                        let Some(handler) = handler.clone() else {
-                            continue;
-                        };
-                        let open = Arc::clone(&handler.open);
-                        if open.fetch_add(1, Relaxed) >= handler.max_connections {
-                            open.fetch_sub(1, Relaxed);
-                            log::warn!("connection refused: {} connections open", handler.max_connections);
-                            continue; // dropping the client closes it
-                        }
-                        // A thread of its own per connection (the number is
-                        // capped above): tiny_http's task pool can queue a new
-                        // connection behind long-lived ones.
-                        let spawned = thread::Builder::new()
-                            .name("http-conn".into())
-                            .spawn(move || {
-                                struct Slot(Arc<AtomicUsize>);
-                                impl Drop for Slot {
-                                    fn drop(&mut self) {
-                                        self.0.fetch_sub(1, Relaxed);
-                                    }
-                                }
-                                let _slot = Slot(open);
-                                for mut rq in client {
-                                    rq.tcp = raw.clone();
-                                    (handler.handle)(rq);
-                                }
-                            });
-                        if let Err(e) = spawned {
-                            // The closure (client and slot) is dropped: closed, freed.
-                            log::error!("no thread for a new connection: {}", e);
-                        }
-                    }
-                    Ok((client, _)) => {
-                        let messages = inside_messages.clone();
-                        let mut client = Some(client);
-                        tasks_pool.spawn(Box::new(move || {
-                            if let Some(client) = client.take() {
-                                // Synchronization is needed for HTTPS requests to avoid a deadlock
-                                if client.secure() {
-                                    let (sender, receiver) = mpsc::channel();
-                                    for rq in client {
-                                        messages.push(rq.with_notify_sender(sender.clone()).into());
-                                        receiver.recv().unwrap();
-                                    }
-                                } else {
-                                    for rq in client {
-                                        messages.push(rq.into());
-                                    }
-                                }
-                            }
-                        }));
-                    }
-
+                let sock = match server.accept() {
+                    Ok((sock, _)) => sock,
                     Err(e) => {
-                        // lovebeat patch: an accept error (EMFILE, a reset
-                        // connection) is passing; upstream ended the accept
-                        // loop here, so the server silently stopped serving.
-                        log::error!("Error accepting new client: {}", e);
-                        thread::sleep(std::time::Duration::from_millis(50));
+                        // lovebeat patch: an accept error (EMFILE when file
+                        // descriptors run out, a connection reset before
+                        // accept) is passing; upstream ended the accept loop
+                        // here, so the server silently stopped serving. Out
+                        // of descriptors (EMFILE 24, ENFILE 23, ENOBUFS 105,
+                        // ENOMEM 12 on Linux), the oldest idle connection is
+                        // closed to make room.
+                        let out = matches!(e.raw_os_error(), Some(24 | 23 | 105 | 12));
+                        let room = out && registry.evict_oldest();
+                        accept_log.warn(format_args!(
+                            "HTTP: error accepting a connection: {}{}",
+                            e,
+                            if room { " (closed the oldest idle connection)" } else { "" }
+                        ));
+                        thread::sleep(Duration::from_millis(if room { 2 } else { 50 }));
                         continue;
                     }
+                };
+                if let Some(timeout) = idle_timeout {
+                    sock.set_timeouts(timeout);
                 }
+
+                if let Some(handler) = &handler {
+                    // lovebeat patch: at the cap, the connection idle (or
+                    // dribbling its head) the longest makes room; a few
+                    // closed ones may still be ending, hence the slack.
+                    let open = &handler.open;
+                    let max = handler.max_connections;
+                    let n = open.load(Relaxed);
+                    if n >= max && (n >= max + max / 8 + 8 || !registry.evict_oldest()) {
+                        let peer = sock.peer_addr().ok().flatten();
+                        refused_log.warn(format_args!(
+                            "HTTP: refused a connection from {:?}: {} connections open, all busy",
+                            peer, max
+                        ));
+                        continue; // dropping the socket closes it
+                    }
+                    open.fetch_add(1, Relaxed);
+                    let conn = Arc::new(front::Conn::new(sock, idle_timeout, handler.limits));
+                    let id = registry.insert(Arc::clone(&conn));
+                    struct Slot(Arc<AtomicUsize>, Arc<front::Registry>, u64);
+                    impl Drop for Slot {
+                        fn drop(&mut self) {
+                            self.1.remove(self.2);
+                            self.0.fetch_sub(1, Relaxed);
+                        }
+                    }
+                    let slot = Slot(Arc::clone(open), Arc::clone(&registry), id);
+                    let handle = Arc::clone(&handler.handle);
+                    // A thread of its own per connection (the number is
+                    // capped above): tiny_http's task pool can queue a new
+                    // connection behind long-lived ones.
+                    let spawned = thread::Builder::new()
+                        .name("http-conn".into())
+                        .spawn(move || {
+                            let _slot = slot;
+                            let (read, write) =
+                                util::RefinedTcpStream::new(Arc::clone(&conn));
+                            let client = ClientConnection::new(write, read);
+                            for mut rq in client {
+                                rq.tcp = Some(Arc::clone(&conn));
+                                (handle)(rq);
+                            }
+                        });
+                    if let Err(e) = spawned {
+                        // The closure (socket and slot) is dropped: closed, freed.
+                        spawn_log.warn(format_args!("HTTP: no thread for a new connection: {}", e));
+                    }
+                    continue;
+                }
+
+                use util::RefinedTcpStream;
+                let (read_closable, write_closable) = match ssl {
+                    None => RefinedTcpStream::new(sock),
+                    #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+                    Some(ref ssl) => {
+                        // trying to apply SSL over the connection
+                        // if an error occurs, we just close the socket and resume listening
+                        let sock = match ssl.accept(sock) {
+                            Ok(s) => s,
+                            Err(_) => continue,
+                        };
+
+                        RefinedTcpStream::new(sock)
+                    }
+                    #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
+                    Some(ref _ssl) => unreachable!(),
+                };
+                let client = ClientConnection::new(write_closable, read_closable);
+
+                let messages = inside_messages.clone();
+                let mut client = Some(client);
+                tasks_pool.spawn(Box::new(move || {
+                    if let Some(client) = client.take() {
+                        // Synchronization is needed for HTTPS requests to avoid a deadlock
+                        if client.secure() {
+                            let (sender, receiver) = mpsc::channel();
+                            for rq in client {
+                                messages.push(rq.with_notify_sender(sender.clone()).into());
+                                receiver.recv().unwrap();
+                            }
+                        } else {
+                            for rq in client {
+                                messages.push(rq.into());
+                            }
+                        }
+                    }
+                }));
             }
             log::debug!("Terminating accept thread");
         });
