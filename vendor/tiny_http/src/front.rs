@@ -66,6 +66,8 @@ pub(crate) struct Conn {
     custom_timeout: AtomicBool,
     idle: Option<Duration>,
     pub(crate) limits: HeadLimits,
+    /// The peer's address as accept gave it (saves a getpeername).
+    pub(crate) peer: Option<std::net::SocketAddr>,
 }
 
 impl Conn {
@@ -77,6 +79,7 @@ impl Conn {
             custom_timeout: AtomicBool::new(false),
             idle,
             limits,
+            peer: None,
         }
     }
 

@@ -122,6 +122,7 @@ mod client;
 mod common;
 mod connection;
 mod front;
+mod workers;
 mod request;
 mod response;
 mod ssl;
@@ -335,11 +336,12 @@ impl Server {
             let mut accept_log = front::RateLog::new();
             let mut refused_log = front::RateLog::new();
             let mut spawn_log = front::RateLog::new();
+            let workers = workers::Workers::default();
 
             log::debug!("Running accept thread");
             while !inside_close_trigger.load(Relaxed) {
-                let sock = match server.accept() {
-                    Ok((sock, _)) => sock,
+                let (sock, peer) = match server.accept() {
+                    Ok(accepted) => accepted,
                     Err(e) => {
                         // lovebeat patch: an accept error (EMFILE when file
                         // descriptors run out, a connection reset before
@@ -371,7 +373,6 @@ impl Server {
                     let max = handler.max_connections;
                     let n = open.load(Relaxed);
                     if n >= max && (n >= max + max / 8 + 8 || !registry.evict_oldest()) {
-                        let peer = sock.peer_addr().ok().flatten();
                         refused_log.warn(format_args!(
                             "HTTP: refused a connection from {:?}: {} connections open, all busy",
                             peer, max
@@ -379,7 +380,9 @@ impl Server {
                         continue; // dropping the socket closes it
                     }
                     open.fetch_add(1, Relaxed);
-                    let conn = Arc::new(front::Conn::new(sock, idle_timeout, handler.limits));
+                    let mut conn = front::Conn::new(sock, idle_timeout, handler.limits);
+                    conn.peer = peer;
+                    let conn = Arc::new(conn);
                     let id = registry.insert(Arc::clone(&conn));
                     struct Slot(Arc<AtomicUsize>, Arc<front::Registry>, u64);
                     impl Drop for Slot {
@@ -392,10 +395,11 @@ impl Server {
                     let handle = Arc::clone(&handler.handle);
                     // A thread of its own per connection (the number is
                     // capped above): tiny_http's task pool can queue a new
-                    // connection behind long-lived ones.
-                    let spawned = thread::Builder::new()
-                        .name("http-conn".into())
-                        .spawn(move || {
+                    // connection behind long-lived ones. A parked one
+                    // (`workers`) if there is one.
+                    let spawned = workers.run(
+                        "http-conn",
+                        Box::new(move || {
                             let _slot = slot;
                             let (read, write) =
                                 util::RefinedTcpStream::new(Arc::clone(&conn));
@@ -404,7 +408,8 @@ impl Server {
                                 rq.tcp = Some(Arc::clone(&conn));
                                 (handle)(rq);
                             }
-                        });
+                        }),
+                    );
                     if let Err(e) = spawned {
                         // The closure (socket and slot) is dropped: closed, freed.
                         spawn_log.warn(format_args!("HTTP: no thread for a new connection: {}", e));
