@@ -122,7 +122,7 @@ mod client;
 mod common;
 mod connection;
 mod front;
-mod workers;
+mod acceptors;
 mod request;
 mod response;
 mod ssl;
@@ -325,96 +325,41 @@ impl Server {
         // and ClientConnection objects are pushed in the messages queue
         let messages = MessagesQueue::with_capacity(8);
 
+        // lovebeat patch: with a handler, the connection threads accept
+        // for themselves (see `acceptors`).
+        if let Some(handler) = handler {
+            acceptors::Acceptors::start(server, handler, idle_timeout, close_trigger.clone())?;
+            return Ok(Server {
+                messages,
+                close: close_trigger,
+                listening_addr: local_addr,
+            });
+        }
+
         let inside_close_trigger = close_trigger.clone();
         let inside_messages = messages.clone();
         thread::spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
-            // lovebeat patch: the connections served through `handler`, and
-            // warnings that a flood must not turn into a log flood.
-            let registry = Arc::new(front::Registry::default());
+            // lovebeat patch: warnings a flood must not turn into a log flood.
             let mut accept_log = front::RateLog::new();
-            let mut refused_log = front::RateLog::new();
-            let mut spawn_log = front::RateLog::new();
-            let workers = workers::Workers::default();
 
             log::debug!("Running accept thread");
             while !inside_close_trigger.load(Relaxed) {
-                let (sock, peer) = match server.accept() {
+                let (sock, _) = match server.accept() {
                     Ok(accepted) => accepted,
                     Err(e) => {
                         // lovebeat patch: an accept error (EMFILE when file
                         // descriptors run out, a connection reset before
                         // accept) is passing; upstream ended the accept loop
-                        // here, so the server silently stopped serving. Out
-                        // of descriptors (EMFILE 24, ENFILE 23, ENOBUFS 105,
-                        // ENOMEM 12 on Linux), the oldest idle connection is
-                        // closed to make room.
-                        let out = matches!(e.raw_os_error(), Some(24 | 23 | 105 | 12));
-                        let room = out && registry.evict_oldest();
-                        accept_log.warn(format_args!(
-                            "HTTP: error accepting a connection: {}{}",
-                            e,
-                            if room { " (closed the oldest idle connection)" } else { "" }
-                        ));
-                        thread::sleep(Duration::from_millis(if room { 2 } else { 50 }));
+                        // here, so the server silently stopped serving.
+                        accept_log.warn(format_args!("HTTP: error accepting a connection: {}", e));
+                        thread::sleep(Duration::from_millis(50));
                         continue;
                     }
                 };
                 if let Some(timeout) = idle_timeout {
                     sock.set_timeouts(timeout);
-                }
-
-                if let Some(handler) = &handler {
-                    // lovebeat patch: at the cap, the connection idle (or
-                    // dribbling its head) the longest makes room; a few
-                    // closed ones may still be ending, hence the slack.
-                    let open = &handler.open;
-                    let max = handler.max_connections;
-                    let n = open.load(Relaxed);
-                    if n >= max && (n >= max + max / 8 + 8 || !registry.evict_oldest()) {
-                        refused_log.warn(format_args!(
-                            "HTTP: refused a connection from {:?}: {} connections open, all busy",
-                            peer, max
-                        ));
-                        continue; // dropping the socket closes it
-                    }
-                    open.fetch_add(1, Relaxed);
-                    let mut conn = front::Conn::new(sock, idle_timeout, handler.limits);
-                    conn.peer = peer;
-                    let conn = Arc::new(conn);
-                    let id = registry.insert(Arc::clone(&conn));
-                    struct Slot(Arc<AtomicUsize>, Arc<front::Registry>, u64);
-                    impl Drop for Slot {
-                        fn drop(&mut self) {
-                            self.1.remove(self.2);
-                            self.0.fetch_sub(1, Relaxed);
-                        }
-                    }
-                    let slot = Slot(Arc::clone(open), Arc::clone(&registry), id);
-                    let handle = Arc::clone(&handler.handle);
-                    // A thread of its own per connection (the number is
-                    // capped above): tiny_http's task pool can queue a new
-                    // connection behind long-lived ones. A parked one
-                    // (`workers`) if there is one.
-                    let spawned = workers.run(
-                        "http-conn",
-                        Box::new(move || {
-                            let _slot = slot;
-                            let (read, write) =
-                                util::RefinedTcpStream::new(Arc::clone(&conn));
-                            let client = ClientConnection::new(write, read);
-                            for mut rq in client {
-                                rq.tcp = Some(Arc::clone(&conn));
-                                (handle)(rq);
-                            }
-                        }),
-                    );
-                    if let Err(e) = spawned {
-                        // The closure (socket and slot) is dropped: closed, freed.
-                        spawn_log.warn(format_args!("HTTP: no thread for a new connection: {}", e));
-                    }
-                    continue;
                 }
 
                 use util::RefinedTcpStream;
