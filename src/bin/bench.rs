@@ -425,11 +425,6 @@ fn main() {
 
     // 2. HTTP beats, on keep-alive connections and one connection per beat.
     http_beats(&server, ticks);
-    if http_only {
-        stop(server);
-        let _ = std::fs::remove_dir_all(&dir);
-        return;
-    }
 
     // 3. RSS per service.
     let base_services = count_services(&server);

@@ -1,7 +1,8 @@
 //! File descriptors for HTTP connections: the soft `RLIMIT_NOFILE` is
 //! raised to the hard limit at start, and the connection cap is kept below
 //! what the limit allows, so the saver, statsd and the event log always
-//! find a descriptor (one per HTTP connection, see vendor/tiny_http).
+//! find a descriptor (one per HTTP connection, see vendor/tiny_http). Also
+//! the listener's `TCP_DEFER_ACCEPT`.
 
 /// Descriptors kept for everything but HTTP connections.
 const RESERVED: u64 = 128;
@@ -55,6 +56,32 @@ fn cap_for_limit(configured: usize, soft: Option<u64>) -> usize {
     };
     let room = soft.saturating_sub(RESERVED).max(soft / 2).max(1);
     configured.min(usize::try_from(room).unwrap_or(usize::MAX))
+}
+
+/// `TCP_DEFER_ACCEPT`: the kernel completes `accept` only once the
+/// client's first bytes are there (or `secs` have passed), so a connection
+/// thread is woken with its request ready to read instead of blocking in a
+/// second wait, and a client that connects and sends nothing holds no
+/// thread meanwhile. Failing to set it only costs that.
+pub fn defer_accept(listener: &std::net::TcpListener, secs: u32) {
+    use std::os::fd::AsRawFd;
+    let value = libc::c_int::try_from(secs).unwrap_or(libc::c_int::MAX);
+    // SAFETY: setsockopt reads `value` (a c_int, its size given) only.
+    let r = unsafe {
+        libc::setsockopt(
+            listener.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_DEFER_ACCEPT,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r != 0 {
+        log::debug!(
+            "HTTP: TCP_DEFER_ACCEPT not set: {}",
+            std::io::Error::last_os_error()
+        );
+    }
 }
 
 #[cfg(test)]

@@ -104,6 +104,7 @@ pub fn spawn(
     };
     let listener = TcpListener::bind(&addr)?;
     let local = listener.local_addr()?;
+    fds::defer_accept(&listener, 10);
     let idle = opts.idle_timeout.max(Duration::from_millis(100));
     let ws = crate::ws::Hub::new(state.clone(), opts.max_ws_clients);
     let shared = Arc::new(Shared {
