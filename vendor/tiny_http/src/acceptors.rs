@@ -26,7 +26,7 @@ use crate::util::RefinedTcpStream;
 use crate::ConnectionHandler;
 
 /// Threads waiting in `accept` at most; more leave after their connection.
-const MAX_PARKED: usize = 128;
+const MAX_PARKED: usize = 16;
 
 pub(crate) struct Acceptors {
     listener: Listener,
