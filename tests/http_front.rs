@@ -84,6 +84,8 @@ fn probe(addr: SocketAddr, rounds: usize, pause: Duration) -> usize {
 /// opened again, as an attacker would.
 struct Flood {
     stop: Arc<AtomicBool>,
+    /// Connections made so far in the first round (all `n` once it is done).
+    ready: Arc<std::sync::atomic::AtomicUsize>,
     thread: Option<std::thread::JoinHandle<usize>>,
 }
 
@@ -91,6 +93,8 @@ impl Flood {
     fn start(addr: SocketAddr, n: usize, opening: &'static [u8], dribble: bool) -> Flood {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
+        let ready = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let made = Arc::clone(&ready);
         let thread = std::thread::spawn(move || {
             let open = |addr| -> Option<TcpStream> {
                 let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
@@ -98,7 +102,12 @@ impl Flood {
                 s.write_all(opening).ok()?;
                 Some(s)
             };
-            let mut conns: Vec<Option<TcpStream>> = (0..n).map(|_| open(addr)).collect();
+            let mut conns: Vec<Option<TcpStream>> = (0..n)
+                .map(|_| {
+                    made.fetch_add(1, Ordering::SeqCst);
+                    open(addr)
+                })
+                .collect();
             let mut reopened = 0;
             let mut buf = [0u8; 4096];
             while !flag.load(Ordering::SeqCst) {
@@ -131,8 +140,18 @@ impl Flood {
         });
         Flood {
             stop,
+            ready,
             thread: Some(thread),
         }
+    }
+
+    /// Waits until every attack connection has been made once.
+    fn wait_ready(&self, n: usize) {
+        let ready = || self.ready.load(Ordering::SeqCst) >= n;
+        assert!(
+            common::wait_until(Duration::from_secs(60), ready),
+            "the flood did not get its connections made"
+        );
     }
 
     fn stop(mut self) -> usize {
@@ -149,8 +168,8 @@ fn survive(tag: &str, opening: &'static [u8], dribble: bool) {
     let server = Server::start_at_info_level(dir.path(), "");
     let before = rss_kib(server.child.id());
     let flood = Flood::start(server.http, 1500, opening, dribble);
-    // Let the flood fill every slot first.
-    std::thread::sleep(Duration::from_secs(3));
+    // The flood holds every slot first.
+    flood.wait_ready(1500);
     let ok = probe(server.http, 20, Duration::from_millis(300));
     let after = rss_kib(server.child.id());
     let reopened = flood.stop();
@@ -418,7 +437,7 @@ fn a_low_open_file_limit_is_survived() {
         b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n",
         false,
     );
-    std::thread::sleep(Duration::from_secs(2));
+    flood.wait_ready(700);
     let ok = probe(server.http, 10, Duration::from_millis(100));
     flood.stop();
     assert!(

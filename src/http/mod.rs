@@ -327,11 +327,16 @@ fn read_body(rq: &mut tiny_http::Request) -> Result<Vec<u8>, BodyError> {
         MAX_BODY as u64 + 1
     };
     let mut reader = rq.as_reader().take(limit);
-    let mut buf = [0u8; 8192];
+    // Read straight into the body (on the heap): an 8 KiB buffer on the
+    // stack would stay resident in every idle connection's thread.
     loop {
-        match reader.read(&mut buf) {
+        let old = body.len();
+        body.resize(old + 4096, 0);
+        let read = reader.read(&mut body[old..]);
+        body.truncate(old + *read.as_ref().unwrap_or(&0));
+        match read {
             Ok(0) => break,
-            Ok(n) => body.extend_from_slice(&buf[..n]),
+            Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(BodyError::Io(e)),
         }
