@@ -89,10 +89,27 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             log::error!("{error}");
-            eprintln!("lovebeat: {error}");
+            // The log already went to stderr unless it goes to syslog.
+            if args.syslog {
+                eprintln!("lovebeat: {error}");
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+/// A listener that could not be bound, with the key that sets its address.
+fn listen_error(what: &str, addr: &str, key: &str, error: &std::io::Error) -> String {
+    let hint = match error.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            format!("another process uses that port: stop it, or change {key}")
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            format!("ports below 1024 need privileges: choose another port with {key}")
+        }
+        _ => format!("check {key}"),
+    };
+    format!("cannot listen for {what} on {addr}: {error}; {hint} (\"\" disables it)")
 }
 
 /// Which files a configuration came from, for the start-up log and
@@ -292,7 +309,7 @@ fn run(args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(), 
 
     if let Some(addr) = listen(&config.udp.listen)? {
         let (bound, _) = statsd::spawn_udp(&addr, handle.clone(), Arc::clone(&counters))
-            .map_err(|e| format!("cannot listen for statsd on UDP {addr}: {e}"))?;
+            .map_err(|e| listen_error("statsd on UDP", &addr, "[udp] listen", &e))?;
         log::info!("statsd UDP listening on {bound}");
     }
     if let Some(addr) = listen(&config.tcp.listen)? {
@@ -302,7 +319,7 @@ fn run(args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(), 
             Arc::clone(&counters),
             config.limits.max_tcp_connections,
         )
-        .map_err(|e| format!("cannot listen for statsd on TCP {addr}: {e}"))?;
+        .map_err(|e| listen_error("statsd on TCP", &addr, "[tcp] listen", &e))?;
         log::info!(
             "statsd TCP listening on {bound} (at most {} connections)",
             config.limits.max_tcp_connections
@@ -319,7 +336,7 @@ fn run(args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(), 
                 ..http::HttpOptions::default()
             },
         )
-        .map_err(|e| format!("cannot listen for HTTP on {addr}: {e}"))?;
+        .map_err(|e| listen_error("HTTP", &addr, "[http] listen", &e))?;
         log::info!("HTTP listening on {bound}");
         if !config.http.auth_token.is_empty() {
             log::info!(

@@ -501,3 +501,33 @@ fn extreme_values_in_the_database_do_not_crash_it() {
     assert_eq!(server.get("/api/status").status, 200);
     assert!(server.stop().success(), "clean exit after all that");
 }
+
+/// A port in use stops start-up with one message that names the key to
+/// change (issue 14: it was printed twice, without the key).
+#[test]
+fn a_port_in_use_is_reported_once_with_its_config_key() {
+    let dir = TempDir::new("port-in-use");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = taken.local_addr().expect("addr").port();
+    let config = common::base_config(dir.path()).replace(
+        "[http]\nlisten = \"127.0.0.1:0\"",
+        &format!("[http]\nlisten = \"127.0.0.1:{port}\""),
+    );
+    let path = dir.path().join("lovebeat.toml");
+    std::fs::write(&path, config).expect("write config");
+    let out = std::process::Command::new(common::BIN)
+        .arg("-config")
+        .arg(&path)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run lovebeat");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.matches("cannot listen for HTTP").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("[http] listen"), "{stderr}");
+    drop(taken);
+}

@@ -41,7 +41,7 @@ pub use timeout::{parse_timeout, TimeoutError, MAX_TIMEOUT_SECS};
 use crate::counters::Counters;
 use crate::state::StateHandle;
 use std::io::{self, Read};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -87,8 +87,9 @@ struct Shared {
     auth: auth::Auth,
 }
 
-/// Binds `addr` (e.g. "0.0.0.0:8080", "127.0.0.1:0", or ":8080" for all
-/// interfaces) and serves it for the life of the process: every connection
+/// Binds `addr` (e.g. "[::]:8080" for every interface, IPv4 and IPv6, see
+/// `crate::net`; "127.0.0.1:0"; or ":8080", the same as "[::]:8080") and
+/// serves it for the life of the process: every connection
 /// is answered on its own thread (tiny_http's), so a slow client holds only
 /// itself up. Returns the bound address.
 pub fn spawn(
@@ -98,11 +99,11 @@ pub fn spawn(
     opts: HttpOptions,
 ) -> io::Result<(SocketAddr, Vec<JoinHandle<()>>)> {
     let addr = if addr.starts_with(':') {
-        format!("0.0.0.0{addr}")
+        format!("[::]{addr}")
     } else {
         addr.to_owned()
     };
-    let listener = TcpListener::bind(&addr)?;
+    let listener = crate::net::bind_tcp(&addr)?;
     let local = listener.local_addr()?;
     fds::defer_accept(&listener, 10);
     let idle = opts.idle_timeout.max(Duration::from_millis(100));
