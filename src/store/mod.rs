@@ -151,9 +151,39 @@ pub fn write_atomic(
     services: &ServiceSnapshot,
     views: &[ViewRecord],
 ) -> Result<u64, StoreError> {
+    replace_file(path, ".tmp-", |file| encode(services, views, file))
+}
+
+/// Replaces `path` with what `fill` writes, atomically: a temporary file
+/// `<name><temp_tag><pid>` in the same directory (the tags are the ones
+/// `startup` cleans up after a crash), fsync, rename over `path`, fsync the
+/// directory. Returns the bytes written. On an error the temporary file is
+/// removed and `path` is untouched.
+pub(crate) fn replace_file(
+    path: &Path,
+    temp_tag: &str,
+    fill: impl FnOnce(&mut File) -> io::Result<()>,
+) -> Result<u64, StoreError> {
     let (dir, name) = split_path(path)?;
-    let tmp = sibling(&dir, name, &format!(".tmp-{}", std::process::id()));
-    let result = write_then_rename(&tmp, path, services, views);
+    let tmp = sibling(&dir, name, &format!("{temp_tag}{}", std::process::id()));
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(io_err("create temporary file", &tmp))?;
+        fill(&mut file).map_err(io_err("write", &tmp))?;
+        file.sync_all().map_err(io_err("fsync", &tmp))?;
+        let bytes = file.metadata().map_err(io_err("stat", &tmp))?.len();
+        drop(file);
+        fs::rename(&tmp, path).map_err(|error| StoreError::Io {
+            action: "rename temporary file over",
+            path: path.to_path_buf(),
+            error,
+        })?;
+        Ok(bytes)
+    })();
     if result.is_err() {
         // Best effort: the error being reported is the one that matters.
         let _ = fs::remove_file(&tmp);
@@ -161,28 +191,4 @@ pub fn write_atomic(
         sync_dir(&dir);
     }
     result
-}
-
-fn write_then_rename(
-    tmp: &Path,
-    path: &Path,
-    services: &ServiceSnapshot,
-    views: &[ViewRecord],
-) -> Result<u64, StoreError> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(tmp)
-        .map_err(io_err("create temporary file", tmp))?;
-    encode(services, views, &mut file).map_err(io_err("write", tmp))?;
-    file.sync_all().map_err(io_err("fsync", tmp))?;
-    let bytes = file.metadata().map_err(io_err("stat", tmp))?.len();
-    drop(file);
-    fs::rename(tmp, path).map_err(|error| StoreError::Io {
-        action: "rename temporary file over",
-        path: path.to_path_buf(),
-        error,
-    })?;
-    Ok(bytes)
 }

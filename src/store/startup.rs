@@ -17,9 +17,9 @@
 //! must survive the database being replaced by the S3 copy or a roll-back to
 //! Lovebeat 1.x, and an operator sees it with `ls`.
 
-use super::{decode, io_err, sibling, split_path, sync_dir, Database, StoreError};
+use super::{decode, io_err, replace_file, sibling, split_path, sync_dir, Database, StoreError};
 use serde::{Deserialize, Serialize};
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -181,7 +181,7 @@ pub fn read_notices(db_path: &Path) -> Result<Vec<Notice>, StoreError> {
 /// Writes `notices` to the sidecar atomically (or removes it when empty).
 fn write_notices(db_path: &Path, notices: &[Notice]) -> Result<(), StoreError> {
     let path = notices_path(db_path)?;
-    let (dir, name) = split_path(&path)?;
+    let (dir, _) = split_path(&path)?;
     if notices.is_empty() {
         match fs::remove_file(&path) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => {
@@ -198,24 +198,7 @@ fn write_notices(db_path: &Path, notices: &[Notice]) -> Result<(), StoreError> {
         text.push_str(&serde_json::to_string(notice).unwrap_or_default());
         text.push('\n');
     }
-    let tmp = sibling(&dir, name, &format!(".tmp-{}", std::process::id()));
-    let written = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .map_err(io_err("create", &tmp))?;
-        file.write_all(text.as_bytes())
-            .map_err(io_err("write", &tmp))?;
-        file.sync_all().map_err(io_err("fsync", &tmp))?;
-        fs::rename(&tmp, &path).map_err(io_err("rename over", &path))
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written?;
-    sync_dir(&dir);
+    replace_file(&path, ".tmp-", |file| file.write_all(text.as_bytes()))?;
     Ok(())
 }
 

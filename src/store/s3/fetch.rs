@@ -5,9 +5,9 @@
 //! untouched (a late one is dropped: its thread can no longer reach anyone).
 
 use super::{Object, RemoteStore, S3Error, S3Settings};
-use crate::store::{decode, quarantine, sibling, split_path, sync_dir};
+use crate::store::{decode, quarantine, replace_file, StoreError};
 use crossbeam_channel::{bounded, RecvTimeoutError};
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
@@ -88,39 +88,23 @@ fn install(settings: &S3Settings, db_path: &Path, bytes: &[u8]) -> Result<u64, S
         url: settings.describe(),
         reason: e.to_string(),
     })?;
-    let local = |action: &'static str, path: &Path| {
-        let path = path.to_path_buf();
-        move |error| S3Error::Local {
+    keep_unreadable_local(db_path);
+    replace_file(db_path, ".s3-", |file| file.write_all(bytes)).map_err(|e| match e {
+        StoreError::Io {
             action,
             path,
             error,
-        }
-    };
-    let (dir, name) = split_path(db_path).map_err(|e| S3Error::Local {
-        action: "use",
-        path: db_path.to_path_buf(),
-        error: std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()),
-    })?;
-    keep_unreadable_local(db_path);
-    let tmp = sibling(&dir, name, &format!(".s3-{}", std::process::id()));
-    let written = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .map_err(local("create", &tmp))?;
-        file.write_all(bytes).map_err(local("write", &tmp))?;
-        file.sync_all().map_err(local("fsync", &tmp))?;
-        drop(file);
-        fs::rename(&tmp, db_path).map_err(local("rename the download over", db_path))
-    })();
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    sync_dir(&dir);
-    Ok(bytes.len() as u64)
+        } => S3Error::Local {
+            action,
+            path,
+            error,
+        },
+        other => S3Error::Local {
+            action: "write the download over",
+            path: db_path.to_path_buf(),
+            error: std::io::Error::other(other.to_string()),
+        },
+    })
 }
 
 /// The S3 copy is about to replace the local file: a local file that reads
