@@ -8,6 +8,7 @@ mod receiver;
 #[path = "support/smtp.rs"]
 mod smtp;
 
+use common::tools::{self, Tool};
 use common::{wait_until, Server, TempDir, BIN};
 use receiver::Receiver;
 use smtp::SmtpSink;
@@ -50,6 +51,9 @@ fn wait_logged(server: &Server, text: &str) {
 
 #[test]
 fn mail_over_smtp_on_error_and_on_recovery_only() {
+    if !tools::available("the mail tests", &[Tool::PythonModule("aiosmtpd")]) {
+        return;
+    }
     let smtp = SmtpSink::start(None);
     let dir = TempDir::new("alert-mail");
     let server = Server::start(
@@ -110,6 +114,9 @@ fn mail_over_smtp_on_error_and_on_recovery_only() {
 
 #[test]
 fn mail_logs_in_when_a_username_is_set() {
+    if !tools::available("the mail tests", &[Tool::PythonModule("aiosmtpd")]) {
+        return;
+    }
     let smtp = SmtpSink::start(Some("lb-user:s3cret"));
     let dir = TempDir::new("alert-mail-auth");
     let config = |password: &str| {

@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::tools::{self, Tool};
 use common::{request, wait_until, Server, TempDir};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -21,6 +22,17 @@ const ADMIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/s3_admi
 const SETUP_REQUESTS: &str = "4";
 
 /// A moto server; killed on drop.
+/// moto's S3 server and boto3 (see `common::tools`).
+fn moto_available() -> bool {
+    tools::available(
+        "the S3 tests",
+        &[
+            Tool::PythonModule("moto.server"),
+            Tool::PythonModule("boto3"),
+        ],
+    )
+}
+
 struct Moto {
     child: Option<Child>,
     port: u16,
@@ -236,6 +248,9 @@ fn database_names(bytes: &[u8]) -> Vec<String> {
 
 #[test]
 fn empty_bucket_start_then_every_save_is_uploaded() {
+    if !moto_available() {
+        return;
+    }
     let dir = TempDir::new("s3-empty");
     let tmp = TempDir::new("s3-empty-tmp");
     let (moto, keys) = Moto::start(tmp.path(), true);
@@ -278,6 +293,9 @@ fn empty_bucket_start_then_every_save_is_uploaded() {
 
 #[test]
 fn an_existing_object_is_loaded_over_the_local_file() {
+    if !moto_available() {
+        return;
+    }
     let tmp = TempDir::new("s3-existing-tmp");
     let (moto, keys) = Moto::start(tmp.path(), true);
     let fixture = concat!(
@@ -324,6 +342,9 @@ fn an_existing_object_is_loaded_over_the_local_file() {
 /// server is healthy (nothing for an operator to acknowledge).
 #[test]
 fn a_corrupt_local_file_falls_back_to_the_s3_copy() {
+    if !moto_available() {
+        return;
+    }
     let tmp = TempDir::new("s3-corrupt-local-tmp");
     let (moto, keys) = Moto::start(tmp.path(), true);
     let fixture = concat!(
@@ -359,6 +380,9 @@ fn a_corrupt_local_file_falls_back_to_the_s3_copy() {
 
 #[test]
 fn an_object_that_is_not_a_database_never_replaces_the_local_file() {
+    if !moto_available() {
+        return;
+    }
     let tmp = TempDir::new("s3-garbage-tmp");
     let (moto, keys) = Moto::start(tmp.path(), true);
     let garbage = tmp.path().join("garbage");
@@ -400,6 +424,9 @@ fn an_object_that_is_not_a_database_never_replaces_the_local_file() {
 
 #[test]
 fn a_transient_host_starts_with_the_services_of_the_stopped_one() {
+    if !moto_available() {
+        return;
+    }
     let tmp = TempDir::new("s3-transient-tmp");
     let (moto, keys) = Moto::start(tmp.path(), true);
     let first_dir = TempDir::new("s3-host-a");
@@ -518,6 +545,9 @@ fn a_store_that_never_answers_delays_neither_start_nor_saves() {
 
 #[test]
 fn a_store_going_down_and_coming_back() {
+    if !moto_available() {
+        return;
+    }
     let dir = TempDir::new("s3-flaky");
     let tmp = TempDir::new("s3-flaky-tmp");
     // Without auth: a restarted moto is empty, and its new IAM user would
@@ -562,6 +592,9 @@ fn a_store_going_down_and_coming_back() {
 
 #[test]
 fn wrong_credentials_give_a_clear_error_and_no_crash() {
+    if !moto_available() {
+        return;
+    }
     let tmp = TempDir::new("s3-creds-tmp");
     let (moto, keys) = Moto::start(tmp.path(), true);
     let fixture = concat!(
