@@ -655,15 +655,12 @@ fn idle_connections_are_closed() {
     s.write_all(b"GET /version HTTP/1.1\r\nHost: t\r\n\r\n")
         .unwrap();
     let mut all = Vec::new();
-    let started = Instant::now();
+    // An EOF (Ok) is the server hanging up; the client's own read timeout
+    // would end the read with an error instead.
     let res = s.read_to_end(&mut all);
     assert!(
         res.is_ok(),
         "server did not close the idle connection: {res:?}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "closed by the client's read timeout, not the server"
     );
     assert!(all.starts_with(b"HTTP/1.1 200"));
     // and the server keeps answering after that
@@ -684,13 +681,19 @@ fn slow_bodies_never_hold_up_other_clients() {
         .unwrap();
         stalled.push(s);
     }
-    // A new client is still answered, long before any stalled one times out.
-    let started = Instant::now();
+    // A new client is answered while every stalled one is still held open
+    // (none has timed out or been answered yet).
     let r = send(addr, "GET", "/version", &[], b"");
     assert_eq!(r.status, 200);
-    assert!(
-        started.elapsed() < Duration::from_secs(15),
-        "a new request waited for stalled bodies"
-    );
+    for s in &stalled {
+        s.set_nonblocking(true).unwrap();
+        let mut byte = [0u8; 1];
+        let still_open = matches!((&*s).read(&mut byte),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+        assert!(
+            still_open,
+            "a stalled body was already timed out or answered"
+        );
+    }
     drop(stalled);
 }
