@@ -108,6 +108,9 @@ impl Server {
         std::fs::write(&path, config).expect("write config");
         // LOVEBEAT_TEST_BIN runs another build (to measure an old one).
         let mut command = Command::new(std::env::var("LOVEBEAT_TEST_BIN").unwrap_or(BIN.into()));
+        // The test runner's own switch is nothing the server (or an alert
+        // script it runs, which inherits its environment) should see.
+        command.env_remove(tools::FULL_TESTS);
         for (name, value) in env {
             match value {
                 Some(value) => command.env(name, value),

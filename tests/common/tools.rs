@@ -9,6 +9,9 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+/// Set by `./test`: a missing tool is a failure, not a skip.
+pub const FULL_TESTS: &str = "LOVEBEAT_FULL_TESTS";
+
 /// One thing a suite needs, and how to see that it is there.
 pub enum Tool<'a> {
     /// An executable on PATH.
@@ -71,7 +74,7 @@ pub fn available(suite: &str, tools: &[Tool]) -> bool {
         "{suite} needs {}: run ./test (the README's test command), which installs it",
         missing.join(", ")
     );
-    if std::env::var_os("LOVEBEAT_FULL_TESTS").is_some() {
+    if std::env::var_os(FULL_TESTS).is_some() {
         panic!("{message}");
     }
     eprintln!("SKIPPED {message}");
