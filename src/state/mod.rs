@@ -290,6 +290,7 @@ impl StateHandle {
 
 mod backlog;
 mod refusals;
+mod save_policy;
 mod thread;
 mod watch;
 

@@ -95,10 +95,10 @@ fn a_change_is_saved_soon_and_a_quiet_server_does_not_save() {
     let job = next_job(&saves);
     assert_eq!(job.services.len(), 1);
     assert_eq!(job.services.iter().next().map(|s| s.timeout), Some(60_000));
-    // Nothing changes any more: periodic saves (every 200 ms) are skipped.
-    assert!(saves.recv_timeout(Duration::from_millis(1000)).is_err());
+    // Nothing changes any more: periodic saves (every 200 ms) are skipped
+    // (the timing rules themselves are `save_policy`'s unit tests).
+    assert!(saves.recv_timeout(Duration::from_millis(700)).is_err());
     // A beat alone is saved by the next periodic save.
-    std::thread::sleep(Duration::from_millis(1100)); // past the rate limit
     handle
         .update("a", Update::Beat)
         .unwrap_or_else(|e| panic!("{e}"));
