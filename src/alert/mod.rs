@@ -29,7 +29,7 @@ pub use dispatch::{DeliveryError, Tuning};
 
 use crate::config::{AlertConfig, Config, Mail, Mailgun, Slack};
 use crate::counters::Counters;
-use crate::events::{Event, Interest, Limit, Losses};
+use crate::events::{Interest, Limit, Subscription};
 use crate::state::StateHandle;
 use crossbeam_channel::select;
 use std::collections::BTreeMap;
@@ -105,7 +105,7 @@ pub fn spawn(
     counters: Arc<Counters>,
     tick: Box<dyn FnMut() + Send>,
 ) -> io::Result<JoinHandle<()>> {
-    let (rx, losses) = state
+    let events = state
         .subscribe_limited(
             Interest::ViewErrorChanges,
             Limit::Views {
@@ -120,13 +120,12 @@ pub fn spawn(
     let dispatcher = dispatch::Dispatcher::new(settings, counters)?;
     std::thread::Builder::new()
         .name("alerter".into())
-        .spawn(move || run(dispatcher, rx, losses, tick))
+        .spawn(move || run(dispatcher, events, tick))
 }
 
 fn run(
     mut dispatcher: dispatch::Dispatcher,
-    rx: crossbeam_channel::Receiver<Arc<Event>>,
-    losses: Arc<Losses>,
+    events: Subscription,
     mut tick: Box<dyn FnMut() + Send>,
 ) {
     let interval = dispatcher.settings().tuning.tick_interval;
@@ -136,7 +135,7 @@ fn run(
     loop {
         let wait = next_tick.saturating_duration_since(Instant::now());
         select! {
-            recv(rx) -> event => match event {
+            recv(events.receiver()) -> event => match event {
                 Ok(event) => {
                     let mut unknown = Vec::new();
                     let jobs = plan::plan(&event, dispatcher.settings(), &mut unknown);
@@ -157,7 +156,7 @@ fn run(
             },
             default(wait) => {},
         }
-        report_losses(&losses, dispatcher.counters());
+        report_losses(&events, dispatcher.counters());
         // Checked after every event too, so a flood of events cannot
         // starve the heartbeat.
         if Instant::now() >= next_tick {
@@ -169,13 +168,12 @@ fn run(
 }
 
 /// Logs and counts view transitions the bus could not queue for us.
-fn report_losses(losses: &Losses, counters: &Counters) {
-    let lost: u64 = losses.take().iter().sum();
+fn report_losses(events: &Subscription, counters: &Counters) {
+    let lost = events.count_lost(&counters.queue_drops);
     if lost > 0 {
         log::error!(
             "alerts: {lost} view changes were lost because the alerter's queue was full \
              (more than {QUEUE_BASE} + {QUEUE_PER_VIEW} per view waiting); their alerts were not sent"
         );
-        Counters::add(&counters.queue_drops, lost);
     }
 }

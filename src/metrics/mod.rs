@@ -22,11 +22,10 @@ mod lines;
 pub use lines::{flush_lines, pack, CounterValues, Namer, MAX_PACKET};
 
 use crate::counters::Counters;
-use crate::events::{Event, Interest};
+use crate::events::{Interest, Subscription};
 use crate::state::StateHandle;
-use crossbeam_channel::{never, Receiver, RecvTimeoutError};
+use crossbeam_channel::RecvTimeoutError;
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -55,7 +54,7 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("metrics".into())
         .spawn(move || {
-            let (rx, dropped) = match state.subscribe_events(Interest::StateChanges, EVENT_QUEUE) {
+            let events = match state.subscribe_events(Interest::StateChanges, EVENT_QUEUE) {
                 Ok(subscription) => subscription,
                 Err(_) => {
                     log::error!(
@@ -63,11 +62,11 @@ pub fn spawn(
                     );
                     // A queue that never delivers (and never disconnects):
                     // the periodic flush goes on without gauges.
-                    (never(), Arc::new(AtomicU64::new(0)))
+                    Subscription::never()
                 }
             };
             let mut sender = Sender::new(&opts.server);
-            run(&opts, &counters, &state, &rx, &dropped, &mut sender);
+            run(&opts, &counters, &state, &events, &mut sender);
         })
 }
 
@@ -75,8 +74,7 @@ fn run(
     opts: &MetricsOptions,
     counters: &Counters,
     state: &StateHandle,
-    events: &Receiver<Arc<Event>>,
-    dropped: &AtomicU64,
+    events: &Subscription,
     sender: &mut Sender,
 ) {
     let namer = Namer::new(&opts.prefix);
@@ -106,9 +104,8 @@ fn run(
         let save_ms = Counters::get(&counters.last_save_ms);
         sender.send(&flush_lines(&namer, last, now, save_ms, stats.as_ref()));
         last = now;
-        let lost = dropped.swap(0, Relaxed);
+        let lost = events.count_lost(&counters.metrics_dropped);
         if lost > 0 {
-            Counters::add(&counters.metrics_dropped, lost);
             log::warn!(
                 "metrics: {lost} state changes were not sent as gauges (queue full); \
                  they are counted in metrics_dropped"
