@@ -106,6 +106,31 @@ fn a_change_is_saved_soon_and_a_quiet_server_does_not_save() {
     assert!(job.services.iter().next().is_some_and(|s| s.last_beat > 0));
 }
 
+/// The thread learns a save's outcome from the saver's reply (the counters
+/// are never touched here): a failed save is tried again although nothing
+/// changes afterwards. (The retry delay itself is `save_policy`'s test.)
+#[test]
+fn a_save_the_saver_answers_failed_is_tried_again_without_a_new_change() {
+    let (handle, saves, _thread) = start(Duration::from_secs(3600));
+    handle
+        .update("a", Update::SetTimeout(60_000))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let job = saves
+        .recv_timeout(WAIT)
+        .unwrap_or_else(|_| panic!("no save job"));
+    let done = job
+        .done
+        .as_ref()
+        .unwrap_or_else(|| panic!("every save carries a reply"));
+    let _ = done.send(Err("database save failed: disk full".into()));
+    let retry = next_job(&saves);
+    assert_eq!(retry.services.len(), 1);
+    assert_eq!(
+        retry.services.iter().next().map(|s| s.timeout),
+        Some(60_000)
+    );
+}
+
 #[test]
 fn shutdown_saves_even_with_a_full_queue() {
     let (handle, saves, thread) = start(Duration::from_secs(3600));
