@@ -18,12 +18,11 @@
 //! plain code with `now` as an argument.
 
 use crate::clock::now_ms;
-use crate::events::{Event, Interest, Limit, Losses, KIND_NAMES};
+use crate::events::{Event, Interest, Limit, Subscription, KIND_NAMES};
 use crate::model::{Millis, State};
 use crate::state::StateHandle;
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::RecvTimeoutError;
 use std::io;
-use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -270,7 +269,7 @@ impl ChangeLog {
 /// Starts the changelog thread (subscribed before it returns, so no change
 /// after this call is missed). It ends when the state thread does.
 pub fn spawn(state: &StateHandle) -> io::Result<JoinHandle<()>> {
-    let (events, losses) = state
+    let events = state
         .subscribe_limited(
             Interest::StateChanges,
             Limit::Views {
@@ -281,10 +280,10 @@ pub fn spawn(state: &StateHandle) -> io::Result<JoinHandle<()>> {
         .map_err(|e| io::Error::other(e.to_string()))?;
     std::thread::Builder::new()
         .name("changelog".into())
-        .spawn(move || run(&events, &losses))
+        .spawn(move || run(&events))
 }
 
-fn run(events: &Receiver<Arc<Event>>, losses: &Losses) {
+fn run(events: &Subscription) {
     let mut log = ChangeLog::default();
     let mut out = |line: String| log::info!("{line}");
     loop {
@@ -293,10 +292,10 @@ fn run(events: &Receiver<Arc<Event>>, losses: &Losses) {
                 let wait = at.saturating_sub(now_ms());
                 events.recv_deadline(Instant::now() + Duration::from_millis(wait as u64))
             }
-            None => events.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            None => events.recv(),
         };
         let now = now_ms();
-        log.lost(&losses.take(), now);
+        log.lost(&events.take_losses(), now);
         match next {
             Ok(event) => log.event(&event, now, &mut out),
             Err(RecvTimeoutError::Timeout) => log.roll(now, &mut out),

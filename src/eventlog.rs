@@ -28,7 +28,7 @@
 
 use crate::clock::now_ms;
 use crate::counters::Counters;
-use crate::events::{Event, Interest, Limit, Losses};
+use crate::events::{Event, Interest, Limit, Subscription};
 use crate::http::json::{service, view, Dialect};
 use crate::model::Millis;
 use crate::state::StateHandle;
@@ -127,7 +127,7 @@ pub fn spawn(
     counters: Arc<Counters>,
     state: &StateHandle,
 ) -> io::Result<(Sender<()>, JoinHandle<()>)> {
-    let (events, losses) = state
+    let events = state
         .subscribe_limited(
             Interest::StateChanges,
             Limit::State {
@@ -145,7 +145,6 @@ pub fn spawn(
                 mode,
                 file: None,
                 counters,
-                losses,
             };
             log.open_logged();
             run(&mut log, &events, &reopen);
@@ -153,11 +152,11 @@ pub fn spawn(
     Ok((reopen_tx, handle))
 }
 
-fn run(log: &mut Log, events: &Receiver<Arc<Event>>, reopen: &Receiver<()>) {
+fn run(log: &mut Log, events: &Subscription, reopen: &Receiver<()>) {
     let mut text = String::new();
     loop {
         select! {
-            recv(events) -> event => match event {
+            recv(events.receiver()) -> event => match event {
                 Ok(event) => {
                     let ts = now_ms();
                     text.clear();
@@ -168,7 +167,7 @@ fn run(log: &mut Log, events: &Receiver<Arc<Event>>, reopen: &Receiver<()>) {
                             lines += 1;
                         }
                     }
-                    if let Some(line) = log.skipped() {
+                    if let Some(line) = log.skipped(events) {
                         text.push_str(&line);
                     }
                     log.write(&text, lines);
@@ -191,15 +190,13 @@ struct Log {
     mode: u32,
     file: Option<File>,
     counters: Arc<Counters>,
-    /// Events the bus dropped because our queue was full.
-    losses: Arc<Losses>,
 }
 
 impl Log {
     /// Counts (as failures) and logs events lost to a full queue, and
     /// returns the line that says so in the file.
-    fn skipped(&self) -> Option<String> {
-        let lost = self.losses.take();
+    fn skipped(&self, events: &Subscription) -> Option<String> {
+        let lost = events.take_losses();
         let line = skipped_line(&lost, now_ms())?;
         let total: u64 = lost.iter().sum();
         Counters::add(&self.counters.eventlog_failures, total);
@@ -286,6 +283,7 @@ fn moved_away(path: &Path, file: &File) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::Losses;
     use crate::model::{ServiceRecord, State, ViewRecord};
 
     #[test]
@@ -355,7 +353,6 @@ mod tests {
             mode: 0o644,
             file: None,
             counters: Arc::default(),
-            losses: Arc::clone(&losses),
         };
         let (tx, rx) = crossbeam_channel::unbounded();
         const BURST: usize = 10_000;
@@ -378,7 +375,7 @@ mod tests {
         (0..3).for_each(|_| losses.add(&lost));
         drop(tx);
         let (_reopen_tx, reopen) = bounded(1);
-        run(&mut log, &rx, &reopen);
+        run(&mut log, &Subscription::new(rx, losses), &reopen);
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), BURST + 1);

@@ -5,12 +5,14 @@
 //! channel's capacity or by a [`Limit`] that follows the size of the state
 //! (so one burst in which everything changes at once fits). An event beyond
 //! the bound is lost for that subscriber and counted, in total and per kind
-//! ([`Losses`]), for the subscriber to report.
+//! ([`Losses`]), for the subscriber to report. A subscriber holds both ends
+//! of that in one [`Subscription`].
 
 use crate::model::{ServiceRecord, State, ViewRecord};
-use crossbeam_channel::{Sender, TrySendError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// One change, with the new snapshot and the state before it.
 #[derive(Clone, Debug, PartialEq)]
@@ -154,29 +156,106 @@ impl Losses {
         }
         out
     }
+
+    /// All losses not taken yet (leaves them).
+    pub fn total(&self) -> u64 {
+        self.0.iter().map(|count| count.load(Relaxed)).sum()
+    }
+}
+
+/// A subscriber's end: its queue, and what the bus could not put in it.
+/// Every subscriber (alerter, event log, changelog, metrics, websocket
+/// clients) receives and reports its losses through this one type.
+pub struct Subscription {
+    rx: Receiver<Arc<Event>>,
+    losses: Arc<Losses>,
+}
+
+impl Subscription {
+    pub fn new(rx: Receiver<Arc<Event>>, losses: Arc<Losses>) -> Self {
+        Subscription { rx, losses }
+    }
+
+    /// A subscription that never delivers nor ends (for a subscriber that
+    /// could not subscribe but goes on with its other work).
+    pub fn never() -> Self {
+        Subscription::new(crossbeam_channel::never(), Arc::default())
+    }
+
+    /// The queue itself, for `select!`.
+    pub fn receiver(&self) -> &Receiver<Arc<Event>> {
+        &self.rx
+    }
+
+    pub fn recv(&self) -> Result<Arc<Event>, RecvTimeoutError> {
+        self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
+    }
+
+    pub fn recv_timeout(&self, wait: Duration) -> Result<Arc<Event>, RecvTimeoutError> {
+        self.rx.recv_timeout(wait)
+    }
+
+    pub fn recv_deadline(&self, at: Instant) -> Result<Arc<Event>, RecvTimeoutError> {
+        self.rx.recv_deadline(at)
+    }
+
+    pub fn try_recv(&self) -> Result<Arc<Event>, TryRecvError> {
+        self.rx.try_recv()
+    }
+
+    /// Events waiting in the queue.
+    pub fn len(&self) -> usize {
+        self.rx.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rx.is_empty()
+    }
+
+    /// What is queued now, without waiting.
+    pub fn try_iter(&self) -> impl Iterator<Item = Arc<Event>> + '_ {
+        self.rx.try_iter()
+    }
+
+    /// Events lost since the last take, per kind ([`Event::kind`]).
+    pub fn take_losses(&self) -> [u64; 6] {
+        self.losses.take()
+    }
+
+    /// Events lost since the last take, in all.
+    pub fn take_lost(&self) -> u64 {
+        self.losses.take().iter().sum()
+    }
+
+    /// Takes the losses, adds their total to `counter` and returns it, for
+    /// the caller to log when it is not zero.
+    pub fn count_lost(&self, counter: &AtomicU64) -> u64 {
+        let lost = self.take_lost();
+        if lost > 0 {
+            counter.fetch_add(lost, Relaxed);
+        }
+        lost
+    }
 }
 
 /// A subscription handed to the state thread.
 pub struct Subscriber {
     pub tx: Sender<Arc<Event>>,
     pub interest: Interest,
-    /// Events this subscriber lost because its queue was full.
-    pub dropped: Arc<AtomicU64>,
     /// Its queue's bound.
     pub limit: Limit,
-    /// The same losses per kind, for subscribers that report them so.
-    pub losses: Option<Arc<Losses>>,
+    /// Events this subscriber lost because its queue was full, per kind.
+    pub losses: Arc<Losses>,
 }
 
 impl Subscriber {
     /// A subscriber bounded by its channel's capacity.
-    pub fn new(tx: Sender<Arc<Event>>, interest: Interest, dropped: Arc<AtomicU64>) -> Self {
+    pub fn new(tx: Sender<Arc<Event>>, interest: Interest, losses: Arc<Losses>) -> Self {
         Subscriber {
             tx,
             interest,
-            dropped,
             limit: Limit::Channel,
-            losses: None,
+            losses,
         }
     }
 
@@ -197,10 +276,7 @@ impl Subscriber {
     }
 
     fn lose(&self, event: &Event) {
-        self.dropped.fetch_add(1, Relaxed);
-        if let Some(losses) = &self.losses {
-            losses.add(event);
-        }
+        self.losses.add(event);
     }
 }
 

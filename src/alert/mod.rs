@@ -34,7 +34,7 @@ pub use dispatch::{DeliveryError, Tuning};
 
 use crate::config::{AlertConfig, Config, Mail, Mailgun, Slack};
 use crate::counters::Counters;
-use crate::events::{Event, Interest, Limit, Losses};
+use crate::events::{Interest, Limit, Subscription};
 use crate::state::StateHandle;
 use crossbeam_channel::{select, Receiver};
 use std::collections::BTreeMap;
@@ -112,7 +112,7 @@ pub fn spawn(
     counters: Arc<Counters>,
     tick: Box<dyn FnMut() + Send>,
 ) -> io::Result<JoinHandle<()>> {
-    let (rx, losses) = state
+    let events = state
         .subscribe_limited(
             Interest::ViewErrorChanges,
             Limit::Views {
@@ -127,14 +127,13 @@ pub fn spawn(
     let dispatcher = dispatch::Dispatcher::new(settings, counters)?;
     std::thread::Builder::new()
         .name("alerter".into())
-        .spawn(move || run(dispatcher, rx, reload, losses, tick))
+        .spawn(move || run(dispatcher, events, reload, tick))
 }
 
 fn run(
     mut dispatcher: dispatch::Dispatcher,
-    rx: Receiver<Arc<Event>>,
+    events: Subscription,
     mut reload: Receiver<AlertSettings>,
-    losses: Arc<Losses>,
     mut tick: Box<dyn FnMut() + Send>,
 ) {
     let interval = dispatcher.settings().tuning.tick_interval;
@@ -144,7 +143,7 @@ fn run(
     loop {
         let wait = next_tick.saturating_duration_since(Instant::now());
         select! {
-            recv(rx) -> event => match event {
+            recv(events.receiver()) -> event => match event {
                 Ok(event) => {
                     // Settings sent before the reload's view changes are
                     // taken before those are planned.
@@ -175,7 +174,7 @@ fn run(
             },
             default(wait) => {},
         }
-        report_losses(&losses, dispatcher.counters());
+        report_losses(&events, dispatcher.counters());
         // Checked after every event too, so a flood of events cannot
         // starve the heartbeat.
         if Instant::now() >= next_tick {
@@ -196,13 +195,12 @@ fn apply_settings(dispatcher: &mut dispatch::Dispatcher, settings: AlertSettings
 }
 
 /// Logs and counts view transitions the bus could not queue for us.
-fn report_losses(losses: &Losses, counters: &Counters) {
-    let lost: u64 = losses.take().iter().sum();
+fn report_losses(events: &Subscription, counters: &Counters) {
+    let lost = events.count_lost(&counters.queue_drops);
     if lost > 0 {
         log::error!(
             "alerts: {lost} view changes were lost because the alerter's queue was full \
              (more than {QUEUE_BASE} + {QUEUE_PER_VIEW} per view waiting); their alerts were not sent"
         );
-        Counters::add(&counters.queue_drops, lost);
     }
 }

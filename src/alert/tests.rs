@@ -3,6 +3,7 @@
 
 use super::plan::{fires, plan, recipients, Kind, Message};
 use super::*;
+use crate::events::Event;
 use crate::model::{State, ViewRecord};
 use std::time::{Duration, Instant};
 

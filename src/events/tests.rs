@@ -28,8 +28,7 @@ fn limited(bus: &mut Bus, interest: Interest, limit: Limit) -> (Receiver<Arc<Eve
     let losses = Arc::new(Losses::default());
     bus.subscribe(Subscriber {
         limit,
-        losses: Some(Arc::clone(&losses)),
-        ..Subscriber::new(tx, interest, Arc::default())
+        ..Subscriber::new(tx, interest, Arc::clone(&losses))
     });
     (rx, losses)
 }
@@ -39,7 +38,7 @@ fn interest_filters_beats_and_full_queues_drop() {
     let mut bus = Bus::default();
     let (tx1, rx1) = bounded(1);
     let (tx2, rx2) = bounded(10);
-    let d1 = Arc::new(AtomicU64::new(0));
+    let d1 = Arc::new(Losses::default());
     bus.subscribe(Subscriber::new(tx1, Interest::StateChanges, d1.clone()));
     bus.subscribe(Subscriber::new(tx2, Interest::Everything, Arc::default()));
     assert!(bus.wants_everything());
@@ -49,7 +48,7 @@ fn interest_filters_beats_and_full_queues_drop() {
         changed(State::Error, State::Ok),
     ]);
     assert_eq!(rx1.len(), 1);
-    assert_eq!(d1.load(Relaxed), 1);
+    assert_eq!(d1.total(), 1);
     assert_eq!(rx2.len(), 3);
     drop(rx2);
     bus.publish([changed(State::Ok, State::Ok)]);
@@ -69,7 +68,7 @@ fn view_transitions_are_never_behind_a_flood_of_service_changes() {
         },
     );
     let (tx, flood) = bounded(1024);
-    let flood_dropped = Arc::new(AtomicU64::new(0));
+    let flood_dropped = Arc::new(Losses::default());
     bus.subscribe(Subscriber::new(
         tx,
         Interest::StateChanges,
@@ -93,7 +92,7 @@ fn view_transitions_are_never_behind_a_flood_of_service_changes() {
     assert_eq!(view_losses.take(), [0; 6]);
     // The flood's own subscriber lost (and counted) what did not fit.
     assert_eq!(flood.len(), 1024);
-    assert_eq!(flood_dropped.load(Relaxed), 100_100 - 1024);
+    assert_eq!(flood_dropped.total(), 100_100 - 1024);
     // Only ERROR in or out: not a view change that is no state change,
     // nor a view's NEW/OK churn while members are created, nor additions.
     bus.publish([

@@ -23,11 +23,10 @@ mod lines;
 pub use lines::{flush_lines, pack, CounterValues, Namer, MAX_PACKET};
 
 use crate::counters::Counters;
-use crate::events::{Event, Interest};
+use crate::events::{Interest, Subscription};
 use crate::state::StateHandle;
-use crossbeam_channel::{never, Receiver, RecvTimeoutError};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -64,7 +63,7 @@ pub fn spawn(
     let thread = std::thread::Builder::new()
         .name("metrics".into())
         .spawn(move || {
-            let (rx, dropped) = match state.subscribe_events(Interest::StateChanges, EVENT_QUEUE) {
+            let events = match state.subscribe_events(Interest::StateChanges, EVENT_QUEUE) {
                 Ok(subscription) => subscription,
                 Err(_) => {
                     log::error!(
@@ -72,11 +71,11 @@ pub fn spawn(
                     );
                     // A queue that never delivers (and never disconnects):
                     // the periodic flush goes on without gauges.
-                    (never(), Arc::new(AtomicU64::new(0)))
+                    Subscription::never()
                 }
             };
             let mut sender = Sender::new(&opts.server);
-            run(&opts, &counters, &state, &rx, &stop, &dropped, &mut sender);
+            run(&opts, &counters, &state, &events, &stop, &mut sender);
         })?;
     Ok(MetricsThread {
         _stop: stop_tx,
@@ -88,9 +87,8 @@ fn run(
     opts: &MetricsOptions,
     counters: &Counters,
     state: &StateHandle,
-    events: &Receiver<Arc<Event>>,
+    events: &Subscription,
     stop: &Receiver<()>,
-    dropped: &AtomicU64,
     sender: &mut Sender,
 ) {
     let namer = Namer::new(&opts.prefix);
@@ -99,7 +97,7 @@ fn run(
     let mut next = Instant::now();
     loop {
         let received = crossbeam_channel::select! {
-            recv(events) -> event => event.map_err(|_| RecvTimeoutError::Disconnected),
+            recv(events.receiver()) -> event => event.map_err(|_| RecvTimeoutError::Disconnected),
             // Only ever disconnected: the `MetricsThread` was dropped.
             recv(stop) -> _ => return,
             default(next.saturating_duration_since(Instant::now())) => {
@@ -128,9 +126,8 @@ fn run(
         let save_ms = Counters::get(&counters.last_save_ms);
         sender.send(&flush_lines(&namer, last, now, save_ms, stats.as_ref()));
         last = now;
-        let lost = dropped.swap(0, Relaxed);
+        let lost = events.count_lost(&counters.metrics_dropped);
         if lost > 0 {
-            Counters::add(&counters.metrics_dropped, lost);
             log::warn!(
                 "metrics: {lost} state changes were not sent as gauges (queue full); \
                  they are counted in metrics_dropped"

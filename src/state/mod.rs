@@ -5,11 +5,11 @@
 
 use crate::engine::pattern::ViewTemplate;
 use crate::engine::{EngineError, ViewsReloaded};
-use crate::events::{Event, Interest, Limit, Losses, Subscriber};
+use crate::events::{Interest, Limit, Losses, Subscriber, Subscription};
 use crate::model::{Batch, ServiceRecord, StatusSummary, Update, ViewRecord};
 use crate::store::Quarantine;
-use crossbeam_channel::{bounded, unbounded, Receiver, Sender, TrySendError};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use crossbeam_channel::{bounded, unbounded, Sender, TrySendError};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -253,35 +253,34 @@ impl StateHandle {
             .map_err(|_| EngineError::Unavailable)
     }
 
-    /// Subscribes a new bounded queue of `capacity` events: returns its
-    /// receiving end and the count of events it lost because it was full.
+    /// Subscribes a new bounded queue of `capacity` events: its receiving
+    /// end and what it lost because it was full.
     pub fn subscribe_events(
         &self,
         interest: Interest,
         capacity: usize,
-    ) -> Result<(Receiver<Arc<Event>>, Arc<AtomicU64>), EngineError> {
+    ) -> Result<Subscription, EngineError> {
         let (tx, rx) = bounded(capacity);
-        let dropped = Arc::new(AtomicU64::new(0));
-        self.subscribe(Subscriber::new(tx, interest, Arc::clone(&dropped)))?;
-        Ok((rx, dropped))
+        let losses = Arc::new(Losses::default());
+        self.subscribe(Subscriber::new(tx, interest, Arc::clone(&losses)))?;
+        Ok(Subscription::new(rx, losses))
     }
 
     /// Subscribes a queue bounded by `limit` (which follows the size of the
-    /// state, see `events::Limit`): returns its receiving end and what it
-    /// lost because it was full, per kind.
+    /// state, see `events::Limit`): its receiving end and what it lost
+    /// because it was full.
     pub fn subscribe_limited(
         &self,
         interest: Interest,
         limit: Limit,
-    ) -> Result<(Receiver<Arc<Event>>, Arc<Losses>), EngineError> {
+    ) -> Result<Subscription, EngineError> {
         let (tx, rx) = unbounded();
         let losses = Arc::new(Losses::default());
         self.subscribe(Subscriber {
             limit,
-            losses: Some(Arc::clone(&losses)),
-            ..Subscriber::new(tx, interest, Arc::default())
+            ..Subscriber::new(tx, interest, Arc::clone(&losses))
         })?;
-        Ok((rx, losses))
+        Ok(Subscription::new(rx, losses))
     }
 
     /// Applies new view templates (when `Some`) and `max_services` (a
@@ -312,6 +311,7 @@ impl StateHandle {
 
 mod backlog;
 mod refusals;
+mod save_policy;
 mod thread;
 mod watch;
 

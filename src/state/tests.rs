@@ -95,15 +95,40 @@ fn a_change_is_saved_soon_and_a_quiet_server_does_not_save() {
     let job = next_job(&saves);
     assert_eq!(job.services.len(), 1);
     assert_eq!(job.services.iter().next().map(|s| s.timeout), Some(60_000));
-    // Nothing changes any more: periodic saves (every 200 ms) are skipped.
-    assert!(saves.recv_timeout(Duration::from_millis(1000)).is_err());
+    // Nothing changes any more: periodic saves (every 200 ms) are skipped
+    // (the timing rules themselves are `save_policy`'s unit tests).
+    assert!(saves.recv_timeout(Duration::from_millis(700)).is_err());
     // A beat alone is saved by the next periodic save.
-    std::thread::sleep(Duration::from_millis(1100)); // past the rate limit
     handle
         .update("a", Update::Beat)
         .unwrap_or_else(|e| panic!("{e}"));
     let job = next_job(&saves);
     assert!(job.services.iter().next().is_some_and(|s| s.last_beat > 0));
+}
+
+/// The thread learns a save's outcome from the saver's reply (the counters
+/// are never touched here): a failed save is tried again although nothing
+/// changes afterwards. (The retry delay itself is `save_policy`'s test.)
+#[test]
+fn a_save_the_saver_answers_failed_is_tried_again_without_a_new_change() {
+    let (handle, saves, _thread) = start(Duration::from_secs(3600));
+    handle
+        .update("a", Update::SetTimeout(60_000))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let job = saves
+        .recv_timeout(WAIT)
+        .unwrap_or_else(|_| panic!("no save job"));
+    let done = job
+        .done
+        .as_ref()
+        .unwrap_or_else(|| panic!("every save carries a reply"));
+    let _ = done.send(Err("database save failed: disk full".into()));
+    let retry = next_job(&saves);
+    assert_eq!(retry.services.len(), 1);
+    assert_eq!(
+        retry.services.iter().next().map(|s| s.timeout),
+        Some(60_000)
+    );
 }
 
 #[test]
@@ -221,12 +246,12 @@ fn every_view_transition_of_a_mass_expiry_reaches_the_view_subscriber() {
     )
     .unwrap_or_else(|e| panic!("spawn: {e}"));
     // A small queue that the flood of service changes overflows (never read)...
-    let (flood, dropped) = handle
+    let flood = handle
         .subscribe_events(Interest::StateChanges, 64)
         .unwrap_or_else(|e| panic!("{e}"));
     // ...and the view transitions, bounded by 4 per view, never read until
     // the end either.
-    let (views, losses) = handle
+    let views = handle
         .subscribe_limited(
             Interest::ViewErrorChanges,
             Limit::Views {
@@ -253,10 +278,7 @@ fn every_view_transition_of_a_mass_expiry_reaches_the_view_subscriber() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(handle.status(None), Ok(all_failed));
-    assert!(
-        dropped.load(std::sync::atomic::Ordering::Relaxed) > 0,
-        "the flood overflowed"
-    );
+    assert!(flood.take_lost() > 0, "the flood overflowed");
     assert_eq!(flood.len(), 64);
     let mut into_error = std::collections::BTreeMap::new();
     for event in views.try_iter() {
@@ -273,7 +295,7 @@ fn every_view_transition_of_a_mass_expiry_reaches_the_view_subscriber() {
     }
     assert_eq!(into_error.len(), VIEWS, "{into_error:?}");
     assert!(into_error.values().all(|n| *n == 1), "{into_error:?}");
-    assert_eq!(losses.take(), [0; 6]);
+    assert_eq!(views.take_losses(), [0; 6]);
 }
 
 fn empty_job() -> SaveJob {

@@ -2,9 +2,12 @@
 //! their deadlines, publish events, and schedule saves. A save snapshots the
 //! services a chunk at a time between commands, so even with a million
 //! services beats are never held up for more than a few milliseconds; the
-//! saver thread serializes and writes.
+//! saver thread serializes and writes. When to save is decided by
+//! `SavePolicy` (sans-IO); every save carries a reply channel, whose answer
+//! the loop waits for alongside commands and feeds back to the policy.
 
 use super::refusals::Refusals;
+use super::save_policy::{Due, SavePolicy, SAVE_RETRY_DELAY};
 use super::watch::Watch;
 use super::Command;
 use crate::clock::now_ms;
@@ -12,8 +15,8 @@ use crate::counters::Counters;
 use crate::engine::{Engine, EngineError};
 use crate::events::{Bus, Event};
 use crate::model::{Millis, ServiceRecord, ServiceSnapshot};
-use crate::store::SaveJob;
-use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
+use crate::store::{SaveJob, SaveReport};
+use crossbeam_channel::{bounded, never, select, Receiver, RecvTimeoutError, Sender, TrySendError};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -21,13 +24,6 @@ use std::time::{Duration, Instant};
 
 /// Services copied per step of a save snapshot or a big list (about 2 ms).
 const SNAPSHOT_CHUNK: usize = 5_000;
-/// A change other than a beat is saved within this delay (SPEC 8: 1 s,
-/// leaving room for the snapshot and the write).
-const DIRTY_SAVE_DELAY: Duration = Duration::from_millis(300);
-/// After handing a save to the saver, look at its outcome this much later.
-const SAVE_CHECK_DELAY: Duration = Duration::from_secs(2);
-/// A failed save is tried again this much later (and again, while it fails).
-const SAVE_RETRY_DELAY: Duration = Duration::from_secs(5);
 /// How long the final save at shutdown may take before we give up waiting.
 const FINAL_SAVE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -61,9 +57,7 @@ pub fn spawn(
                 saver_queue: options.saver_queue,
                 counters,
                 events: Vec::new(),
-                next_periodic_save: far_future(options.save_interval),
-                save_interval: options.save_interval,
-                dirty_since: None,
+                policy: SavePolicy::new(Instant::now(), options.save_interval),
                 snapshot: None,
                 stop: options.stop,
                 pending_save: None,
@@ -100,13 +94,12 @@ struct StateThread {
     saver_queue: Option<Receiver<SaveJob>>,
     counters: Arc<Counters>,
     events: Vec<Event>,
-    next_periodic_save: Instant,
-    save_interval: Duration,
-    dirty_since: Option<Instant>,
+    /// When to save (see `save_policy`).
+    policy: SavePolicy,
     snapshot: Option<Snapshot>,
     stop: Arc<AtomicBool>,
-    /// A save handed to the saver whose outcome is not known yet.
-    pending_save: Option<PendingSave>,
+    /// The saver's answer for the last save handed over, not received yet.
+    pending_save: Option<Receiver<SaveOutcome>>,
     /// Service lists being copied in steps.
     listings: Vec<Listing>,
     /// Notices a freeze of the thread (see `watch`).
@@ -117,21 +110,8 @@ struct StateThread {
     final_save_error: Option<String>,
 }
 
-struct PendingSave {
-    /// When to look at the saver's counters.
-    check_at: Instant,
-    /// `saves + save_failures` and `save_failures` when it was handed over.
-    outcomes: u64,
-    failures: u64,
-}
-
-/// `now + d`, or a year from now if that does not fit an `Instant`.
-fn far_future(d: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(d)
-        .or_else(|| now.checked_add(Duration::from_secs(365 * 86_400)))
-        .unwrap_or(now)
-}
+/// What the saver answers for a save.
+type SaveOutcome = Result<SaveReport, String>;
 
 impl StateThread {
     fn run(&mut self, commands: Receiver<Command>) {
@@ -144,16 +124,23 @@ impl StateThread {
             self.engine.tick(now, &mut self.events);
             self.publish();
             self.note_dirty();
-            self.check_pending_save();
             self.advance_save();
             self.advance_listings();
             self.warn_refusals();
 
             let wake = self.wake_at(now);
-            self.watch.sleep_until(wake);
-            let command = match wake {
-                None => commands.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                Some(at) => commands.recv_deadline(at),
+            self.watch.sleep_until(Some(wake));
+            let reply = self.pending_save.clone().unwrap_or_else(never);
+            let wait = wake.saturating_duration_since(Instant::now());
+            let command = select! {
+                recv(commands) -> command => command.map_err(|_| RecvTimeoutError::Disconnected),
+                recv(reply) -> outcome => {
+                    self.save_finished(outcome.unwrap_or_else(|_| {
+                        Err("the saver dropped the save without answering".into())
+                    }));
+                    continue;
+                }
+                default(wait) => Err(RecvTimeoutError::Timeout),
             };
             match command {
                 Ok(Command::Shutdown) => {
@@ -190,22 +177,16 @@ impl StateThread {
     }
 
     /// When the loop must wake up without a command.
-    fn wake_at(&self, now: Millis) -> Option<Instant> {
+    fn wake_at(&self, now: Millis) -> Instant {
         if self.snapshot.is_some() || !self.listings.is_empty() {
-            return Some(Instant::now());
+            return Instant::now();
         }
-        let mut wake = self.next_periodic_save;
-        if let Some(since) = self.dirty_since {
-            wake = wake.min(since + DIRTY_SAVE_DELAY);
-        }
-        if let Some(pending) = &self.pending_save {
-            wake = wake.min(pending.check_at);
-        }
+        let mut wake = self.policy.deadline();
         if let Some(deadline) = self.engine.next_deadline() {
             let wait = Duration::from_millis(deadline.saturating_sub(now).max(0) as u64);
             wake = wake.min(Instant::now() + wait);
         }
-        Some(wake)
+        wake
     }
 
     fn publish(&mut self) {
@@ -219,12 +200,10 @@ impl StateThread {
         }
     }
 
-    /// A change is due for saving `DIRTY_SAVE_DELAY` from now, or sooner
-    /// if a save was already due: never later (a retry planned after a
-    /// failed save must not hold back a new change's save).
+    /// Tells the policy of a change other than a beat.
     fn note_dirty(&mut self) {
         if self.engine.take_dirty() {
-            self.dirty_since = Some(due_sooner(self.dirty_since, Instant::now()));
+            self.policy.changed(Instant::now());
         }
     }
 
@@ -373,18 +352,16 @@ impl StateThread {
     fn advance_save(&mut self) {
         let now = Instant::now();
         if self.snapshot.is_none() {
-            let dirty_due = self
-                .dirty_since
-                .is_some_and(|since| now >= since + DIRTY_SAVE_DELAY);
-            if !dirty_due && now < self.next_periodic_save {
-                return;
-            }
-            self.next_periodic_save = far_future(self.save_interval);
-            if !dirty_due && !self.engine.take_changed() {
-                return; // nothing new since the last save
+            match self.policy.due(now) {
+                Due::No => return,
+                Due::IfChanged if !self.engine.take_changed() => {
+                    self.policy.skipped(now); // nothing new since the last save
+                    return;
+                }
+                Due::IfChanged | Due::Save => {}
             }
             self.engine.take_changed();
-            self.dirty_since = None;
+            self.policy.started(now);
             self.snapshot = Some(Snapshot {
                 cursor: 0,
                 services: ServiceSnapshot::with_capacity(self.engine.len()),
@@ -404,26 +381,21 @@ impl StateThread {
         let Some(snapshot) = self.snapshot.take() else {
             return;
         };
+        let (done, reply) = bounded(1);
         let job = SaveJob {
             services: snapshot.services,
             views: self.engine.views(),
-            done: None,
+            done: Some(done),
         };
-        let failures = Counters::get(&self.counters.save_failures);
-        let outcomes = Counters::get(&self.counters.saves) + failures;
         match hand_over(&self.saver, self.saver_queue.as_ref(), job) {
-            Ok(()) => {
-                self.pending_save = Some(PendingSave {
-                    check_at: now + SAVE_CHECK_DELAY,
-                    outcomes,
-                    failures,
-                });
-            }
+            // The answer for an older save still being written no longer
+            // matters: this newer one covers it.
+            Ok(()) => self.pending_save = Some(reply),
             Err(TrySendError::Full(_)) => {
                 // Only without `saver_queue`: the saver is still busy with
                 // earlier saves: try again soon.
                 log::warn!("database saver is behind; this save is postponed");
-                self.dirty_since = Some(due_sooner(self.dirty_since, now));
+                self.policy.postponed(now);
             }
             Err(TrySendError::Disconnected(_)) => {
                 log::error!("database saver thread is gone; changes are not being saved");
@@ -449,32 +421,17 @@ impl StateThread {
         }
     }
 
-    /// Once the saver has dealt with the last save: if it failed (disk full,
-    /// a vanished directory), schedule another try, so a change is never
-    /// left unsaved just because nothing else changes afterwards.
-    fn check_pending_save(&mut self) {
-        let Some(pending) = &mut self.pending_save else {
-            return;
-        };
-        let now = Instant::now();
-        if now < pending.check_at {
-            return;
-        }
-        let failures = Counters::get(&self.counters.save_failures);
-        let outcomes = Counters::get(&self.counters.saves) + failures;
-        if outcomes == pending.outcomes {
-            pending.check_at = now + SAVE_CHECK_DELAY; // still writing
-            return;
-        }
-        let failed = failures > pending.failures;
+    /// The saver's answer for the last save handed over: a failure (disk
+    /// full, a vanished directory) makes the policy plan another try.
+    fn save_finished(&mut self, outcome: SaveOutcome) {
         self.pending_save = None;
-        if failed && self.dirty_since.is_none() {
+        if let Err(error) = &outcome {
             log::warn!(
-                "the last database save failed; trying again in {} s",
+                "the last database save failed ({error}); trying again within {} s",
                 SAVE_RETRY_DELAY.as_secs()
             );
-            self.dirty_since = Some(now + SAVE_RETRY_DELAY - DIRTY_SAVE_DELAY);
         }
+        self.policy.finished(Instant::now(), outcome.is_ok());
     }
 
     /// A complete synchronous save (shutdown, or asked for explicitly).
@@ -498,11 +455,15 @@ impl StateThread {
         self.saver
             .send_timeout(job, FINAL_SAVE_TIMEOUT)
             .map_err(|_| "the saver thread is not accepting work".to_string())?;
-        self.dirty_since = None;
-        result
+        // This save covers everything so far, an older one still pending too.
+        self.policy.started(Instant::now());
+        self.pending_save = None;
+        let outcome = result
             .recv_timeout(FINAL_SAVE_TIMEOUT)
-            .map_err(|_| "the saver thread did not answer".to_string())?
-            .map(|_| ())
+            .map_err(|_| "the saver thread did not answer".to_string())
+            .and_then(|outcome| outcome.map(|_| ()));
+        self.policy.finished(Instant::now(), outcome.is_ok());
+        outcome
     }
 
     fn final_save(&mut self) {
@@ -522,14 +483,11 @@ impl StateThread {
     }
 }
 
-/// `now`, or the moment already planned if that is sooner.
-fn due_sooner(planned: Option<Instant>, now: Instant) -> Instant {
-    planned.map_or(now, |at| at.min(now))
-}
-
 /// Takes back the jobs still waiting in the saver's queue: `job` is a newer
 /// snapshot of everything they hold. A waiter of theirs moves to `job` when
-/// it has none (only `save_now` waits, and never two at once).
+/// it has none; else it is dropped (it can only be the state thread's own
+/// reply for an older save, which it stops waiting for once `job` is
+/// handed over).
 fn supersede(queue: &Receiver<SaveJob>, mut job: SaveJob) -> SaveJob {
     while let Ok(stale) = queue.try_recv() {
         if job.done.is_none() {

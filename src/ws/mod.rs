@@ -200,7 +200,7 @@ impl Hub {
                 ),
             ));
         }
-        let (events, dropped) = self
+        let events = self
             .state
             .subscribe_events(Interest::Everything, CLIENT_QUEUE)
             .map_err(|e| {
@@ -213,7 +213,7 @@ impl Hub {
         // changes arriving while it is taken are coalesced, not queued.
         let mut ticket = self.snapshots.ticket();
         let mut pending = pending::Pending::default();
-        let mut seen_drops = 0;
+        let mut resync_now = false;
         let deadline = Instant::now() + SNAPSHOT_WAIT;
         let snapshot = loop {
             match ticket.wait(Duration::from_millis(20)) {
@@ -231,7 +231,7 @@ impl Hub {
             }
             if pending.waiting() > pending::MAX_PENDING {
                 pending.clear();
-                seen_drops = u64::MAX;
+                resync_now = true;
             }
             if Instant::now() >= deadline {
                 return Err(Refusal::new(
@@ -248,8 +248,7 @@ impl Hub {
             snapshot,
             synced: session::Synced {
                 events,
-                dropped,
-                seen_drops,
+                resync_now,
                 pending,
                 snapshots: self.snapshots.clone(),
             },

@@ -16,10 +16,9 @@
 
 use super::pending::{Pending, MAX_PENDING};
 use super::snapshot::{Snapshots, Ticket};
-use crate::events::Event;
-use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
+use crate::events::Subscription;
+use crossbeam_channel::{RecvTimeoutError, TryRecvError};
 use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tungstenite::error::ProtocolError;
@@ -101,20 +100,19 @@ struct Outgoing {
 /// A subscription and what was gathered from it while the first snapshot
 /// was taken.
 pub struct Synced {
-    pub events: Receiver<Arc<Event>>,
-    /// Events the subscription lost because its queue was full.
-    pub dropped: Arc<AtomicU64>,
-    /// `dropped` when the snapshot was asked for (`u64::MAX`: resync now).
-    pub seen_drops: u64,
+    /// The queue, and what it lost because it was full (a loss not taken
+    /// yet, even from before the first snapshot, means: resync).
+    pub events: Subscription,
+    /// Resync at once (too much gathered while the snapshot was taken).
+    pub resync_now: bool,
     pub pending: Pending,
     pub snapshots: Snapshots,
 }
 
 pub struct Session<S: Read + Write> {
     ws: WebSocket<Counted<S>>,
-    events: Receiver<Arc<Event>>,
-    dropped: Arc<AtomicU64>,
-    seen_drops: u64,
+    events: Subscription,
+    resync_now: bool,
     pending: Pending,
     snapshots: Snapshots,
     /// Fresh snapshots sent after the first (for the log).
@@ -126,7 +124,7 @@ pub struct Session<S: Read + Write> {
 }
 
 /// Drains `events` into `pending`. False when the sender is gone.
-pub fn drain(events: &Receiver<Arc<Event>>, pending: &mut Pending) -> bool {
+pub fn drain(events: &Subscription, pending: &mut Pending) -> bool {
     loop {
         match events.try_recv() {
             Ok(event) => pending.push(event),
@@ -165,8 +163,7 @@ impl<S: Read + Write> Session<S> {
         Session {
             ws,
             events: client.events,
-            dropped: client.dropped,
-            seen_drops: client.seen_drops,
+            resync_now: client.resync_now,
             pending: client.pending,
             snapshots: client.snapshots,
             resyncs: 0,
@@ -222,9 +219,9 @@ impl<S: Read + Write> Session<S> {
             if !drain(&self.events, &mut self.pending) {
                 return Err(End::ServerStopping);
             }
-            let drops = self.dropped.load(Relaxed);
-            if drops != self.seen_drops || self.pending.waiting() > MAX_PENDING {
-                self.resync(drops)?;
+            let lost = self.events.take_lost() > 0;
+            if lost || self.resync_now || self.pending.waiting() > MAX_PENDING {
+                self.resync()?;
             }
             self.take_snapshot()?;
             self.feed()?;
@@ -263,9 +260,9 @@ impl<S: Read + Write> Session<S> {
 
     /// Drops what waits and asks for a fresh snapshot. Everything still in
     /// the queue was published before the snapshot's listing is sent, so
-    /// it is discarded too; a loss from here on shows in `dropped` again.
-    fn resync(&mut self, drops: u64) -> Result<(), End> {
-        self.seen_drops = drops;
+    /// it is discarded too; a loss from here on shows in `events` again.
+    fn resync(&mut self) -> Result<(), End> {
+        self.resync_now = false;
         self.pending.clear();
         if !drain(&self.events, &mut self.pending) {
             return Err(End::ServerStopping);
@@ -369,6 +366,7 @@ impl<S: Read + Write> Session<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::Event;
     use crate::model::{ServiceRecord, State};
     use crate::state::{Command, StateHandle};
     use std::sync::Mutex;
@@ -441,15 +439,14 @@ mod tests {
         let state = Arc::new(Mutex::new(State::Ok));
         let snapshots = Snapshots::new(fake_state(Arc::clone(&state)));
         let (tx, events) = crossbeam_channel::bounded(4);
-        let dropped = Arc::new(AtomicU64::new(0));
+        let losses = Arc::new(crate::events::Losses::default());
         let sink = Sink::default();
         let ws = WebSocket::from_raw_socket(Counted::new(sink.clone()), Role::Server, None);
         let mut session = Session::new(
             ws,
             Synced {
-                events,
-                dropped: Arc::clone(&dropped),
-                seen_drops: 0,
+                events: Subscription::new(events, Arc::clone(&losses)),
+                resync_now: false,
                 pending: Pending::default(),
                 snapshots,
             },
@@ -468,7 +465,9 @@ mod tests {
         // The bus loses an event (the service went red): the client gets
         // the truth in a fresh snapshot.
         *state.lock().expect("state") = State::Error;
-        dropped.fetch_add(1, Relaxed);
+        losses.add(&Event::ServiceAdded {
+            service: service(State::Error),
+        });
         wait("a second snapshot", || {
             let text = sink.text();
             text.matches("SNAPSHOT").count() == 2 && text.contains(r#""state":"error""#)
