@@ -2,10 +2,10 @@
 //! the reply. Errors come back as `ApiError`; the router renders them.
 
 use super::beat::{beat_update, BodyKind};
-use super::json::{self, Dialect};
 use super::router::{ApiError, HttpRequest, HttpResponse};
 use super::urlenc;
 use crate::clock::now_ms;
+use crate::json::{self, Dialect};
 use crate::model::is_valid_name;
 use crate::state::StateHandle;
 use crate::store::Notice;

@@ -7,8 +7,8 @@
 //! `auth` (the optional access token),
 //! `handlers` (one function per route), `dashboard` (the embedded web
 //! page and its assets), `beat` (beat bodies), `timeout`
-//! (timeout text), `json` (reply shapes, both dialects), `metrics`
-//! (`/metrics`), `urlenc`.
+//! (timeout text), `metrics` (`/metrics`), `urlenc`. The JSON shapes are
+//! in `crate::json`, shared with `ws` and `eventlog`.
 //!
 //! Connections: our tiny_http fork (see `vendor/tiny_http/PATCHED.md`) runs
 //! every connection on a thread of its own, so idle clients never block new
@@ -23,7 +23,6 @@ mod beat;
 mod dashboard;
 mod fds;
 mod handlers;
-pub mod json;
 mod metrics;
 mod router;
 mod timeout;
@@ -32,9 +31,9 @@ mod urlenc;
 #[cfg(test)]
 mod tests;
 
+pub use crate::json::Dialect;
 pub use beat::{beat_update, BeatError, BodyKind};
 pub use fds::raise_nofile_limit;
-pub use json::Dialect;
 pub use router::{route, ApiError, HttpRequest, HttpResponse, MAX_BODY};
 pub use timeout::{parse_timeout, TimeoutError, MAX_TIMEOUT_SECS};
 

@@ -5,9 +5,9 @@
 use super::beat::BeatError;
 use super::dashboard;
 use super::handlers;
-use super::json;
 use super::timeout::TimeoutError;
 use crate::engine::EngineError;
+use crate::json;
 use crate::model::NAME_RULE;
 use crate::state::StateHandle;
 use std::fmt;
