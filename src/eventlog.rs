@@ -29,7 +29,7 @@
 use crate::clock::now_ms;
 use crate::counters::Counters;
 use crate::events::{Event, Interest, Limit, Subscription};
-use crate::http::json::{service, view, Dialect};
+use crate::json::{service, view, Dialect};
 use crate::model::Millis;
 use crate::state::StateHandle;
 use crossbeam_channel::{bounded, select, Receiver, Sender};

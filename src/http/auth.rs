@@ -17,7 +17,7 @@
 //! the token holds). A `?token=` query parameter was not used: URLs end up
 //! in proxy access logs and browser history, subprotocols do not.
 
-use super::router::HttpRequest;
+use super::request::HttpRequest;
 
 /// The configured token, if any, and whether reads need it. Its `Debug`
 /// output never shows the token.

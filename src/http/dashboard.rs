@@ -10,7 +10,7 @@
 //! revalidate cheaply (304) and never run a stale dashboard after an
 //! upgrade.
 
-use super::router::{HttpRequest, HttpResponse};
+use super::request::{HttpRequest, HttpResponse};
 
 struct Asset {
     name: &'static str,

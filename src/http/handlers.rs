@@ -2,10 +2,11 @@
 //! the reply. Errors come back as `ApiError`; the router renders them.
 
 use super::beat::{beat_update, BodyKind};
-use super::json::{self, Dialect};
-use super::router::{ApiError, HttpRequest, HttpResponse};
+use super::request::{ApiError, HttpRequest, HttpResponse};
 use super::urlenc;
 use crate::clock::now_ms;
+use crate::counters::Counters;
+use crate::json::{self, Dialect};
 use crate::model::is_valid_name;
 use crate::state::StateHandle;
 use crate::store::Notice;
@@ -144,6 +145,16 @@ pub fn get_view(
 pub fn delete_view(state: &StateHandle, name: &str) -> Result<HttpResponse, ApiError> {
     state.delete_view(name)?;
     Ok(HttpResponse::empty_ok())
+}
+
+/// `GET /metrics`: the Prometheus text of the state's stats and the
+/// process counters.
+pub fn metrics(state: &StateHandle, counters: &Counters) -> Result<HttpResponse, ApiError> {
+    let stats = state.stats()?;
+    Ok(
+        HttpResponse::text(200, super::metrics::render(&stats, counters))
+            .with_content_type("text/plain; version=0.0.4; charset=utf-8"),
+    )
 }
 
 /// `/status`, `/api/status` (`?view=`), `/api/views/<name>/status`.

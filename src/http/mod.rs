@@ -3,12 +3,14 @@
 //! access token (`auth`, once, before any routing), and handing them to
 //! the socket-free router. Every reply carries `X-Content-Type-Options:
 //! nosniff`, and `Cache-Control: no-store` unless it set its own (the
-//! dashboard's page and assets do). Submodules: `router` (paths and methods),
+//! dashboard's page and assets do). Submodules: `request` (the request,
+//! reply and error types), `router` (the route table, `/metrics` and `/ws`
+//! included),
 //! `auth` (the optional access token),
 //! `handlers` (one function per route), `dashboard` (the embedded web
 //! page and its assets), `beat` (beat bodies), `timeout`
-//! (timeout text), `json` (reply shapes, both dialects), `metrics`
-//! (`/metrics`), `urlenc`.
+//! (timeout text), `metrics` (`/metrics`), `urlenc`. The JSON shapes are
+//! in `crate::json`, shared with `ws` and `eventlog`.
 //!
 //! Connections: our tiny_http fork (see `vendor/tiny_http/PATCHED.md`) runs
 //! every connection on a thread of its own, so idle clients never block new
@@ -23,8 +25,8 @@ mod beat;
 mod dashboard;
 mod fds;
 mod handlers;
-pub mod json;
 mod metrics;
+mod request;
 mod router;
 mod timeout;
 mod urlenc;
@@ -32,10 +34,11 @@ mod urlenc;
 #[cfg(test)]
 mod tests;
 
+pub use crate::json::Dialect;
 pub use beat::{beat_update, BeatError, BodyKind};
 pub use fds::raise_nofile_limit;
-pub use json::Dialect;
-pub use router::{route, ApiError, HttpRequest, HttpResponse, MAX_BODY};
+pub use request::{ApiError, HttpRequest, HttpResponse, MAX_BODY};
+pub use router::{endpoint, route, Endpoint};
 pub use timeout::{parse_timeout, TimeoutError, MAX_TIMEOUT_SECS};
 
 use crate::counters::Counters;
@@ -169,19 +172,19 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
         }
         return;
     }
-    if req.path == "/ws" {
-        return serve_ws(shared, rq, &req);
-    }
-    if req.method == "GET" && req.path == "/metrics" {
-        let resp = match shared.state.stats() {
-            Ok(stats) => HttpResponse::text(200, metrics::render(&stats, &shared.counters))
-                .with_content_type("text/plain; version=0.0.4; charset=utf-8"),
-            Err(e) => ApiError::from(e).into_response(),
-        };
-        if let Err(e) = rq.respond(to_tiny(resp)) {
-            log::debug!("HTTP reply to /metrics not sent: {e}");
+    let endpoint = router::endpoint(&req);
+    // `/ws` takes the connection over before any body is read; `/metrics`
+    // has none to read.
+    match endpoint {
+        router::Endpoint::Websocket => return serve_ws(shared, rq, &req),
+        router::Endpoint::Metrics => {
+            let resp = router::answer(&req, endpoint, &shared.state, &shared.counters);
+            if let Err(e) = rq.respond(to_tiny(resp)) {
+                log::debug!("HTTP reply to /metrics not sent: {e}");
+            }
+            return;
         }
-        return;
+        _ => {}
     }
     // tiny_http reads a Content-Length it cannot parse as "no body"; such a
     // request must not go through as an empty one.
@@ -203,11 +206,14 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
         Ok(body) => {
             req.body = body;
             let state = &shared.state;
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| route(&req, state)))
-                .unwrap_or_else(|_| {
-                    log::error!("HTTP handler panicked on {} {}", req.method, req.path);
-                    HttpResponse::json(500, &serde_json::json!({"error": "internal error"}))
-                })
+            let counters = &shared.counters;
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                router::answer(&req, endpoint, state, counters)
+            }))
+            .unwrap_or_else(|_| {
+                log::error!("HTTP handler panicked on {} {}", req.method, req.path);
+                HttpResponse::json(500, &serde_json::json!({"error": "internal error"}))
+            })
         }
         Err(BodyError::TooLarge) => ApiError::BodyTooLarge.into_response(),
         Err(BodyError::Io(e)) => HttpResponse::json(

@@ -1,184 +1,16 @@
-//! The socket-free core of the HTTP API: a request description in, a
-//! response description out. `route` matches the path and method and calls
-//! the handlers; it never panics on any input.
+//! The route table of the HTTP API: `endpoint` matches the method and
+//! path of a request to one `Endpoint` (every path the server answers,
+//! `/metrics` and `/ws` included), and `answer` calls its handler. It never
+//! panics on any input. `/ws` needs the connection itself and `/metrics`
+//! the process counters, so `http::handle` answers those two itself after
+//! asking this table.
 
-use super::beat::BeatError;
 use super::dashboard;
 use super::handlers;
-use super::json;
-use super::timeout::TimeoutError;
-use crate::engine::EngineError;
-use crate::model::NAME_RULE;
+use super::request::{ApiError, HttpRequest, HttpResponse};
+use crate::counters::Counters;
+use crate::json::Dialect;
 use crate::state::StateHandle;
-use std::fmt;
-
-/// Largest accepted request body.
-pub const MAX_BODY: usize = 64 * 1024;
-
-pub const CT_JSON: &str = "application/json";
-pub const CT_TEXT: &str = "text/plain; charset=utf-8";
-pub const CT_HTML: &str = "text/html; charset=utf-8";
-
-/// A request, already read off the socket.
-#[derive(Clone, Debug, Default)]
-pub struct HttpRequest {
-    /// Upper-case method (`GET`, `POST`, ...).
-    pub method: String,
-    /// The path, still percent-encoded, without the query.
-    pub path: String,
-    /// The raw query string (after `?`), still encoded.
-    pub query: String,
-    /// Header names and values as received.
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl HttpRequest {
-    /// The first header named `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// True when the client asked for JSON (`Accept` mentions application/json).
-    pub fn wants_json(&self) -> bool {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case("accept"))
-            .any(|(_, v)| v.to_ascii_lowercase().contains("application/json"))
-    }
-}
-
-/// What to send back.
-#[derive(Clone, Debug, PartialEq)]
-pub struct HttpResponse {
-    pub status: u16,
-    pub content_type: &'static str,
-    /// Extra headers (e.g. `Allow`).
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl HttpResponse {
-    /// A JSON reply (pretty, newline-terminated).
-    pub fn json(status: u16, value: &serde_json::Value) -> Self {
-        HttpResponse {
-            status,
-            content_type: CT_JSON,
-            headers: Vec::new(),
-            body: json::render(value),
-        }
-    }
-    /// `200 {}`.
-    pub fn empty_ok() -> Self {
-        Self::json(200, &serde_json::json!({}))
-    }
-    /// The same response with another Content-Type.
-    pub fn with_content_type(mut self, content_type: &'static str) -> Self {
-        self.content_type = content_type;
-        self
-    }
-    pub fn text(status: u16, text: String) -> Self {
-        HttpResponse {
-            status,
-            content_type: CT_TEXT,
-            headers: Vec::new(),
-            body: text.into_bytes(),
-        }
-    }
-    pub fn html(status: u16, html: &str) -> Self {
-        HttpResponse {
-            status,
-            content_type: CT_HTML,
-            headers: Vec::new(),
-            body: html.as_bytes().to_vec(),
-        }
-    }
-    /// Parses the body back as JSON (tests and diagnostics).
-    pub fn body_json(&self) -> Option<serde_json::Value> {
-        serde_json::from_slice(&self.body).ok()
-    }
-}
-
-/// Every way a request can fail, with the status it maps to.
-#[derive(Debug)]
-pub enum ApiError {
-    NotFound(String),
-    MethodNotAllowed {
-        path: String,
-        allow: &'static str,
-    },
-    BodyTooLarge,
-    /// A service name in a path of a write that would create it.
-    InvalidName(String),
-    Beat(BeatError),
-    Engine(EngineError),
-}
-
-impl ApiError {
-    pub fn status(&self) -> u16 {
-        match self {
-            ApiError::NotFound(_) => 404,
-            ApiError::MethodNotAllowed { .. } => 405,
-            ApiError::BodyTooLarge => 413,
-            ApiError::InvalidName(_) | ApiError::Beat(_) => 400,
-            ApiError::Engine(e) => match e {
-                EngineError::InvalidName(_) => 400,
-                EngineError::ServiceNotFound(_) | EngineError::ViewNotFound(_) => 404,
-                EngineError::ViewHasMembers { .. } => 409,
-                EngineError::TooManyServices { .. } | EngineError::Unavailable => 503,
-            },
-        }
-    }
-
-    pub fn into_response(self) -> HttpResponse {
-        let mut r = HttpResponse::json(
-            self.status(),
-            &serde_json::json!({"error": self.to_string()}),
-        );
-        if let ApiError::MethodNotAllowed { allow, .. } = self {
-            r.headers.push(("Allow".into(), allow.into()));
-        }
-        r
-    }
-}
-
-impl fmt::Display for ApiError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ApiError::NotFound(path) => write!(f, "no such resource: {path}"),
-            ApiError::MethodNotAllowed { path, allow } => {
-                write!(f, "method not allowed on {path}; allowed: {allow}")
-            }
-            ApiError::BodyTooLarge => {
-                write!(f, "request body too large: at most {MAX_BODY} bytes")
-            }
-            ApiError::InvalidName(name) => {
-                write!(f, "invalid service name {name:?}: {NAME_RULE}")
-            }
-            ApiError::Beat(e) => e.fmt(f),
-            ApiError::Engine(e) => e.fmt(f),
-        }
-    }
-}
-
-impl From<EngineError> for ApiError {
-    fn from(e: EngineError) -> Self {
-        ApiError::Engine(e)
-    }
-}
-impl From<BeatError> for ApiError {
-    fn from(e: BeatError) -> Self {
-        ApiError::Beat(e)
-    }
-}
-impl From<TimeoutError> for ApiError {
-    fn from(e: TimeoutError) -> Self {
-        ApiError::Beat(BeatError::Timeout(e))
-    }
-}
 
 /// A path segment, percent-decoded. Bytes that are not UTF-8 are replaced,
 /// which makes the name fail validation later (it can never match).
@@ -186,15 +18,40 @@ fn segment(raw: &str) -> String {
     String::from_utf8_lossy(&super::urlenc::percent_decode(raw, false)).into_owned()
 }
 
-/// Answers one request. Never panics.
-pub fn route(req: &HttpRequest, state: &StateHandle) -> HttpResponse {
-    match dispatch(req, state) {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
+/// Every route of the API, as the table finds it: names are decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The dashboard's page (`/`, `/services`, `/views/<name>`).
+    Page,
+    /// A dashboard asset (`/static/<file>`).
+    Asset(String),
+    /// `/status`, `/api/status`, `/api/views/<name>/status`.
+    Status(Option<String>),
+    Quarantine,
+    AcknowledgeQuarantine,
+    Version,
+    ListServices,
+    GetService(String),
+    Beat(String),
+    DeleteService(String),
+    /// `/api/services/<name>/mute` (true) and `/unmute` (false).
+    Mute(String, bool),
+    ListViews(Dialect),
+    GetView(String, Dialect),
+    DeleteView(String),
+    /// `GET /metrics` (Prometheus text); needs the process counters.
+    Metrics,
+    /// `/ws` (any method: the handshake check answers a wrong one); the
+    /// connection upgrades on its own thread.
+    Websocket,
+    /// A known path with another method: 405 with this `Allow`.
+    NotAllowed(&'static str),
+    NotFound,
 }
 
-fn dispatch(req: &HttpRequest, state: &StateHandle) -> Result<HttpResponse, ApiError> {
+/// The route table: which endpoint answers this method and path.
+pub fn endpoint(req: &HttpRequest) -> Endpoint {
+    use Endpoint as E;
     // HEAD is GET without a body (tiny_http drops the body for HEAD).
     let method = match req.method.as_str() {
         "HEAD" => "GET",
@@ -209,53 +66,143 @@ fn dispatch(req: &HttpRequest, state: &StateHandle) -> Result<HttpResponse, ApiE
     let raw: Vec<&str> = trimmed.split('/').skip(1).collect();
     let seg: Vec<String> = raw.iter().map(|s| segment(s)).collect();
     let s: Vec<&str> = seg.iter().map(String::as_str).collect();
-    let not_allowed = |allow| ApiError::MethodNotAllowed {
-        path: path.to_owned(),
-        allow,
-    };
-    use json::Dialect::Ours;
+    let name = |n: &str| n.to_owned();
     match (s.as_slice(), method) {
-        ([""] | ["services"] | ["views", _], "GET") => Ok(dashboard::page(req)),
-        ([""] | ["services"] | ["views", _], _) => Err(not_allowed("GET, HEAD")),
-        (["static", file], "GET") => {
-            dashboard::asset(req, file).ok_or_else(|| ApiError::NotFound(path.to_owned()))
-        }
-        (["static", _], _) => Err(not_allowed("GET, HEAD")),
-        (["status"], "GET") | (["api", "status"], "GET") => handlers::status(req, state, None),
-        (["status"], _) | (["api", "status"], _) => Err(not_allowed("GET, HEAD")),
-        (["api", "quarantine"], "GET") => Ok(handlers::quarantine(state)),
-        (["api", "quarantine"], "DELETE") => Ok(handlers::acknowledge_quarantine(state)),
-        (["api", "quarantine"], _) => Err(not_allowed("GET, HEAD, DELETE")),
-        (["version"], "GET") => Ok(handlers::version(req)),
-        (["version"], _) => Err(not_allowed("GET, HEAD")),
-        (["api", "services"], "GET") => handlers::list_services(req, state, Ours),
-        (["api", "services"], _) => Err(not_allowed("GET, HEAD")),
-        (["api", "services", name], "GET") => handlers::get_service(req, state, name),
-        (["api", "services", name], "POST") => handlers::beat(req, state, name),
-        (["api", "services", name], "DELETE") => handlers::delete_service(state, name),
-        (["api", "services", _], _) => Err(not_allowed("GET, HEAD, POST, DELETE")),
-        (["api", "services", name, "mute"], "POST") => handlers::mute(state, name, true),
-        (["api", "services", name, "unmute"], "POST") => handlers::mute(state, name, false),
-        (["api", "services", _, "mute" | "unmute"], _) => Err(not_allowed("POST")),
-        (["api", "views" | "alarms"], "GET") => handlers::list_views(state, dialect_of(s[1])),
-        (["api", "views" | "alarms"], _) => Err(not_allowed("GET, HEAD")),
-        (["api", kind @ ("views" | "alarms"), name], "GET") => {
-            handlers::get_view(state, name, dialect_of(kind))
-        }
-        (["api", "views" | "alarms", name], "DELETE") => handlers::delete_view(state, name),
-        (["api", "views" | "alarms", _], _) => Err(not_allowed("GET, HEAD, DELETE")),
-        (["api", "views" | "alarms", name, "status"], "GET") => {
-            handlers::status(req, state, Some(name))
-        }
-        (["api", "views" | "alarms", _, "status"], _) => Err(not_allowed("GET, HEAD")),
-        _ => Err(ApiError::NotFound(path.to_owned())),
+        ([""] | ["services"] | ["views", _], "GET") => E::Page,
+        ([""] | ["services"] | ["views", _], _) => E::NotAllowed("GET, HEAD"),
+        (["static", file], "GET") => E::Asset(name(file)),
+        (["static", _], _) => E::NotAllowed("GET, HEAD"),
+        (["status"], "GET") | (["api", "status"], "GET") => E::Status(None),
+        (["status"], _) | (["api", "status"], _) => E::NotAllowed("GET, HEAD"),
+        (["metrics"], "GET") => E::Metrics,
+        (["metrics"], _) => E::NotAllowed("GET, HEAD"),
+        (["ws"], _) => E::Websocket,
+        (["api", "quarantine"], "GET") => E::Quarantine,
+        (["api", "quarantine"], "DELETE") => E::AcknowledgeQuarantine,
+        (["api", "quarantine"], _) => E::NotAllowed("GET, HEAD, DELETE"),
+        (["version"], "GET") => E::Version,
+        (["version"], _) => E::NotAllowed("GET, HEAD"),
+        (["api", "services"], "GET") => E::ListServices,
+        (["api", "services"], _) => E::NotAllowed("GET, HEAD"),
+        (["api", "services", n], "GET") => E::GetService(name(n)),
+        (["api", "services", n], "POST") => E::Beat(name(n)),
+        (["api", "services", n], "DELETE") => E::DeleteService(name(n)),
+        (["api", "services", _], _) => E::NotAllowed("GET, HEAD, POST, DELETE"),
+        (["api", "services", n, "mute"], "POST") => E::Mute(name(n), true),
+        (["api", "services", n, "unmute"], "POST") => E::Mute(name(n), false),
+        (["api", "services", _, "mute" | "unmute"], _) => E::NotAllowed("POST"),
+        (["api", kind @ ("views" | "alarms")], "GET") => E::ListViews(dialect_of(kind)),
+        (["api", "views" | "alarms"], _) => E::NotAllowed("GET, HEAD"),
+        (["api", kind @ ("views" | "alarms"), n], "GET") => E::GetView(name(n), dialect_of(kind)),
+        (["api", "views" | "alarms", n], "DELETE") => E::DeleteView(name(n)),
+        (["api", "views" | "alarms", _], _) => E::NotAllowed("GET, HEAD, DELETE"),
+        (["api", "views" | "alarms", n, "status"], "GET") => E::Status(Some(name(n))),
+        (["api", "views" | "alarms", _, "status"], _) => E::NotAllowed("GET, HEAD"),
+        _ => E::NotFound,
     }
 }
 
-fn dialect_of(kind: &str) -> json::Dialect {
+/// Answers one request. Never panics. `/metrics` is rendered with zeroed
+/// process counters here (the server answers it with its own, see
+/// `answer`); `/ws` needs a connection and gets 500.
+pub fn route(req: &HttpRequest, state: &StateHandle) -> HttpResponse {
+    answer(req, endpoint(req), state, &Counters::default())
+}
+
+/// Answers `req`, already matched to `endpoint`. Never panics.
+pub fn answer(
+    req: &HttpRequest,
+    endpoint: Endpoint,
+    state: &StateHandle,
+    counters: &Counters,
+) -> HttpResponse {
+    match call(req, endpoint, state, counters) {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+fn call(
+    req: &HttpRequest,
+    endpoint: Endpoint,
+    state: &StateHandle,
+    counters: &Counters,
+) -> Result<HttpResponse, ApiError> {
+    use Endpoint as E;
+    let path = || req.path.clone();
+    match endpoint {
+        E::Page => Ok(dashboard::page(req)),
+        E::Asset(file) => dashboard::asset(req, &file).ok_or_else(|| ApiError::NotFound(path())),
+        E::Status(view) => handlers::status(req, state, view.as_deref()),
+        E::Quarantine => Ok(handlers::quarantine(state)),
+        E::AcknowledgeQuarantine => Ok(handlers::acknowledge_quarantine(state)),
+        E::Version => Ok(handlers::version(req)),
+        E::ListServices => handlers::list_services(req, state, Dialect::Ours),
+        E::GetService(name) => handlers::get_service(req, state, &name),
+        E::Beat(name) => handlers::beat(req, state, &name),
+        E::DeleteService(name) => handlers::delete_service(state, &name),
+        E::Mute(name, muted) => handlers::mute(state, &name, muted),
+        E::ListViews(dialect) => handlers::list_views(state, dialect),
+        E::GetView(name, dialect) => handlers::get_view(state, &name, dialect),
+        E::DeleteView(name) => handlers::delete_view(state, &name),
+        E::Metrics => handlers::metrics(state, counters),
+        E::Websocket => Ok(HttpResponse::json(
+            500,
+            &serde_json::json!({"error": "websocket needs a TCP connection"}),
+        )),
+        E::NotAllowed(allow) => Err(ApiError::MethodNotAllowed {
+            path: path(),
+            allow,
+        }),
+        E::NotFound => Err(ApiError::NotFound(path())),
+    }
+}
+
+fn dialect_of(kind: &str) -> Dialect {
     if kind == "alarms" {
-        json::Dialect::V1
+        Dialect::V1
     } else {
-        json::Dialect::Ours
+        Dialect::Ours
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    fn at(method: &str, path: &str) -> Endpoint {
+        endpoint(&HttpRequest {
+            method: method.into(),
+            path: path.into(),
+            ..HttpRequest::default()
+        })
+    }
+
+    #[test]
+    fn metrics_and_ws_are_in_the_table() {
+        assert_eq!(at("GET", "/metrics"), Endpoint::Metrics);
+        assert_eq!(at("HEAD", "/metrics"), Endpoint::Metrics);
+        assert_eq!(at("POST", "/metrics"), Endpoint::NotAllowed("GET, HEAD"));
+        assert_eq!(at("GET", "/ws"), Endpoint::Websocket);
+        // The handshake check answers a wrong method, not the table.
+        assert_eq!(at("POST", "/ws"), Endpoint::Websocket);
+        assert_eq!(at("GET", "/wss"), Endpoint::NotFound);
+    }
+
+    #[test]
+    fn names_are_decoded_and_dialects_follow_the_path() {
+        assert_eq!(
+            at("POST", "/api/services/a%2Eb/mute"),
+            Endpoint::Mute("a.b".into(), true)
+        );
+        assert_eq!(
+            at("GET", "/api/alarms/x"),
+            Endpoint::GetView("x".into(), Dialect::V1)
+        );
+        assert_eq!(at("GET", "/api/views/"), Endpoint::ListViews(Dialect::Ours));
+        assert_eq!(
+            at("PUT", "/api/services/a"),
+            Endpoint::NotAllowed("GET, HEAD, POST, DELETE")
+        );
     }
 }

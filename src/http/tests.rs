@@ -399,20 +399,22 @@ fn misc_routes_404_405() {
     let html = String::from_utf8(r.body).unwrap();
     assert!(html.contains("Lovebeat") && html.contains("href=\"api/services\""));
 
-    for path in [
-        "/metrics",
-        "/ws",
-        "/nope",
-        "/api",
-        "/api/services/a/b/c",
-        "/api/views/a/b",
-    ] {
+    // In the table now: /metrics asks the state for its stats (this fake
+    // state does not answer them), /ws has no connection here to upgrade.
+    let r = route(&req("GET", "/metrics"), &state);
+    assert_eq!(r.status, 503);
+    assert!(err_of(&r).contains("busy"));
+    let r = route(&req("GET", "/ws"), &state);
+    assert_eq!(r.status, 500);
+    assert!(err_of(&r).contains("websocket needs a TCP connection"));
+    for path in ["/nope", "/api", "/api/services/a/b/c", "/api/views/a/b"] {
         let r = route(&req("GET", path), &state);
         assert_eq!(r.status, 404, "{path}");
         assert!(err_of(&r).contains("no such"));
     }
     for (m, path, allow) in [
         ("POST", "/status", "GET, HEAD"),
+        ("POST", "/metrics", "GET, HEAD"),
         ("DELETE", "/api/services", "GET, HEAD"),
         ("PUT", "/api/services/x", "GET, HEAD, POST, DELETE"),
         ("GET", "/api/services/x/mute", "POST"),

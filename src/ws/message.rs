@@ -3,7 +3,7 @@
 //! (`http::json`, our dialect), so the dashboard reads one shape everywhere.
 
 use crate::events::Event;
-use crate::http::json::{self, Dialect};
+use crate::json::{self, Dialect};
 use crate::model::{Millis, ServiceRecord, ViewRecord};
 use serde_json::json;
 

@@ -1,7 +1,8 @@
 //! The JSON shapes of the API in its two dialects: ours (`/api/services`,
 //! `/api/views`: `views`, `incident_number`) and Lovebeat 1.x's
 //! (`/api/alarms`: `in_alarms`, `incident_nbr`, omitted empty fields exactly
-//! as 1.0.3 wrote them), plus the status summary in text and JSON.
+//! as 1.0.3 wrote them), plus the status summary in text and JSON. Neutral
+//! ground: the HTTP API, the websocket and the event log all write these.
 
 use crate::model::{Analysis, Millis, ServiceRecord, StatusSummary, ViewRecord};
 use serde::Serialize;
@@ -175,8 +176,8 @@ mod tests {
     use crate::model::State;
     use std::collections::BTreeSet;
 
-    const GO_SERVICES: &str = include_str!("../../tests/fixtures/lovebeat-1.0.3/go-services.json");
-    const GO_ALARMS: &str = include_str!("../../tests/fixtures/lovebeat-1.0.3/go-alarms.json");
+    const GO_SERVICES: &str = include_str!("../tests/fixtures/lovebeat-1.0.3/go-services.json");
+    const GO_ALARMS: &str = include_str!("../tests/fixtures/lovebeat-1.0.3/go-alarms.json");
 
     fn keys(v: &serde_json::Value) -> BTreeSet<String> {
         v.as_object()
@@ -316,7 +317,7 @@ mod tests {
             status_json(&s),
             serde_json::json!({"num_ok": 4, "num_error": 2, "has_error": true, "good": false})
         );
-        let go = include_str!("../../tests/fixtures/lovebeat-1.0.3/go-status.txt");
+        let go = include_str!("../tests/fixtures/lovebeat-1.0.3/go-status.txt");
         assert_eq!(status_text(&StatusSummary::new(4, 3)), go);
     }
 
