@@ -11,6 +11,8 @@
 //! and the rare heap compaction.
 
 pub mod auto;
+#[cfg(test)]
+mod deadline_tests;
 mod error;
 mod names;
 pub mod pattern;
@@ -212,13 +214,29 @@ impl Engine {
 
     /// When `s` expires, or `None` if it never does.
     fn expiry(&self, s: &Service) -> Option<Millis> {
-        let timeout = s.effective_timeout()?;
+        s.effective_timeout().map(|t| self.expiry_after(s, t))
+    }
+
+    /// When `s` expires with `timeout` in force (restart and freeze grace
+    /// included).
+    fn expiry_after(&self, s: &Service, timeout: Millis) -> Millis {
         let mut at = s.last_beat.saturating_add(timeout);
         if s.grace {
             at = at.max(self.config.started_at.saturating_add(timeout));
         }
         // The deadline was set by the beat (or the start) one timeout before.
-        Some(self.unwatched.shift(at, at.saturating_sub(timeout)))
+        self.unwatched.shift(at, at.saturating_sub(timeout))
+    }
+
+    /// The timeout in force and the next deadline as the API shows them
+    /// (see `ServiceRecord`): computed only when a record is built, so the
+    /// beat path pays nothing for them.
+    fn deadline_of(&self, s: &Service) -> (Millis, Option<Millis>) {
+        let Some(timeout) = s.effective_timeout() else {
+            return (TIMEOUT_NONE, None);
+        };
+        let live = matches!(s.state, State::Ok | State::New) && timeout > 0;
+        (timeout, live.then(|| self.expiry_after(s, timeout)))
     }
 
     fn evaluate(&self, s: &Service, now: Millis) -> State {
