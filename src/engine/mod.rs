@@ -83,7 +83,7 @@ pub struct Engine {
     /// Anything at all (beats included) changed since `take_changed`.
     changed: bool,
     /// Build events for plain beats too (someone subscribed to everything).
-    pub emit_beats: bool,
+    emit_beats: bool,
 }
 
 impl Engine {
@@ -126,6 +126,14 @@ impl Engine {
             }
         }
         self.dirty = false;
+    }
+
+    /// Whether a beat that changes nothing but `last_beat` (and the
+    /// history) is told as a `ServiceChanged` event: only wanted while some
+    /// subscriber follows everything (the dashboard), since it costs a
+    /// record per beat. Off at construction.
+    pub fn set_emit_beats(&mut self, emit: bool) {
+        self.emit_beats = emit;
     }
 
     /// Number of services.
