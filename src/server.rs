@@ -190,7 +190,8 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
         max_services: config.limits.max_services,
         started_at,
     });
-    engine.load(database.services, database.views, now_ms());
+    let loaded = engine.load(database.services, database.views, now_ms());
+    store::log_load_report(&loaded);
 
     let host = notify::service_host(&notify::hostname());
     let notifier = notify::spawn(

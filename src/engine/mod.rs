@@ -14,6 +14,8 @@ pub mod auto;
 #[cfg(test)]
 mod deadline_tests;
 mod error;
+#[cfg(test)]
+mod load_tests;
 mod names;
 pub mod pattern;
 mod query;
@@ -582,8 +584,15 @@ impl Engine {
     }
 
     /// Loads a database at start-up. Services that were not in ERROR get the
-    /// restart grace; views keep their incident numbers.
-    pub fn load(&mut self, services: Vec<ServiceRecord>, views: Vec<ViewRecord>, now: Millis) {
+    /// restart grace; views keep their incident numbers. Returns what was
+    /// loaded and what was skipped (for the caller to log).
+    pub fn load(
+        &mut self,
+        services: Vec<ServiceRecord>,
+        views: Vec<ViewRecord>,
+        now: Millis,
+    ) -> LoadReport {
+        let mut report = LoadReport::default();
         let mut sink = Vec::new();
         for record in views {
             if let Some(vid) = self.find_view(&record.name) {
@@ -610,20 +619,33 @@ impl Engine {
                 .insert(record.name, (self.views.len() - 1) as u32);
         }
         for record in services {
-            if !is_valid_name(&record.name) || self.find(&record.name).is_some() {
-                log::warn!(
-                    "database: skipping service {:?} (invalid or duplicate name)",
-                    record.name
-                );
+            let reason = if !is_valid_name(&record.name) {
+                Some(SkipReason::InvalidName)
+            } else if self.find(&record.name).is_some() {
+                Some(SkipReason::Duplicate)
+            } else if self.live >= self.config.max_services {
+                Some(SkipReason::OverMaxServices {
+                    max: self.config.max_services,
+                })
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                report.skipped.push(Skipped {
+                    name: record.name,
+                    reason,
+                });
                 continue;
             }
             let Ok(id) = self.create(&record.name, now, &mut sink) else {
-                log::error!(
-                    "database: more services than [limits] max_services = {}; the rest are not loaded",
-                    self.config.max_services
-                );
-                break;
+                // Only the name arena is left to refuse (over 4 GiB of names).
+                report.skipped.push(Skipped {
+                    name: record.name,
+                    reason: SkipReason::OverMaxServices { max: self.live },
+                });
+                continue;
             };
+            report.services += 1;
             let s = self.svc_mut(id);
             // Anything before the epoch is "never" (-1); keeps the clock
             // arithmetic far from overflow whatever the file says.
@@ -665,5 +687,46 @@ impl Engine {
             }
         }
         self.dirty = false;
+        report
+    }
+}
+
+/// What `Engine::load` did with a database.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Services loaded.
+    pub services: usize,
+    /// Services not loaded, in file order, with the reason.
+    pub skipped: Vec<Skipped>,
+}
+
+/// One service `Engine::load` left out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub name: String,
+    pub reason: SkipReason,
+}
+
+/// Why `Engine::load` left a service out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// The name breaks the service-name rule (an old or hand-edited file).
+    InvalidName,
+    /// A second line for a name already loaded (the first one wins).
+    Duplicate,
+    /// `[limits] max_services` was reached.
+    OverMaxServices { max: usize },
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::InvalidName => write!(f, "invalid name: {}", crate::model::NAME_RULE),
+            SkipReason::Duplicate => write!(f, "duplicate name; the first one was loaded"),
+            SkipReason::OverMaxServices { max } => write!(
+                f,
+                "over [limits] max_services = {max}; raise it to load every service"
+            ),
+        }
     }
 }
