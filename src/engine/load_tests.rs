@@ -2,6 +2,7 @@
 //! skipped, with the reason (the caller logs it).
 
 use super::*;
+use crate::model::ServiceRecord;
 
 const T0: Millis = 1_700_000_000_000;
 

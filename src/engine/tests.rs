@@ -1,7 +1,7 @@
 //! Engine unit tests: every rule of SPEC 2 and the engine rows of SPEC 13.
 
 use super::*;
-use crate::model::{StatusSummary, TIMEOUT_AUTO, TIMEOUT_NONE};
+use crate::model::{ServiceRecord, StatusSummary, ViewRecord, TIMEOUT_AUTO, TIMEOUT_NONE};
 
 const T0: Millis = 1_700_000_000_000;
 
