@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod model;
 pub mod net;
 pub mod notify;
+pub mod reload;
 pub mod server;
 pub mod state;
 pub mod statsd;

@@ -20,7 +20,7 @@
 
 use crate::counters::Counters;
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 /// Which of our heartbeats to send.
@@ -58,18 +58,48 @@ const WARN_EVERY: Duration = Duration::from_secs(3600);
 pub const BODY: &str = "{\"timeout\": -2}";
 
 /// Cheap, cloneable, never blocks. A disabled notifier (no targets) does
-/// nothing.
+/// nothing. Clones share their targets, so [`Notifier::replace_with`] (a
+/// config reload) retargets every clone at once.
 #[derive(Clone, Default)]
 pub struct Notifier {
-    targets: Vec<Sender<NotifyBeat>>,
+    targets: Arc<RwLock<Vec<Sender<NotifyBeat>>>>,
 }
 
 impl Notifier {
     /// Queues a post of `which` to every target without waiting.
     pub fn beat(&self, which: NotifyBeat) {
-        for tx in &self.targets {
+        let targets = self.targets.read().unwrap_or_else(PoisonError::into_inner);
+        for tx in targets.iter() {
             let _ = tx.try_send(which);
         }
+    }
+
+    /// Takes `other`'s targets (leaving it none) and drops ours: the old
+    /// threads post what they have queued and end.
+    pub fn replace_with(&self, other: &Notifier) {
+        let fresh = std::mem::take(
+            &mut *other
+                .targets
+                .write()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let old = std::mem::replace(
+            &mut *self.targets.write().unwrap_or_else(PoisonError::into_inner),
+            fresh,
+        );
+        drop(old);
+    }
+
+    /// How many targets it posts to.
+    pub fn len(&self) -> usize {
+        self.targets
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -106,7 +136,7 @@ pub struct NotifyOptions {
 /// Starts one thread per target. With no targets, returns a notifier that
 /// does nothing.
 pub fn spawn(opts: NotifyOptions, counters: Arc<Counters>) -> std::io::Result<Notifier> {
-    let mut notifier = Notifier::default();
+    let mut targets = Vec::new();
     for (i, t) in opts.targets.iter().enumerate() {
         let (tx, rx) = bounded(QUEUE);
         let target = Target {
@@ -124,9 +154,11 @@ pub fn spawn(opts: NotifyOptions, counters: Arc<Counters>) -> std::io::Result<No
         std::thread::Builder::new()
             .name(format!("notify-{i}"))
             .spawn(move || run(target, rx, &periodic, period))?;
-        notifier.targets.push(tx);
+        targets.push(tx);
     }
-    Ok(notifier)
+    Ok(Notifier {
+        targets: Arc::new(RwLock::new(targets)),
+    })
 }
 
 fn agent() -> ureq::Agent {
@@ -322,10 +354,35 @@ mod tests {
     fn disabled_notifier_does_nothing_and_full_queue_does_not_block() {
         Notifier::default().beat(NotifyBeat::Save);
         let (tx, rx) = bounded(1);
-        let n = Notifier { targets: vec![tx] };
+        let n = Notifier {
+            targets: Arc::new(RwLock::new(vec![tx])),
+        };
         n.beat(NotifyBeat::Save);
         n.beat(NotifyBeat::Monitor);
         assert_eq!(rx.try_recv(), Ok(NotifyBeat::Save));
         assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn replacing_the_targets_retargets_every_clone_and_ends_the_old_queues() {
+        let (old_tx, old_rx) = bounded(4);
+        let (new_tx, new_rx) = bounded(4);
+        let n = Notifier {
+            targets: Arc::new(RwLock::new(vec![old_tx])),
+        };
+        let clone = n.clone();
+        let fresh = Notifier {
+            targets: Arc::new(RwLock::new(vec![new_tx])),
+        };
+        n.replace_with(&fresh);
+        assert!(fresh.is_empty());
+        assert_eq!(clone.len(), 1);
+        clone.beat(NotifyBeat::Save);
+        assert_eq!(new_rx.try_recv(), Ok(NotifyBeat::Save));
+        // The old thread's queue is disconnected: it ends.
+        assert_eq!(
+            old_rx.try_recv(),
+            Err(crossbeam_channel::TryRecvError::Disconnected)
+        );
     }
 }

@@ -9,11 +9,10 @@ use crate::config::{self, Config};
 use crate::counters::Counters;
 use crate::engine::pattern::ViewTemplate;
 use crate::engine::{auto, Engine, EngineConfig};
-use crate::metrics::MetricsOptions;
-use crate::notify::{NotifyBeat, NotifyOptions};
+use crate::notify::NotifyBeat;
 use crate::state::{self, Command, StateHandle, StateOptions};
 use crate::store::s3::{self, S3Settings};
-use crate::{alert, changelog, eventlog, http, logging, metrics, notify, statsd, store};
+use crate::{alert, changelog, eventlog, http, logging, metrics, notify, reload, statsd, store};
 use crossbeam_channel::bounded;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -152,7 +151,7 @@ fn exit_on_critical_panic() {
     }));
 }
 
-fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(), String> {
+fn run(args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(), String> {
     exit_on_critical_panic();
     // First, so that a SIGTERM during start-up (an S3 download, a big
     // database) waits in the queue and still ends in a clean save.
@@ -195,21 +194,7 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
 
     let host = notify::service_host(&notify::hostname());
     let notifier = notify::spawn(
-        NotifyOptions {
-            targets: config
-                .notify
-                .iter()
-                .map(|n| notify::NotifyTarget {
-                    url: n.lovebeat.clone(),
-                    token: n.token.clone(),
-                })
-                .collect(),
-            host: host.clone(),
-            // `.alerter` comes from the alert thread's tick (below), so a
-            // stuck alerter stops it.
-            periodic: vec![NotifyBeat::Monitor],
-            period: NOTIFY_PERIOD,
-        },
+        reload::notify_options(&config, &host, NOTIFY_PERIOD),
         Arc::clone(&counters),
     )
     .map_err(|e| format!("cannot start the notify threads: {e}"))?;
@@ -261,18 +246,13 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
     )
     .map_err(|e| format!("cannot start the state thread: {e}"))?;
 
-    if !config.metrics.server.is_empty() {
-        metrics::spawn(
-            MetricsOptions {
-                server: config.metrics.server.clone(),
-                prefix: config.metrics.prefix.clone(),
-                interval: Duration::from_secs(config.metrics.interval),
-            },
-            Arc::clone(&counters),
-            handle.clone(),
-        )
-        .map_err(|e| format!("cannot start the metrics thread: {e}"))?;
-    }
+    let metrics_thread = match reload::metrics_options(&config) {
+        Some(options) => Some(
+            metrics::spawn(options, Arc::clone(&counters), handle.clone())
+                .map_err(|e| format!("cannot start the metrics thread: {e}"))?,
+        ),
+        None => None,
+    };
     let (eventlog_reopen, eventlog_thread) = if config.eventlog.path.is_empty() {
         (None, None)
     } else {
@@ -293,8 +273,10 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
     // Subscribed before any listener starts, so no view change is missed.
     let alert_settings = alert::AlertSettings::from_config(&config);
     let alert_count = alert_settings.alerts.len();
+    let (alert_reload, alert_reload_rx) = bounded(4);
     let _alerter = alert::spawn(
         alert_settings,
+        alert_reload_rx,
         &handle,
         Arc::clone(&counters),
         // At start and every 60 s: the `[[notify]]` `.alerter` beat.
@@ -352,6 +334,20 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
         }
     }
 
+    let mut reloader = reload::Reloader {
+        source: config::Source {
+            config_file: args.config.clone(),
+            config_dir: args.config_dir.clone(),
+        },
+        running: config,
+        state: handle.clone(),
+        counters: Arc::clone(&counters),
+        alerts: alert_reload,
+        notifier,
+        notify_host: host,
+        notify_period: NOTIFY_PERIOD,
+        metrics: metrics_thread,
+    };
     for signal in signals.forever() {
         match signal {
             SIGHUP => {
@@ -359,6 +355,7 @@ fn run(_args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<(),
                 if let Some(reopen) = &eventlog_reopen {
                     let _ = reopen.try_send(());
                 }
+                reloader.reload();
             }
             _ => {
                 log::info!("signal {signal} received, saving and stopping");

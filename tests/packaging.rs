@@ -228,6 +228,11 @@ fn static_binary_debian_package_and_systemd_unit() {
         .arg("-rn")
         .arg("/lib/systemd/system/.")
         .arg(&units));
+    // `ExecReload=/bin/kill ...`: procps' kill, on every Debian system.
+    std::fs::create_dir_all(sysroot.path().join("bin")).expect("bin dir");
+    run(Command::new("cp")
+        .arg("/bin/kill")
+        .arg(sysroot.path().join("bin/kill")));
     let verify = run(Command::new("systemd-analyze")
         .arg("verify")
         .arg(format!("--root={}", sysroot.path().display()))

@@ -173,6 +173,18 @@ impl Dispatcher {
         })
     }
 
+    /// New settings (a config reload) for the deliveries started from now
+    /// on; running ones finish with the settings they started with (each
+    /// worker holds its own `Arc`). The tuning is kept.
+    pub fn set_settings(&mut self, mut settings: AlertSettings) {
+        settings.tuning = self.shared.settings.tuning.clone();
+        self.shared = Arc::new(Shared {
+            settings,
+            counters: Arc::clone(&self.shared.counters),
+            agent: self.shared.agent.clone(),
+        });
+    }
+
     pub fn settings(&self) -> &AlertSettings {
         &self.shared.settings
     }

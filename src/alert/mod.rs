@@ -9,7 +9,12 @@
 //! order, one at a time per view and destination), so a slow or hanging
 //! receiver holds up only its own deliveries. The thread
 //! also calls a `tick` hook at start and every 60 s (the `[[notify]]`
-//! `.alerter` heartbeat, so a stuck alerter is noticed).
+//! `.alerter` heartbeat, so a stuck alerter is noticed), and takes new
+//! [`AlertSettings`] from its `reload` channel (SIGHUP): they are read
+//! before each event is planned, so deliveries planned after a reload use
+//! them, while deliveries already running finish with the old ones
+//! (deliveries still waiting for a slot are sent with the new transport
+//! settings: `[mail]`, `[mailgun]`, `[slack]`).
 //!
 //! One file per kind renders and sends: `mail` (lettre, blocking SMTP),
 //! `mailgun`, `slack`, `webhook` (ureq), `script`.
@@ -31,7 +36,7 @@ use crate::config::{AlertConfig, Config, Mail, Mailgun, Slack};
 use crate::counters::Counters;
 use crate::events::{Event, Interest, Limit, Losses};
 use crate::state::StateHandle;
-use crossbeam_channel::select;
+use crossbeam_channel::{select, Receiver};
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::Arc;
@@ -99,8 +104,10 @@ impl AlertSettings {
 /// Starts the alerter thread: subscribes to the state thread's state
 /// changes and delivers the alerts they fire. `tick` is called once at
 /// start and then every 60 s from this thread; it must return quickly.
+/// New settings sent on `reload` replace the current ones.
 pub fn spawn(
     settings: AlertSettings,
+    reload: Receiver<AlertSettings>,
     state: &StateHandle,
     counters: Arc<Counters>,
     tick: Box<dyn FnMut() + Send>,
@@ -120,12 +127,13 @@ pub fn spawn(
     let dispatcher = dispatch::Dispatcher::new(settings, counters)?;
     std::thread::Builder::new()
         .name("alerter".into())
-        .spawn(move || run(dispatcher, rx, losses, tick))
+        .spawn(move || run(dispatcher, rx, reload, losses, tick))
 }
 
 fn run(
     mut dispatcher: dispatch::Dispatcher,
-    rx: crossbeam_channel::Receiver<Arc<Event>>,
+    rx: Receiver<Arc<Event>>,
+    mut reload: Receiver<AlertSettings>,
     losses: Arc<Losses>,
     mut tick: Box<dyn FnMut() + Send>,
 ) {
@@ -138,6 +146,11 @@ fn run(
         select! {
             recv(rx) -> event => match event {
                 Ok(event) => {
+                    // Settings sent before the reload's view changes are
+                    // taken before those are planned.
+                    while let Ok(settings) = reload.try_recv() {
+                        apply_settings(&mut dispatcher, settings);
+                    }
                     let mut unknown = Vec::new();
                     let jobs = plan::plan(&event, dispatcher.settings(), &mut unknown);
                     for name in unknown {
@@ -155,6 +168,11 @@ fn run(
                     dispatcher.finished(lane);
                 }
             },
+            recv(reload) -> settings => match settings {
+                Ok(settings) => apply_settings(&mut dispatcher, settings),
+                // Nobody reloads any more (shutdown): stop listening.
+                Err(_) => reload = crossbeam_channel::never(),
+            },
             default(wait) => {},
         }
         report_losses(&losses, dispatcher.counters());
@@ -166,6 +184,15 @@ fn run(
         }
     }
     log::debug!("alerter stopped");
+}
+
+fn apply_settings(dispatcher: &mut dispatch::Dispatcher, settings: AlertSettings) {
+    for problem in settings.problems() {
+        log::error!("alerts: {problem}");
+    }
+    let count = settings.alerts.len();
+    dispatcher.set_settings(settings);
+    log::debug!("alerter: new settings, {count} alert(s) configured");
 }
 
 /// Logs and counts view transitions the bus could not queue for us.

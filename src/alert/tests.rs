@@ -366,6 +366,7 @@ fn the_alerter_ticks_at_start_and_periodically_and_stops_with_the_state_thread()
     settings.tuning.tick_interval = Duration::from_millis(20);
     let thread = spawn(
         settings,
+        crossbeam_channel::never(),
         &handle,
         Arc::new(Counters::default()),
         Box::new(move || {
@@ -491,4 +492,35 @@ fn deliveries_beyond_the_waiting_bound_are_dropped_and_counted() {
     assert_eq!(Counters::get(&counters.alert_failures), 1, "c dropped");
     assert_eq!(drain(&mut dispatcher), ["a", "b"]);
     assert_eq!(Counters::get(&counters.alerts_sent), 2);
+}
+
+#[test]
+fn new_settings_apply_to_later_plans_and_keep_the_tuning() {
+    let (mut dispatcher, counters) = script_dispatcher(3, 7);
+    dispatcher.dispatch(script_job("before", State::Error));
+    let mut reloaded = AlertSettings::default();
+    reloaded.alerts.insert(
+        "late".into(),
+        AlertConfig {
+            script: "/bin/true".into(),
+            ..Default::default()
+        },
+    );
+    dispatcher.set_settings(reloaded);
+    assert!(dispatcher.settings().alerts.contains_key("late"));
+    assert!(!dispatcher.settings().alerts.contains_key("ops"));
+    assert_eq!(dispatcher.settings().tuning.max_concurrent, 3);
+    assert_eq!(dispatcher.settings().tuning.max_waiting, 7);
+    // An event naming the new alert now plans a delivery.
+    let mut unknown = Vec::new();
+    let jobs = plan(
+        &changed(State::Ok, State::Error, &["late"]),
+        dispatcher.settings(),
+        &mut unknown,
+    );
+    assert!(unknown.is_empty());
+    assert_eq!(jobs.len(), 1);
+    // The delivery started before the reload still finishes and counts.
+    assert_eq!(drain(&mut dispatcher), ["before"]);
+    assert_eq!(Counters::get(&counters.alerts_sent), 1);
 }

@@ -3,11 +3,15 @@
 //! sender's cost does not count. Run with
 //!
 //! ```text
-//! cargo build --release --bins && ./target/release/bench [--services N]
+//! cargo build --release --bins && ./target/release/bench [--services N] [--http]
 //! ```
 //!
+//! `--http` measures only HTTP beats, on keep-alive connections and on a
+//! new connection per beat (as curl from cron sends them), side by side.
+//! `LOVEBEAT_BIN` names another server binary to measure.
+//!
 //! It reports: server CPU per statsd line over UDP (1 and 20 lines per
-//! datagram), HTTP beats/s on keep-alive connections, RSS per service at
+//! datagram), HTTP beats (both modes: beats/s, server CPU, latency), RSS per service at
 //! 100k and N (default 1M) services, save and load time, the longest stall
 //! of an HTTP request during a save, idle CPU, and expiry latency.
 //!
@@ -278,6 +282,117 @@ fn stop(mut server: Server) -> Vec<String> {
     server.log.lock().map(|l| l.clone()).unwrap_or_default()
 }
 
+/// One beat the way curl sends it (`keep_alive`: and the connection stays
+/// open); reads the reply by its Content-Length. Returns false on failure.
+fn curl_beat(stream: &mut BufReader<TcpStream>, path: &str) -> bool {
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: bench\r\nUser-Agent: curl/8.0\r\nAccept: */*\r\nContent-Length: 0\r\n\r\n"
+    );
+    if stream.get_mut().write_all(req.as_bytes()).is_err() {
+        return false;
+    }
+    let mut len = 0usize;
+    let mut status_ok = false;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match stream.read_line(&mut line) {
+            Ok(0) | Err(_) => return false,
+            Ok(_) => {}
+        }
+        if line == "\r\n" {
+            break;
+        }
+        if line.starts_with("HTTP/1.1 200") {
+            status_ok = true;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut body = vec![0u8; len];
+    status_ok && stream.read_exact(&mut body).is_ok()
+}
+
+/// HTTP beats for 5 s from 4 client threads, each beat on a kept-alive
+/// connection (`keep_alive`) or on a new connection, as a cron job's curl
+/// sends it. Returns (beats/s, server CPU µs per beat, p50 ms, p99 ms).
+/// The server's CPU comes from /proc/<pid>/stat, so neither the client
+/// threads nor anything else running on the machine counts.
+fn http_mode(server: &Server, ticks: f64, keep_alive: bool) -> (f64, f64, f64, f64) {
+    let pid = server.child.id();
+    let stop_flag = Arc::new(AtomicBool::new(false));
+    let cpu_before = cpu_seconds(pid, ticks);
+    let started = Instant::now();
+    let clients: Vec<_> = (0..4)
+        .map(|t| {
+            let (stop_flag, addr) = (Arc::clone(&stop_flag), server.http);
+            std::thread::spawn(move || {
+                let mut latencies = Vec::with_capacity(100_000);
+                let mut conn: Option<BufReader<TcpStream>> = None;
+                let mut k = 0u64;
+                while !stop_flag.load(Ordering::Relaxed) {
+                    let path = format!("/api/services/bench.http.{t}.{}", k % 100);
+                    let t0 = Instant::now();
+                    if conn.is_none() {
+                        conn = TcpStream::connect(addr).ok().map(BufReader::new);
+                    }
+                    let Some(stream) = conn.as_mut() else {
+                        continue;
+                    };
+                    if !curl_beat(stream, &path) {
+                        conn = None;
+                        continue;
+                    }
+                    if !keep_alive {
+                        conn = None; // curl exits: the client closes
+                    }
+                    latencies.push(t0.elapsed());
+                    k += 1;
+                }
+                latencies
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(5));
+    stop_flag.store(true, Ordering::Relaxed);
+    let mut latencies: Vec<Duration> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap_or_default())
+        .collect();
+    let secs = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds(pid, ticks) - cpu_before;
+    latencies.sort();
+    let n = latencies.len().max(1) as f64;
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    };
+    (
+        latencies.len() as f64 / secs,
+        cpu * 1e6 / n,
+        pct(0.50),
+        pct(0.99),
+    )
+}
+
+/// Both HTTP modes side by side.
+fn http_beats(server: &Server, ticks: f64) {
+    for (keep_alive, name, go) in [
+        (true, "keep-alive    ", "84 us"),
+        (false, "new connection", "176 us, 5,900/s"),
+    ] {
+        let (rate, cpu, p50, p99) = http_mode(server, ticks, keep_alive);
+        println!(
+            "HTTP beats, {name} (4 clients): {rate:8.0} beats/s, {cpu:5.1} us server CPU per beat, \
+             p50 {p50:.2} ms, p99 {p99:.2} ms  (Lovebeat 1.0.3: {go})"
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let total: usize = args
@@ -317,6 +432,13 @@ fn main() {
 
     let (server, _) = start(&bin, &dir);
     let pid = server.child.id();
+    let http_only = args.iter().any(|a| a == "--http");
+    if http_only {
+        http_beats(&server, ticks);
+        stop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
 
     // 1. statsd CPU per line.
     let per1 = udp_cost(&server, ticks, 1000, 200_000, 1);
@@ -324,44 +446,8 @@ fn main() {
     let per20 = udp_cost(&server, ticks, 1000, 2_000_000, 20);
     println!("statsd UDP, 20 lines/datagram: {per20:8.0} ns server CPU per line  (Lovebeat 1.0.3: 4300 ns)");
 
-    // 2. HTTP beats on keep-alive connections.
-    let stop_flag = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
-    let cpu_before = cpu_seconds(pid, ticks);
-    let started = Instant::now();
-    let clients: Vec<_> = (0..4)
-        .map(|t| {
-            let (stop_flag, count, addr) =
-                (Arc::clone(&stop_flag), Arc::clone(&count), server.http);
-            std::thread::spawn(move || {
-                let Ok(mut stream) = TcpStream::connect(addr) else {
-                    return;
-                };
-                let mut k = 0u64;
-                while !stop_flag.load(Ordering::Relaxed) {
-                    let path = format!("/api/services/bench.http.{t}.{}", k % 100);
-                    if http_on(&mut stream, "POST", &path).is_none() {
-                        return;
-                    }
-                    count.fetch_add(1, Ordering::Relaxed);
-                    k += 1;
-                }
-            })
-        })
-        .collect();
-    std::thread::sleep(Duration::from_secs(5));
-    stop_flag.store(true, Ordering::Relaxed);
-    for c in clients {
-        let _ = c.join();
-    }
-    let secs = started.elapsed().as_secs_f64();
-    let n = count.load(Ordering::Relaxed) as f64;
-    let cpu = cpu_seconds(pid, ticks) - cpu_before;
-    println!(
-        "HTTP beats, 4 keep-alive clients: {:8.0} beats/s, {:.1} us server CPU per beat",
-        n / secs,
-        cpu * 1e6 / n.max(1.0)
-    );
+    // 2. HTTP beats, on keep-alive connections and one connection per beat.
+    http_beats(&server, ticks);
 
     // 3. RSS per service.
     let base_services = count_services(&server);
@@ -478,6 +564,59 @@ fn main() {
             late[late.len() - 1]
         );
     }
+    // 8. A config reload (SIGHUP) that adds a view over every service: the
+    // one whole-set pass on the state thread, and how long an API request
+    // waits meanwhile.
+    reload_cost(&server, &dir, total);
     stop(server);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn reload_cost(server: &Server, dir: &Path, total: usize) {
+    let path = dir.join("bench.toml");
+    let config = std::fs::read_to_string(&path).unwrap_or_default();
+    let view = "[[views]]\nname = \"bench-all\"\npattern = \"bench.svc.*\"\n";
+    if let Err(e) = std::fs::write(&path, format!("{config}{view}")) {
+        die(&format!("cannot write {}: {e}", path.display()));
+    }
+    let summaries = |log: &Log| {
+        log.lock()
+            .map(|l| l.iter().filter(|l| l.contains("reload: views:")).count())
+            .unwrap_or(0)
+    };
+    let before = summaries(&server.log);
+    let stall = Arc::new(AtomicU64::new(0));
+    let probing = Arc::new(AtomicBool::new(true));
+    let prober = {
+        let (stall, probing, addr) = (Arc::clone(&stall), Arc::clone(&probing), server.http);
+        std::thread::spawn(move || {
+            let Ok(mut stream) = TcpStream::connect(addr) else {
+                return;
+            };
+            while probing.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                if http_on(&mut stream, "GET", "/api/status").is_none() {
+                    return;
+                }
+                stall.fetch_max(t.elapsed().as_micros() as u64, Ordering::Relaxed);
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let _ = Command::new("kill")
+        .arg("-HUP")
+        .arg(server.child.id().to_string())
+        .status();
+    wait_for("the reload", Duration::from_secs(300), || {
+        summaries(&server.log) > before
+    });
+    let took = started.elapsed();
+    probing.store(false, Ordering::Relaxed);
+    let _ = prober.join();
+    println!(
+        "reload adding a view over {total} services: {:.0} ms from SIGHUP to applied; longest /api/status round trip meanwhile: {:.1} ms",
+        took.as_secs_f64() * 1000.0,
+        stall.load(Ordering::Relaxed) as f64 / 1000.0
+    );
 }

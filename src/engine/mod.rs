@@ -37,7 +37,10 @@
 //!    soon) and [`Engine::take_changed`] (anything changed: a periodic save
 //!    is worth it) after each call, and save with
 //!    [`Engine::snapshot_for_save`] in steps.
-//! 7. When the monitor was not watching (the process stopped, the host
+//! 7. On a configuration reload (any time after `load`), call
+//!    [`Engine::set_max_services`] and [`Engine::set_templates`]`(templates,
+//!    now, out)`: views follow the new templates, state is kept.
+//! 8. When the monitor was not watching (the process stopped, the host
 //!    froze), call [`Engine::note_unwatched`]`(from, to)` before the next
 //!    input or tick: deadlines that fell inside move later instead of
 //!    failing everything at once.
@@ -75,6 +78,9 @@ mod load_tests;
 mod names;
 pub mod pattern;
 mod query;
+mod reload;
+#[cfg(test)]
+mod reload_tests;
 mod service;
 #[cfg(test)]
 mod tests;
@@ -87,6 +93,7 @@ mod view;
 pub use error::EngineError;
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 pub use load::{LoadReport, SkipReason, Skipped};
+pub use reload::ViewsReloaded;
 use std::hash::BuildHasher;
 
 use crate::events::Event;

@@ -10,15 +10,18 @@
 //! (timeout text), `json` (reply shapes, both dialects), `metrics`
 //! (`/metrics`), `urlenc`.
 //!
-//! Connections: tiny_http runs every connection on a thread of its own, so
-//! idle clients never block new ones; our patched tiny_http (see
-//! `vendor/tiny_http/PATCHED.md`) gives each accepted socket a read/write
-//! timeout, so an idle or stalled connection is closed after `idle_timeout`,
-//! and keeps accepting after an accept error such as EMFILE.
+//! Connections: our tiny_http fork (see `vendor/tiny_http/PATCHED.md`) runs
+//! every connection on a thread of its own, so idle clients never block new
+//! ones; each accepted socket (one descriptor) gets a read/write timeout, so
+//! an idle or stalled connection is closed after `idle_timeout`; a request
+//! head must come within `head_limits`; at the connection cap (`fds` keeps
+//! it within the open-file limit) the longest idle connection makes room;
+//! accept errors such as EMFILE are survived.
 
 pub mod auth;
 mod beat;
 mod dashboard;
+mod fds;
 mod handlers;
 pub mod json;
 mod metrics;
@@ -30,6 +33,7 @@ mod urlenc;
 mod tests;
 
 pub use beat::{beat_update, BeatError, BodyKind};
+pub use fds::raise_nofile_limit;
 pub use json::Dialect;
 pub use router::{route, ApiError, HttpRequest, HttpResponse, MAX_BODY};
 pub use timeout::{parse_timeout, TimeoutError, MAX_TIMEOUT_SECS};
@@ -55,6 +59,9 @@ pub struct HttpOptions {
     pub max_ws_clients: usize,
     /// `[http] auth_token` / `auth_read` (default: no token, all open).
     pub auth: auth::Auth,
+    /// A request head must arrive within 10 s of its first byte and be at
+    /// most 16 KiB (request line: 8 KiB).
+    pub head_limits: tiny_http::HeadLimits,
 }
 
 impl Default for HttpOptions {
@@ -64,6 +71,7 @@ impl Default for HttpOptions {
             idle_timeout: Duration::from_secs(20),
             max_ws_clients: 64,
             auth: auth::Auth::default(),
+            head_limits: tiny_http::HeadLimits::default(),
         }
     }
 }
@@ -96,6 +104,7 @@ pub fn spawn(
     };
     let listener = TcpListener::bind(&addr)?;
     let local = listener.local_addr()?;
+    fds::defer_accept(&listener, 10);
     let idle = opts.idle_timeout.max(Duration::from_millis(100));
     let ws = crate::ws::Hub::new(state.clone(), opts.max_ws_clients);
     let shared = Arc::new(Shared {
@@ -104,10 +113,18 @@ pub fn spawn(
         ws,
         auth: opts.auth,
     });
+    let max_connections = fds::connection_cap(opts.max_connections.max(1));
+    if max_connections < opts.max_connections {
+        log::warn!(
+            "HTTP: at most {max_connections} connections (not {}): the open-file limit is low",
+            opts.max_connections
+        );
+    }
     let handler = tiny_http::ConnectionHandler {
         handle: Arc::new(move |rq| handle(&shared, rq)),
-        max_connections: opts.max_connections.max(1),
+        max_connections,
         open: Arc::default(),
+        limits: opts.head_limits,
     };
     let server =
         tiny_http::Server::from_listener_with_handler(listener, None, Some(idle), Some(handler))
@@ -310,11 +327,16 @@ fn read_body(rq: &mut tiny_http::Request) -> Result<Vec<u8>, BodyError> {
         MAX_BODY as u64 + 1
     };
     let mut reader = rq.as_reader().take(limit);
-    let mut buf = [0u8; 8192];
+    // Read straight into the body (on the heap): an 8 KiB buffer on the
+    // stack would stay resident in every idle connection's thread.
     loop {
-        match reader.read(&mut buf) {
+        let old = body.len();
+        body.resize(old + 4096, 0);
+        let read = reader.read(&mut body[old..]);
+        body.truncate(old + *read.as_ref().unwrap_or(&0));
+        match read {
             Ok(0) => break,
-            Ok(n) => body.extend_from_slice(&buf[..n]),
+            Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(BodyError::Io(e)),
         }

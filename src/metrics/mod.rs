@@ -15,7 +15,8 @@
 //! `Counters::metrics_dropped`. Sending UDP never blocks for long; send
 //! errors (nobody listening) are logged at debug level and otherwise
 //! ignored. The server name is resolved at start and again at each flush
-//! until it resolves.
+//! until it resolves. Dropping the [`MetricsThread`] stops the thread (a
+//! config reload that changes `[metrics]` starts a new one).
 
 mod lines;
 
@@ -46,13 +47,21 @@ pub struct MetricsOptions {
     pub interval: Duration,
 }
 
+/// The running metrics thread; dropping this stops it (a config reload
+/// replaces it), without waiting for it.
+pub struct MetricsThread {
+    _stop: crossbeam_channel::Sender<()>,
+    pub thread: JoinHandle<()>,
+}
+
 /// Starts the metrics thread.
 pub fn spawn(
     opts: MetricsOptions,
     counters: Arc<Counters>,
     state: StateHandle,
-) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
+) -> std::io::Result<MetricsThread> {
+    let (stop_tx, stop) = crossbeam_channel::bounded::<()>(0);
+    let thread = std::thread::Builder::new()
         .name("metrics".into())
         .spawn(move || {
             let (rx, dropped) = match state.subscribe_events(Interest::StateChanges, EVENT_QUEUE) {
@@ -67,8 +76,12 @@ pub fn spawn(
                 }
             };
             let mut sender = Sender::new(&opts.server);
-            run(&opts, &counters, &state, &rx, &dropped, &mut sender);
-        })
+            run(&opts, &counters, &state, &rx, &stop, &dropped, &mut sender);
+        })?;
+    Ok(MetricsThread {
+        _stop: stop_tx,
+        thread,
+    })
 }
 
 fn run(
@@ -76,6 +89,7 @@ fn run(
     counters: &Counters,
     state: &StateHandle,
     events: &Receiver<Arc<Event>>,
+    stop: &Receiver<()>,
     dropped: &AtomicU64,
     sender: &mut Sender,
 ) {
@@ -84,7 +98,15 @@ fn run(
     let mut last = CounterValues::default();
     let mut next = Instant::now();
     loop {
-        match events.recv_deadline(next) {
+        let received = crossbeam_channel::select! {
+            recv(events) -> event => event.map_err(|_| RecvTimeoutError::Disconnected),
+            // Only ever disconnected: the `MetricsThread` was dropped.
+            recv(stop) -> _ => return,
+            default(next.saturating_duration_since(Instant::now())) => {
+                Err(RecvTimeoutError::Timeout)
+            }
+        };
+        match received {
             Ok(event) => {
                 let mut out: Vec<String> = namer.state_gauge(&event).into_iter().collect();
                 for event in events.try_iter().take(BATCH) {
@@ -234,7 +256,7 @@ mod tests {
             prefix: "lb".into(),
             interval: Duration::from_millis(20),
         };
-        spawn(opts, Arc::clone(&counters), StateHandle::new(tx)).unwrap();
+        let metrics = spawn(opts, Arc::clone(&counters), StateHandle::new(tx)).unwrap();
         assert!(wait_for(&receiver, "lb.started.count:1|c"));
         // Flushes go on, flush after flush (the thread did not end).
         for n in [5, 7] {
@@ -244,6 +266,10 @@ mod tests {
                 "no flush of {n} beats"
             );
         }
+        // Dropping the handle (a reload) stops the thread.
+        let MetricsThread { _stop, thread } = metrics;
+        drop(_stop);
+        assert!(thread.join().is_ok());
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! over a bounded crossbeam channel; replies come back on one-shot channels.
 //! The thread sleeps until the next command or the engine's next deadline.
 
+use crate::engine::pattern::ViewTemplate;
+use crate::engine::ViewsReloaded;
 use crate::events::{Event, Interest, Limit, Losses, Subscriber};
 use crate::model::{Batch, ServiceRecord, StatusSummary, Update, ViewRecord};
 use crate::store::Quarantine;
@@ -70,6 +72,13 @@ pub enum Command {
     /// Save now (and reply when the file is written).
     Save {
         reply: Reply<()>,
+    },
+    /// A configuration reload (SIGHUP): new view templates (`None`:
+    /// unchanged) and `max_services` (see `Engine::set_templates`).
+    Reload {
+        templates: Option<Vec<ViewTemplate>>,
+        max_services: usize,
+        reply: Reply<ViewsReloaded>,
     },
     /// Save and stop the thread.
     Shutdown,
@@ -273,6 +282,20 @@ impl StateHandle {
             ..Subscriber::new(tx, interest, Arc::default())
         })?;
         Ok((rx, losses))
+    }
+
+    /// Applies new view templates (when `Some`) and `max_services` (a
+    /// reload); replies with what happened to the views.
+    pub fn reload(
+        &self,
+        templates: Option<Vec<ViewTemplate>>,
+        max_services: usize,
+    ) -> Result<ViewsReloaded, StateError> {
+        self.ask(|reply| Command::Reload {
+            templates,
+            max_services,
+            reply,
+        })
     }
 
     pub fn save(&self) -> Result<(), StateError> {

@@ -381,6 +381,17 @@ impl StateThread {
                 self.watch.excuse(Instant::now(), now_ms());
                 let _ = reply.send(result);
             }
+            Command::Reload {
+                templates,
+                max_services,
+                reply,
+            } => {
+                self.engine.set_max_services(max_services);
+                let done = templates
+                    .map(|t| self.engine.set_templates(t, now, events))
+                    .unwrap_or_default();
+                let _ = reply.send(Ok(done));
+            }
             Command::Shutdown => {}
         }
         self.publish();

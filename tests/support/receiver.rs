@@ -135,6 +135,11 @@ impl Receiver {
             .collect()
     }
 
+    /// Every request so far, whatever its path.
+    pub fn all(&self) -> Vec<Received> {
+        self.requests.lock().expect("requests lock").clone()
+    }
+
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
     }

@@ -34,6 +34,9 @@ pub struct ClientConnection {
 
     // true if the connection goes through SSL
     secure: bool,
+
+    // lovebeat patch: the shared socket and its watch state (None for TLS)
+    conn: Option<std::sync::Arc<crate::front::Conn>>,
 }
 
 /// Error that can happen when reading a request.
@@ -44,6 +47,31 @@ enum ReadError {
     /// the client sent an unrecognized `Expect` header
     ExpectationFailed(HTTPVersion),
     ReadIoError(IoError),
+    /// lovebeat patch: the request line is longer than `HeadLimits::max_line`
+    LineTooLong,
+    /// lovebeat patch: the head is larger than `HeadLimits::max_head`
+    HeadTooLarge,
+    /// lovebeat patch: the head did not arrive within `HeadLimits::deadline`
+    HeadTimeout,
+}
+
+/// lovebeat patch: why reading a head line stopped.
+enum LineError {
+    Io(IoError),
+    TooLong,
+    HeadTooLarge,
+    Timeout,
+}
+
+impl From<LineError> for ReadError {
+    fn from(e: LineError) -> ReadError {
+        match e {
+            LineError::Io(e) => ReadError::ReadIoError(e),
+            LineError::TooLong => ReadError::LineTooLong,
+            LineError::HeadTooLarge => ReadError::HeadTooLarge,
+            LineError::Timeout => ReadError::HeadTimeout,
+        }
+    }
 }
 
 impl ClientConnection {
@@ -54,6 +82,7 @@ impl ClientConnection {
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
+        let conn = read_socket.conn();
 
         let mut source = SequentialReaderBuilder::new(BufReader::with_capacity(1024, read_socket));
         let first_header = source.next().unwrap();
@@ -65,6 +94,7 @@ impl ClientConnection {
             next_header_source: first_header,
             no_more_requests: false,
             secure,
+            conn,
         }
     }
 
@@ -77,7 +107,15 @@ impl ClientConnection {
     ///
     /// Reads until `CRLF` is reached. The next read will start
     ///  at the first byte of the new line.
-    fn read_next_line(&mut self) -> IoResult<AsciiString> {
+    ///
+    /// lovebeat patch: at most `max_line` bytes, taken from the head's
+    /// `budget`; the first byte of a request starts the head's deadline.
+    fn read_next_line(
+        &mut self,
+        max_line: usize,
+        budget: &mut usize,
+        first: bool,
+    ) -> Result<AsciiString, LineError> {
         let mut buf = Vec::new();
         let mut prev_byte_was_cr = false;
 
@@ -85,18 +123,46 @@ impl ClientConnection {
             let byte = self.next_header_source.by_ref().bytes().next();
 
             let byte = match byte {
-                Some(b) => b?,
-                None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
+                Some(Ok(b)) => b,
+                Some(Err(e)) => {
+                    let timed_out =
+                        matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock);
+                    let in_head = self.conn.as_ref().map_or(true, |c| c.in_head());
+                    return Err(if timed_out && in_head && !(first && buf.is_empty()) {
+                        LineError::Timeout
+                    } else {
+                        LineError::Io(e)
+                    });
+                }
+                None => {
+                    return Err(LineError::Io(IoError::new(
+                        ErrorKind::ConnectionAborted,
+                        "Unexpected EOF",
+                    )))
+                }
             };
+            if first && buf.is_empty() {
+                if let Some(conn) = &self.conn {
+                    conn.head_started();
+                }
+            }
 
             if byte == b'\n' && prev_byte_was_cr {
                 buf.pop(); // removing the '\r'
-                return AsciiString::from_ascii(buf)
-                    .map_err(|_| IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"));
+                return AsciiString::from_ascii(buf).map_err(|_| {
+                    LineError::Io(IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"))
+                });
             }
 
             prev_byte_was_cr = byte == b'\r';
 
+            if buf.len() >= max_line {
+                return Err(LineError::TooLong);
+            }
+            if *budget == 0 {
+                return Err(LineError::HeadTooLarge);
+            }
+            *budget -= 1;
             buf.push(byte);
         }
     }
@@ -106,8 +172,16 @@ impl ClientConnection {
     fn read(&mut self) -> Result<Request, ReadError> {
         let (method, path, version, headers) = {
             // reading the request line
+            let limits = self
+                .conn
+                .as_ref()
+                .map_or_else(crate::front::HeadLimits::default, |c| c.limits);
+            if let Some(conn) = &self.conn {
+                conn.waiting();
+            }
+            let mut budget = limits.max_head;
             let (method, path, version) = {
-                let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                let line = self.read_next_line(limits.max_line, &mut budget, true)?;
 
                 parse_request_line(
                     line.as_str().trim(), // TODO: remove this conversion
@@ -118,7 +192,12 @@ impl ClientConnection {
             let headers = {
                 let mut headers = Vec::new();
                 loop {
-                    let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                    let line = self
+                        .read_next_line(limits.max_head, &mut budget, false)
+                        .map_err(|e| match e {
+                            LineError::TooLong => ReadError::HeadTooLarge,
+                            e => e.into(),
+                        })?;
 
                     if line.is_empty() {
                         break;
@@ -135,6 +214,12 @@ impl ClientConnection {
 
             (method, path, version, headers)
         };
+        if let Some(conn) = &self.conn {
+            if !conn.busy() {
+                let e = IoError::new(ErrorKind::ConnectionAborted, "closed to make room");
+                return Err(ReadError::ReadIoError(e));
+            }
+        }
 
         // building the writer for the request
         let writer = self.sink.next().unwrap();
@@ -150,7 +235,7 @@ impl ClientConnection {
             path,
             version.clone(),
             headers,
-            *self.remote_addr.as_ref().unwrap(),
+            self.remote_addr.as_ref().ok().copied().flatten(),
             data_source,
             writer,
         )
@@ -220,6 +305,21 @@ impl Iterator for ClientConnection {
                     return None; // TODO: should be recoverable, but needs handling in case of body
                 }
 
+                Err(ReadError::LineTooLong) => {
+                    self.refuse(400, "the request line is longer than 8 KiB");
+                    return None;
+                }
+
+                Err(ReadError::HeadTooLarge) => {
+                    self.refuse(431, "the request head is larger than 16 KiB");
+                    return None;
+                }
+
+                Err(ReadError::HeadTimeout) => {
+                    self.refuse(408, "the request head took too long to arrive");
+                    return None;
+                }
+
                 Err(ReadError::ReadIoError(_)) => return None,
 
                 Ok(rq) => rq,
@@ -262,6 +362,24 @@ impl Iterator for ClientConnection {
             // returning the request
             return Some(rq);
         }
+    }
+}
+
+impl ClientConnection {
+    /// lovebeat patch: a JSON error reply, then the connection is closed.
+    fn refuse(&mut self, status: u16, message: &str) {
+        use crate::{Header, Response};
+        let Some(mut writer) = self.sink.next() else {
+            return;
+        };
+        let body = format!("{{\"error\":\"{}\"}}", message);
+        let mut response = Response::from_string(body).with_status_code(status);
+        if let Ok(h) = Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..]) {
+            response.add_header(h);
+        }
+        let response = response.with_connection_close();
+        let _ = response.raw_print(&mut writer, HTTPVersion(1, 1), &[], false, None);
+        let _ = std::io::Write::flush(&mut writer);
     }
 }
 

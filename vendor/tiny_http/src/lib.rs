@@ -115,11 +115,14 @@ pub use common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
 pub use connection::{ConfigListenAddr, ListenAddr, Listener};
 pub use request::{ReadWrite, Request};
 pub use response::{Response, ResponseBox};
+pub use front::HeadLimits;
 pub use test::TestRequest;
 
 mod client;
 mod common;
 mod connection;
+mod front;
+mod acceptors;
 mod request;
 mod response;
 mod ssl;
@@ -139,6 +142,8 @@ pub struct ConnectionHandler {
     pub max_connections: usize,
     /// Connections being served now.
     pub open: Arc<AtomicUsize>,
+    /// How long and how large a request head may be.
+    pub limits: HeadLimits,
 }
 
 pub struct Server {
@@ -320,112 +325,80 @@ impl Server {
         // and ClientConnection objects are pushed in the messages queue
         let messages = MessagesQueue::with_capacity(8);
 
+        // lovebeat patch: with a handler, the connection threads accept
+        // for themselves (see `acceptors`).
+        if let Some(handler) = handler {
+            acceptors::Acceptors::start(server, handler, idle_timeout, close_trigger.clone())?;
+            return Ok(Server {
+                messages,
+                close: close_trigger,
+                listening_addr: local_addr,
+            });
+        }
+
         let inside_close_trigger = close_trigger.clone();
         let inside_messages = messages.clone();
         thread::spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
+            // lovebeat patch: warnings a flood must not turn into a log flood.
+            let mut accept_log = front::RateLog::new();
 
             log::debug!("Running accept thread");
             while !inside_close_trigger.load(Relaxed) {
-                let new_client = match server.accept() {
-                    Ok((sock, _)) => {
-                        if let Some(timeout) = idle_timeout {
-                            sock.set_timeouts(timeout);
-                        }
-                        // lovebeat patch: kept for Request::tcp_stream.
-                        let raw = if handler.is_some() {
-                            sock.tcp_clone().map(Arc::new)
-                        } else {
-                            None
-                        };
-                        use util::RefinedTcpStream;
-                        let (read_closable, write_closable) = match ssl {
-                            None => RefinedTcpStream::new(sock),
-                            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                            Some(ref ssl) => {
-                                // trying to apply SSL over the connection
-                                // if an error occurs, we just close the socket and resume listening
-                                let sock = match ssl.accept(sock) {
-                                    Ok(s) => s,
-                                    Err(_) => continue,
-                                };
-
-                                RefinedTcpStream::new(sock)
-                            }
-                            #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-                            Some(ref _ssl) => unreachable!(),
-                        };
-
-                        Ok((ClientConnection::new(write_closable, read_closable), raw))
-                    }
-                    Err(e) => Err(e),
-                };
-
-                match new_client {
-                    Ok((client, raw)) if handler.is_some() => {
-                        let Some(handler) = handler.clone() else {
-                            continue;
-                        };
-                        let open = Arc::clone(&handler.open);
-                        if open.fetch_add(1, Relaxed) >= handler.max_connections {
-                            open.fetch_sub(1, Relaxed);
-                            log::warn!("connection refused: {} connections open", handler.max_connections);
-                            continue; // dropping the client closes it
-                        }
-                        // A thread of its own per connection (the number is
-                        // capped above): tiny_http's task pool can queue a new
-                        // connection behind long-lived ones.
-                        let spawned = thread::Builder::new()
-                            .name("http-conn".into())
-                            .spawn(move || {
-                                struct Slot(Arc<AtomicUsize>);
-                                impl Drop for Slot {
-                                    fn drop(&mut self) {
-                                        self.0.fetch_sub(1, Relaxed);
-                                    }
-                                }
-                                let _slot = Slot(open);
-                                for mut rq in client {
-                                    rq.tcp = raw.clone();
-                                    (handler.handle)(rq);
-                                }
-                            });
-                        if let Err(e) = spawned {
-                            // The closure (client and slot) is dropped: closed, freed.
-                            log::error!("no thread for a new connection: {}", e);
-                        }
-                    }
-                    Ok((client, _)) => {
-                        let messages = inside_messages.clone();
-                        let mut client = Some(client);
-                        tasks_pool.spawn(Box::new(move || {
-                            if let Some(client) = client.take() {
-                                // Synchronization is needed for HTTPS requests to avoid a deadlock
-                                if client.secure() {
-                                    let (sender, receiver) = mpsc::channel();
-                                    for rq in client {
-                                        messages.push(rq.with_notify_sender(sender.clone()).into());
-                                        receiver.recv().unwrap();
-                                    }
-                                } else {
-                                    for rq in client {
-                                        messages.push(rq.into());
-                                    }
-                                }
-                            }
-                        }));
-                    }
-
+                let (sock, _) = match server.accept() {
+                    Ok(accepted) => accepted,
                     Err(e) => {
-                        // lovebeat patch: an accept error (EMFILE, a reset
-                        // connection) is passing; upstream ended the accept
-                        // loop here, so the server silently stopped serving.
-                        log::error!("Error accepting new client: {}", e);
-                        thread::sleep(std::time::Duration::from_millis(50));
+                        // lovebeat patch: an accept error (EMFILE when file
+                        // descriptors run out, a connection reset before
+                        // accept) is passing; upstream ended the accept loop
+                        // here, so the server silently stopped serving.
+                        accept_log.warn(format_args!("HTTP: error accepting a connection: {}", e));
+                        thread::sleep(Duration::from_millis(50));
                         continue;
                     }
+                };
+                if let Some(timeout) = idle_timeout {
+                    sock.set_timeouts(timeout);
                 }
+
+                use util::RefinedTcpStream;
+                let (read_closable, write_closable) = match ssl {
+                    None => RefinedTcpStream::new(sock),
+                    #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+                    Some(ref ssl) => {
+                        // trying to apply SSL over the connection
+                        // if an error occurs, we just close the socket and resume listening
+                        let sock = match ssl.accept(sock) {
+                            Ok(s) => s,
+                            Err(_) => continue,
+                        };
+
+                        RefinedTcpStream::new(sock)
+                    }
+                    #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
+                    Some(ref _ssl) => unreachable!(),
+                };
+                let client = ClientConnection::new(write_closable, read_closable);
+
+                let messages = inside_messages.clone();
+                let mut client = Some(client);
+                tasks_pool.spawn(Box::new(move || {
+                    if let Some(client) = client.take() {
+                        // Synchronization is needed for HTTPS requests to avoid a deadlock
+                        if client.secure() {
+                            let (sender, receiver) = mpsc::channel();
+                            for rq in client {
+                                messages.push(rq.with_notify_sender(sender.clone()).into());
+                                receiver.recv().unwrap();
+                            }
+                        } else {
+                            for rq in client {
+                                messages.push(rq.into());
+                            }
+                        }
+                    }
+                }));
             }
             log::debug!("Terminating accept thread");
         });

@@ -77,7 +77,7 @@ pub struct Request {
 
     // lovebeat patch: the connection's TCP socket (a shared duplicate), so
     // an upgraded connection can change its timeouts and blocking mode.
-    pub(crate) tcp: Option<std::sync::Arc<std::net::TcpStream>>,
+    pub(crate) tcp: Option<std::sync::Arc<crate::front::Conn>>,
 }
 
 struct NotifyOnDrop<R> {
@@ -252,7 +252,10 @@ impl Request {
     /// Timeouts and the blocking mode set on it apply to the connection,
     /// e.g. to the stream `upgrade` returns.
     pub fn tcp_stream(&self) -> Option<&std::net::TcpStream> {
-        self.tcp.as_deref()
+        match self.tcp.as_deref().map(|c| &c.io) {
+            Some(crate::connection::Connection::Tcp(s)) => Some(s),
+            _ => None,
+        }
     }
 
     /// Returns true if the request was made through HTTPS.

@@ -298,6 +298,15 @@ where
         self
     }
 
+    /// lovebeat patch: the reply says `Connection: close` (`add_header`
+    /// refuses a `Connection` header).
+    pub fn with_connection_close(mut self) -> Response<R> {
+        if let Ok(h) = Header::from_bytes(&b"Connection"[..], &b"close"[..]) {
+            self.headers.push(h);
+        }
+        self
+    }
+
     /// Returns the same request, but with a different status code.
     #[inline]
     pub fn with_status_code<S>(mut self, code: S) -> Response<R>
@@ -372,6 +381,29 @@ where
                 Header::from_bytes(&b"Connection"[..], &b"upgrade"[..]).unwrap(),
             );
             transfer_encoding = None;
+        }
+
+        // lovebeat patch: say whether the connection stays open when the
+        // client asked. An HTTP/1.0 client that sent `Connection:
+        // keep-alive` is kept (`ClientConnection::next`) and must be told,
+        // or it waits for the end of a reply that never ends.
+        if upgrade.is_none() && !self.headers.iter().any(|h| h.field.equiv("Connection")) {
+            let asked = request_headers
+                .iter()
+                .find(|h| h.field.equiv("Connection"))
+                .map(|h| h.value.as_str().to_ascii_lowercase());
+            let value: Option<&[u8]> = match asked.as_deref() {
+                Some(v) if v.contains("close") => Some(b"close"),
+                Some(v) if v.contains("keep-alive") && http_version == HTTPVersion(1, 0) => {
+                    Some(b"keep-alive")
+                }
+                _ => None,
+            };
+            if let Some(value) = value {
+                if let Ok(h) = Header::from_bytes(&b"Connection"[..], value) {
+                    self.headers.push(h);
+                }
+            }
         }
 
         // if the transfer encoding is identity, the content length must be known ; therefore if
