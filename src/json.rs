@@ -24,6 +24,10 @@ struct ServiceOurs<'a> {
     timeout: Millis,
     muted_since: Millis,
     last_state_change: Millis,
+    /// ms; the learned value for auto (`timeout` stays -2 for 1.x clients).
+    timeout_in_force: Millis,
+    /// ms since the epoch, or null (never expires, in ERROR or muted).
+    next_deadline: Option<Millis>,
     views: &'a [String],
     /// Lovebeat 1.x's name for `views`, kept so 1.x clients of
     /// `/api/services` go on working (SPEC 13); omitted when empty, as 1.x.
@@ -87,6 +91,8 @@ pub fn service(s: &ServiceRecord, dialect: Dialect, details: bool) -> serde_json
             timeout: s.timeout,
             muted_since: s.muted_since,
             last_state_change: s.last_state_change,
+            timeout_in_force: s.timeout_in_force,
+            next_deadline: s.next_deadline,
             views: &s.views,
             in_alarms: &s.views,
             analysis: s.analysis.as_ref(),
@@ -201,6 +207,8 @@ mod tests {
                 percentage: 90,
                 unstable: false,
             }),
+            timeout_in_force: 600_000,
+            next_deadline: Some(1_795_571_271_207),
         }
     }
 
@@ -257,6 +265,8 @@ mod tests {
             "timeout",
             "muted_since",
             "last_state_change",
+            "timeout_in_force",
+            "next_deadline",
             "views",
         ]
         .iter()
@@ -266,6 +276,25 @@ mod tests {
         assert_eq!(v["views"], serde_json::json!([]));
         assert_eq!(v["state"], "ok");
         assert_eq!(v["timeout"], 600_000);
+        assert_eq!(v["timeout_in_force"], 600_000);
+        assert_eq!(v["next_deadline"], 1_795_571_271_207_i64);
+        let never = ServiceRecord {
+            timeout: crate::model::TIMEOUT_AUTO,
+            timeout_in_force: -1,
+            next_deadline: None,
+            ..s.clone()
+        };
+        let v = service(&never, Dialect::Ours, false);
+        assert_eq!(v["timeout"], -2, "1.x clients still see auto as -2");
+        assert_eq!(v["timeout_in_force"], -1);
+        assert!(v["next_deadline"].is_null(), "null, not omitted: {v}");
+        for dialect_v1 in [
+            service(&never, Dialect::V1, false),
+            service(&s, Dialect::V1, true),
+        ] {
+            assert!(dialect_v1.get("timeout_in_force").is_none(), "{dialect_v1}");
+            assert!(dialect_v1.get("next_deadline").is_none(), "{dialect_v1}");
+        }
 
         let v = service(&record("a", &["w"], true), Dialect::Ours, true);
         assert_eq!(v["beat_history"], serde_json::json!([1000, 1100]));

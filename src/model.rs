@@ -87,7 +87,7 @@ pub struct Analysis {
 
 /// An owned snapshot of one service: what the database stores and what the
 /// API returns.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServiceRecord {
     pub name: String,
     pub state: State,
@@ -105,6 +105,33 @@ pub struct ServiceRecord {
     pub views: Vec<String>,
     /// Computed from the history; never stored.
     pub analysis: Option<Analysis>,
+    /// The timeout it expires by, ms: `timeout` when fixed, the learned
+    /// value for auto (-1 until an interval is measured), -1 for none, 0 for
+    /// "always ERROR". Computed when the record is built; never stored.
+    pub timeout_in_force: Millis,
+    /// When it goes to ERROR if no beat comes (restart and freeze grace
+    /// included), ms since the epoch; `None` when it never expires or is
+    /// already in ERROR or muted. Computed; never stored.
+    pub next_deadline: Option<Millis>,
+}
+
+impl Default for ServiceRecord {
+    /// An empty record; its computed fields say "never expires".
+    fn default() -> Self {
+        ServiceRecord {
+            name: String::new(),
+            state: State::New,
+            last_beat: 0,
+            timeout: 0,
+            muted_since: 0,
+            last_state_change: 0,
+            beat_history: Vec::new(),
+            views: Vec::new(),
+            analysis: None,
+            timeout_in_force: TIMEOUT_NONE,
+            next_deadline: None,
+        }
+    }
 }
 
 /// One service, borrowed: what the database writer reads, from a
@@ -148,6 +175,8 @@ impl From<ServiceRef<'_>> for ServiceRecord {
             beat_history: r.beat_history.to_vec(),
             views: r.views.to_vec(),
             analysis: None,
+            timeout_in_force: TIMEOUT_NONE,
+            next_deadline: None,
         }
     }
 }
@@ -373,7 +402,7 @@ mod tests {
                 last_state_change: 7,
                 beat_history: vec![1000, 2000],
                 views: vec!["v1".into(), "v2".into()],
-                analysis: None,
+                ..Default::default()
             },
             ServiceRecord {
                 name: "c".into(),

@@ -68,3 +68,30 @@ fn statsd_updates_beyond_max_services_are_counted_and_warned_about_once() {
         server.log_text()
     );
 }
+
+/// A database with more services than `max_services` loads the first ones;
+/// the log names the rest (what `Engine::load` reported skipping).
+#[test]
+fn a_database_over_max_services_loads_the_first_and_logs_the_rest() {
+    let dir = TempDir::new("limits-load");
+    let server = Server::start(dir.path(), "");
+    for name in ["db.a", "db.b", "db.c", "db.d"] {
+        assert_eq!(server.post(&format!("/api/services/{name}")).status, 200);
+    }
+    assert!(server.stop().success());
+    let server = Server::start_at_info_level(dir.path(), "[limits]\nmax_services = 2\n");
+    let line = "database: 2 services not loaded (";
+    assert!(
+        wait_until(WAIT, || server.log_text().contains(line)),
+        "no report of the skipped services; log:\n{}",
+        server.log_text()
+    );
+    let log = server.log_text();
+    let reported = log.lines().find(|l| l.contains(line)).unwrap_or_default();
+    assert!(reported.contains("max_services = 2"), "{reported}");
+    let loaded = ["db.a", "db.b", "db.c", "db.d"]
+        .iter()
+        .filter(|name| server.service(name).is_some())
+        .count();
+    assert_eq!(loaded, 2);
+}

@@ -2,19 +2,19 @@
 
 const S = 1000, MIN = 60 * S, H = 60 * MIN, D = 24 * H;
 
-/** "5 min", "2 h 30 min", "45 s", "3 d". */
+/** "5 min", "2 h 30 min", "45 s", "3 d" (never "59 min 60 s"). */
 export function duration(ms) {
   if (ms < MIN) return `${Math.round(ms / S)} s`;
-  if (ms < H) {
-    const m = Math.floor(ms / MIN), s = Math.round((ms % MIN) / S);
-    return s ? `${m} min ${s} s` : `${m} min`;
-  }
-  if (ms < D) {
-    const h = Math.floor(ms / H), m = Math.round((ms % H) / MIN);
-    return m ? `${h} h ${m} min` : `${h} h`;
-  }
-  const d = Math.floor(ms / D), h = Math.round((ms % D) / H);
-  return h ? `${d} d ${h} h` : `${d} d`;
+  if (ms < H) return two(ms, MIN, 'min', S, 's');
+  if (ms < D) return two(ms, H, 'h', MIN, 'min');
+  return two(ms, D, 'd', H, 'h');
+}
+
+/** `ms` in whole `small` units, written as "<big> <bigName> <rest> <smallName>". */
+function two(ms, big, bigName, small, smallName) {
+  const n = Math.round(ms / small), per = big / small;
+  const b = Math.floor(n / per), r = n % per;
+  return r ? `${b} ${bigName} ${r} ${smallName}` : `${b} ${bigName}`;
 }
 
 /** The timeout of a service object (ms, -1 none, -2 auto). */
@@ -23,6 +23,33 @@ export function timeout(t) {
   if (t === -2) return 'auto';
   if (t === 0) return '0 (always error)';
   return duration(t);
+}
+
+/** The timeout column: for auto the learned value too, "auto (≈ 1 min 2 s)". */
+export function timeoutShown(s) {
+  if (s.timeout === -2 && s.timeout_in_force > 0) return `auto (≈ ${duration(s.timeout_in_force)})`;
+  return timeout(s.timeout);
+}
+
+/** The next-deadline column: "in 4 min", "due now", or why there is none. */
+export function deadline(s, now) {
+  if (s.next_deadline == null) {
+    if (s.state === 'muted') return 'none (muted)';
+    if (s.state === 'error') return s.timeout === 0 ? 'none (always error)' : 'none (in error)';
+    if (s.timeout === -2) return 'none (learning)';
+    return 'never';
+  }
+  const d = s.next_deadline - now;
+  return d < S ? 'due now' : `in ${duration(d)}`;
+}
+
+/** The hover text of the next-deadline column. */
+export function deadlineTitle(s) {
+  if (s.next_deadline != null) return `goes to error at ${exact(s.next_deadline)} unless a beat comes`;
+  if (s.state === 'muted') return 'muted: does not go to error';
+  if (s.state === 'error') return 'in error until the next beat';
+  if (s.timeout === -2) return 'auto: the timeout is learned from the second beat on';
+  return 'no timeout: never goes to error';
 }
 
 /** What to put in the edit box: the shortest form the API accepts. */

@@ -124,7 +124,7 @@ export function serviceTable(list, ui) {
       : h('td.timeout', {
         title: 'double-click to edit ("5m", "2h", "auto", "none")',
         ondblclick: () => ui.onEdit(s),
-      }, fmt.timeout(s.timeout));
+      }, fmt.timeoutShown(s));
     return h('tr.service.' + s.state, { 'data-service': s.name, 'data-state': s.state },
       h('td.pick', {}, h('input', {
         type: 'checkbox', 'aria-label': `select ${s.name}`, checked: ui.selected.has(s.name),
@@ -134,6 +134,7 @@ export function serviceTable(list, ui) {
       h('td.name', {}, s.name),
       timeoutCell,
       h('td.lastbeat', { title: fmt.exact(s.last_beat) }, fmt.ago(s.last_beat, ui.now)),
+      h('td.deadline', { title: fmt.deadlineTitle(s) }, fmt.deadline(s, ui.now)),
       h('td.interval', {},
         s.analysis ? fmt.interval(s.analysis) : '',
         s.analysis && s.analysis.unstable
@@ -147,7 +148,8 @@ export function serviceTable(list, ui) {
         onchange: (e) => ui.onSelectAll(list, e.target.checked),
       })),
       h('th', {}, 'State'), h('th', {}, 'Service'), h('th', {}, 'Timeout'),
-      h('th', {}, 'Last beat'), h('th', {}, 'Interval'))),
+      h('th', {}, 'Last beat'), h('th', { title: 'when it goes to error if no beat comes' }, 'Next deadline'),
+      h('th', {}, 'Interval'))),
     h('tbody', {}, rows.length ? rows : h('tr.none', {}, h('td', { colspan: 6 }, 'No service matches.')),
       list.length > MAX_ROWS
         ? h('tr.more', {}, h('td', { colspan: 6 }, `… and ${list.length - MAX_ROWS} more; use the filter to find them.`))

@@ -1,4 +1,6 @@
-//! Errors the engine (and the state thread in front of it) answers with.
+//! Errors the engine answers with: each about the request itself (a name,
+//! a service, a view, a limit). The state thread's own failures (no answer
+//! in time) are `state::StateError`.
 
 use std::fmt;
 
@@ -14,8 +16,6 @@ pub enum EngineError {
     ViewHasMembers { view: String, members: usize },
     /// `[limits] max_services` reached; existing services keep working.
     TooManyServices { max: usize },
-    /// The state thread did not answer in time or is shutting down.
-    Unavailable,
 }
 
 impl fmt::Display for EngineError {
@@ -36,7 +36,6 @@ impl fmt::Display for EngineError {
                 f,
                 "the server already holds its maximum of {max} services ([limits] max_services)"
             ),
-            EngineError::Unavailable => write!(f, "the server is busy or shutting down; try again"),
         }
     }
 }

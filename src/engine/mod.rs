@@ -3,7 +3,65 @@
 //! threads, clocks or sockets here (a sans-IO core), so every rule is a fast
 //! unit test. The state thread is the only caller.
 //!
-//! Layout: services live in a slab (`Vec<Option<Service>>`, ids reused via a
+//! # What it owns
+//!
+//! Every service (name, timeout, last beat, beat history, mute, state) and
+//! every view (members, failing members, incident number), the expiry
+//! schedule, the windows of time nobody watched (freezes), and the counts
+//! per state. It owns no time source, no I/O and no subscribers: it is told
+//! the time, and it hands back what changed.
+//!
+//! # Calling order
+//!
+//! The caller drives it, in the manner of quinn-proto's `Connection`:
+//!
+//! 1. Construct with [`Engine::new`] from an [`EngineConfig`] (templates,
+//!    `max_services`, the process start for the restart grace). Views whose
+//!    names have no `$word` exist from here.
+//! 2. Call [`Engine::load`] once, before any input, with the database; log
+//!    the [`LoadReport`] it returns (what was skipped, and why).
+//! 3. For each input, call [`Engine::apply`] (a beat and/or a timeout),
+//!    [`Engine::set_muted`], [`Engine::delete_service`] or
+//!    [`Engine::delete_view`] with the current wall-clock `now` (ms since
+//!    the epoch). Reads ([`Engine::service`], [`Engine::services`],
+//!    [`Engine::view_with_members`], [`Engine::status`], the snapshots) take
+//!    no time and change nothing.
+//! 4. Call [`Engine::tick`]`(now)` whenever `now >= `[`Engine::next_deadline`]
+//!    (sleep until then otherwise; `None` means nothing is scheduled). A
+//!    tick too early is harmless; one late only delays the ERROR.
+//! 5. After every call that takes `out`, drain the events pushed onto it
+//!    (the engine never blocks on a consumer; what to do with an event is
+//!    the caller's business). Beats that change nothing but the last beat
+//!    are only told while [`Engine::set_emit_beats`] is on.
+//! 6. Ask [`Engine::take_dirty`] (something other than a beat changed: save
+//!    soon) and [`Engine::take_changed`] (anything changed: a periodic save
+//!    is worth it) after each call, and save with
+//!    [`Engine::snapshot_for_save`] in steps.
+//! 7. On a configuration reload (any time after `load`), call
+//!    [`Engine::set_max_services`] and [`Engine::set_templates`]`(templates,
+//!    now, out)`: views follow the new templates, state is kept.
+//! 8. When the monitor was not watching (the process stopped, the host
+//!    froze), call [`Engine::note_unwatched`]`(from, to)` before the next
+//!    input or tick: deadlines that fell inside move later instead of
+//!    failing everything at once.
+//!
+//! # Invariants
+//!
+//! - `now` is the wall clock and may go backwards (NTP steps); nothing
+//!   panics or underflows. A beat from a clock that went back still counts
+//!   (and moves the deadline with it) but adds no interval to the history;
+//!   a tick with an earlier `now` fires only what is due by it.
+//! - No call but the snapshots, the load and the rare compactions touches
+//!   more than the one service (and its views) it is about: the cost of a
+//!   beat does not grow with the number of services.
+//! - Every service in state OK with a timeout in force has a live entry in
+//!   the expiry schedule at or before its real deadline (see `timers`).
+//! - Errors ([`EngineError`]) are about the request (a name, a view, the
+//!   limit) and leave the state unchanged.
+//!
+//! # Layout
+//!
+//! Services live in a slab (`Vec<Option<Service>>`, ids reused via a
 //! free list) and are found by name through a `HashTable` of ids that hashes
 //! the name stored inside the service, so each name is stored once. Views
 //! live in a second slab with a name index. Expiry is scheduled per service
@@ -11,7 +69,12 @@
 //! and the rare heap compaction.
 
 pub mod auto;
+#[cfg(test)]
+mod deadline_tests;
 mod error;
+mod load;
+#[cfg(test)]
+mod load_tests;
 mod names;
 pub mod pattern;
 mod query;
@@ -29,14 +92,12 @@ mod view;
 
 pub use error::EngineError;
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+pub use load::{LoadReport, SkipReason, Skipped};
 pub use reload::ViewsReloaded;
 use std::hash::BuildHasher;
 
 use crate::events::Event;
-use crate::model::{
-    is_valid_name, Millis, ServiceRecord, State, Update, ViewRecord, NEVER, TIMEOUT_AUTO,
-    TIMEOUT_NONE,
-};
+use crate::model::{is_valid_name, Millis, State, Update, TIMEOUT_NONE};
 use names::Names;
 use pattern::ViewTemplate;
 use service::Service;
@@ -85,7 +146,7 @@ pub struct Engine {
     /// Anything at all (beats included) changed since `take_changed`.
     changed: bool,
     /// Build events for plain beats too (someone subscribed to everything).
-    pub emit_beats: bool,
+    emit_beats: bool,
 }
 
 impl Engine {
@@ -128,6 +189,14 @@ impl Engine {
             }
         }
         self.dirty = false;
+    }
+
+    /// Whether a beat that changes nothing but `last_beat` (and the
+    /// history) is told as a `ServiceChanged` event: only wanted while some
+    /// subscriber follows everything (the dashboard), since it costs a
+    /// record per beat. Off at construction.
+    pub fn set_emit_beats(&mut self, emit: bool) {
+        self.emit_beats = emit;
     }
 
     /// Number of services.
@@ -216,13 +285,29 @@ impl Engine {
 
     /// When `s` expires, or `None` if it never does.
     fn expiry(&self, s: &Service) -> Option<Millis> {
-        let timeout = s.effective_timeout()?;
+        s.effective_timeout().map(|t| self.expiry_after(s, t))
+    }
+
+    /// When `s` expires with `timeout` in force (restart and freeze grace
+    /// included).
+    fn expiry_after(&self, s: &Service, timeout: Millis) -> Millis {
         let mut at = s.last_beat.saturating_add(timeout);
         if s.grace {
             at = at.max(self.config.started_at.saturating_add(timeout));
         }
         // The deadline was set by the beat (or the start) one timeout before.
-        Some(self.unwatched.shift(at, at.saturating_sub(timeout)))
+        self.unwatched.shift(at, at.saturating_sub(timeout))
+    }
+
+    /// The timeout in force and the next deadline as the API shows them
+    /// (see `ServiceRecord`): computed only when a record is built, so the
+    /// beat path pays nothing for them.
+    fn deadline_of(&self, s: &Service) -> (Millis, Option<Millis>) {
+        let Some(timeout) = s.effective_timeout() else {
+            return (TIMEOUT_NONE, None);
+        };
+        let live = matches!(s.state, State::Ok | State::New) && timeout > 0;
+        (timeout, live.then(|| self.expiry_after(s, timeout)))
     }
 
     fn evaluate(&self, s: &Service, now: Millis) -> State {
@@ -557,91 +642,5 @@ impl Engine {
                 .filter(|(d, _)| *d != UNSCHEDULED);
             self.timers.rebuild(live);
         }
-    }
-
-    /// Loads a database at start-up. Services that were not in ERROR get the
-    /// restart grace; views keep their incident numbers.
-    pub fn load(&mut self, services: Vec<ServiceRecord>, views: Vec<ViewRecord>, now: Millis) {
-        let mut sink = Vec::new();
-        for record in views {
-            if let Some(vid) = self.find_view(&record.name) {
-                // A fixed view (created before the load) keeps what the
-                // database knows of it; a duplicate line changes nothing.
-                let view = self.view_mut(vid);
-                if view.members.is_empty() && view.incident_number == 0 && view.state == State::New
-                {
-                    view.state = record.state;
-                    view.incident_number = record.incident_number;
-                    view.last_state_change = record.last_state_change;
-                    self.view_counts[State::New.gauge() as usize] -= 1;
-                    self.view_counts[record.state.gauge() as usize] += 1;
-                }
-                continue;
-            }
-            let mut view = View::new(record.name.clone());
-            view.state = record.state;
-            self.view_counts[view.state.gauge() as usize] += 1;
-            view.incident_number = record.incident_number;
-            view.last_state_change = record.last_state_change;
-            self.views.push(Some(view));
-            self.view_index
-                .insert(record.name, (self.views.len() - 1) as u32);
-        }
-        for record in services {
-            if !is_valid_name(&record.name) || self.find(&record.name).is_some() {
-                log::warn!(
-                    "database: skipping service {:?} (invalid or duplicate name)",
-                    record.name
-                );
-                continue;
-            }
-            let Ok(id) = self.create(&record.name, now, &mut sink) else {
-                log::error!(
-                    "database: more services than [limits] max_services = {}; the rest are not loaded",
-                    self.config.max_services
-                );
-                break;
-            };
-            let s = self.svc_mut(id);
-            // Anything before the epoch is "never" (-1); keeps the clock
-            // arithmetic far from overflow whatever the file says.
-            s.last_beat = record.last_beat.max(NEVER);
-            // -2, -1, 0 and positive are timeouts; other negatives mean none.
-            s.timeout = if record.timeout >= TIMEOUT_AUTO {
-                record.timeout
-            } else {
-                TIMEOUT_NONE
-            };
-            s.muted_since = record.muted_since.max(0);
-            s.last_state_change = record.last_state_change;
-            s.set_history(record.beat_history);
-            s.grace = record.state != State::Error;
-            // Start from the stored state so a real change is recorded as one.
-            s.state = match record.state {
-                State::New => State::Ok,
-                other => other,
-            };
-            let state = s.state;
-            self.service_counts[State::New.gauge() as usize] -= 1;
-            self.service_counts[state.gauge() as usize] += 1;
-            if state == State::Error {
-                for &vid in self.svc(id).views.clone().iter() {
-                    self.view_mut(vid).failed.insert(id);
-                }
-            }
-        }
-        // Views take the state of their members (a stored view state may be
-        // stale); then every service is re-evaluated as of now.
-        for vid in 0..self.views.len() as u32 {
-            if self.views[vid as usize].is_some() && !self.view(vid).members.is_empty() {
-                self.update_view_state(vid, now, &mut sink);
-            }
-        }
-        for id in 0..self.services.len() as u32 {
-            if self.services[id as usize].is_some() {
-                self.reevaluate(id, now, &mut sink);
-            }
-        }
-        self.dirty = false;
     }
 }

@@ -12,6 +12,7 @@ impl Engine {
     pub(super) fn record_of(&self, s: &Service, history: bool, analysis: bool) -> ServiceRecord {
         let mut views: Vec<String> = s.views.iter().map(|&v| self.view(v).name.clone()).collect();
         views.sort_unstable();
+        let (timeout_in_force, next_deadline) = self.deadline_of(s);
         ServiceRecord {
             name: self.names.get(s.name).to_owned(),
             state: s.state,
@@ -30,6 +31,8 @@ impl Engine {
             } else {
                 None
             },
+            timeout_in_force,
+            next_deadline,
         }
     }
 

@@ -19,7 +19,7 @@
 //!   views without members (known only from the database) are left alone;
 //! - every view takes its alerts from the first new template producing it;
 //! - a service whose views changed gets a `ServiceChanged` (same state)
-//!   when someone subscribed to everything (`emit_beats`: a websocket
+//!   when someone subscribed to everything (`set_emit_beats`: a websocket
 //!   client), so the dashboard sees its new views.
 
 use super::{Engine, ViewTemplate};

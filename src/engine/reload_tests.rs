@@ -2,7 +2,7 @@
 //! reload): views follow the new templates, state and incidents are kept.
 
 use super::*;
-use crate::model::TIMEOUT_NONE;
+use crate::model::{ServiceRecord, ViewRecord, TIMEOUT_NONE};
 
 const T0: Millis = 1_700_000_000_000;
 
@@ -80,7 +80,7 @@ fn a_new_template_creates_its_views_with_the_existing_services() {
     ok(&mut e, "web.1", T0);
     ok(&mut e, "db.1", T0);
     ok(&mut e, "db.2", T0);
-    e.emit_beats = true; // a websocket client is watching
+    e.set_emit_beats(true); // a websocket client is watching
     let (report, out) = reload(
         &mut e,
         vec![
@@ -115,7 +115,7 @@ fn a_new_template_creates_its_views_with_the_existing_services() {
     assert_eq!(moved.len(), 2);
     assert!(moved.iter().all(|s| s.views == vec!["db".to_string()]));
     // Nobody watching everything: no service events at all.
-    e.emit_beats = false;
+    e.set_emit_beats(false);
     let (report, out) = reload(&mut e, vec![template("web", &["web.*"], &[])], T0 + 15);
     assert_eq!(report.services_moved, 2);
     assert!(!out

@@ -1,7 +1,7 @@
 //! Engine unit tests: every rule of SPEC 2 and the engine rows of SPEC 13.
 
 use super::*;
-use crate::model::{StatusSummary, TIMEOUT_AUTO, TIMEOUT_NONE};
+use crate::model::{ServiceRecord, StatusSummary, ViewRecord, TIMEOUT_AUTO, TIMEOUT_NONE};
 
 const T0: Millis = 1_700_000_000_000;
 
@@ -521,7 +521,7 @@ fn beat_events_only_when_asked_for() {
     let mut e = engine();
     apply(&mut e, "a", Update::Beat, T0);
     assert!(apply(&mut e, "a", Update::Beat, T0 + 2_000).is_empty());
-    e.emit_beats = true;
+    e.set_emit_beats(true);
     let events = apply(&mut e, "a", Update::Beat, T0 + 4_000);
     assert!(matches!(
         &events[..],

@@ -7,6 +7,7 @@ use super::timeout::TimeoutError;
 use crate::engine::EngineError;
 use crate::json;
 use crate::model::NAME_RULE;
+use crate::state::StateError;
 use std::fmt;
 
 /// Largest accepted request body.
@@ -112,6 +113,8 @@ pub enum ApiError {
     InvalidName(String),
     Beat(BeatError),
     Engine(EngineError),
+    /// The state thread did not answer (busy, gone or shutting down).
+    Unavailable,
 }
 
 impl ApiError {
@@ -125,8 +128,9 @@ impl ApiError {
                 EngineError::InvalidName(_) => 400,
                 EngineError::ServiceNotFound(_) | EngineError::ViewNotFound(_) => 404,
                 EngineError::ViewHasMembers { .. } => 409,
-                EngineError::TooManyServices { .. } | EngineError::Unavailable => 503,
+                EngineError::TooManyServices { .. } => 503,
             },
+            ApiError::Unavailable => 503,
         }
     }
 
@@ -157,6 +161,7 @@ impl fmt::Display for ApiError {
             }
             ApiError::Beat(e) => e.fmt(f),
             ApiError::Engine(e) => e.fmt(f),
+            ApiError::Unavailable => StateError::Unavailable.fmt(f),
         }
     }
 }
@@ -164,6 +169,14 @@ impl fmt::Display for ApiError {
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         ApiError::Engine(e)
+    }
+}
+impl From<StateError> for ApiError {
+    fn from(e: StateError) -> Self {
+        match e {
+            StateError::Engine(e) => ApiError::Engine(e),
+            StateError::Unavailable => ApiError::Unavailable,
+        }
     }
 }
 impl From<BeatError> for ApiError {

@@ -43,7 +43,7 @@ fn fake_state() -> (StateHandle, mpsc::Receiver<(String, Update)>) {
                     reply,
                 } => {
                     let r = if name == "full" {
-                        Err(EngineError::TooManyServices { max: 1 })
+                        Err(EngineError::TooManyServices { max: 1 }.into())
                     } else {
                         Ok(())
                     };
@@ -54,7 +54,7 @@ fn fake_state() -> (StateHandle, mpsc::Receiver<(String, Update)>) {
                     let _ = reply.send(if name == "known" {
                         Ok(())
                     } else {
-                        Err(EngineError::ServiceNotFound(name))
+                        Err(EngineError::ServiceNotFound(name).into())
                     });
                 }
                 Command::DeleteView { name, reply } => {
@@ -62,9 +62,10 @@ fn fake_state() -> (StateHandle, mpsc::Receiver<(String, Update)>) {
                         "web" => Err(EngineError::ViewHasMembers {
                             view: name,
                             members: 1,
-                        }),
+                        }
+                        .into()),
                         "empty" => Ok(()),
-                        _ => Err(EngineError::ViewNotFound(name)),
+                        _ => Err(EngineError::ViewNotFound(name).into()),
                     });
                 }
                 Command::GetService {
@@ -79,12 +80,12 @@ fn fake_state() -> (StateHandle, mpsc::Receiver<(String, Update)>) {
                         }
                         Ok(s)
                     } else {
-                        Err(EngineError::ServiceNotFound(name))
+                        Err(EngineError::ServiceNotFound(name).into())
                     });
                 }
                 Command::ListServices { view, reply } => {
                     let _ = reply.send(match view {
-                        Some(v) if !known_view(&v) => Err(EngineError::ViewNotFound(v)),
+                        Some(v) if !known_view(&v) => Err(EngineError::ViewNotFound(v).into()),
                         _ => Ok(vec![svc("zeta"), svc("known")]),
                     });
                 }
@@ -95,12 +96,12 @@ fn fake_state() -> (StateHandle, mpsc::Receiver<(String, Update)>) {
                     let _ = reply.send(if known_view(&name) {
                         Ok((view(&name), vec![svc("known")]))
                     } else {
-                        Err(EngineError::ViewNotFound(name))
+                        Err(EngineError::ViewNotFound(name).into())
                     });
                 }
                 Command::Status { view, reply } => {
                     let _ = reply.send(match view {
-                        Some(v) if !known_view(&v) => Err(EngineError::ViewNotFound(v)),
+                        Some(v) if !known_view(&v) => Err(EngineError::ViewNotFound(v).into()),
                         Some(_) => Ok(StatusSummary::new(1, 0)),
                         None => Ok(StatusSummary::new(4, 2)),
                     });

@@ -275,6 +275,7 @@ fn the_state_thread_applies_templates_and_max_services_and_publishes_the_changes
     use crate::engine::{Engine, EngineConfig, EngineError};
     use crate::events::{Event, Interest, Subscriber};
     use crate::model::Update;
+    use crate::state::StateError;
     use crossbeam_channel::bounded;
     let engine = Engine::new(EngineConfig {
         templates: vec![],
@@ -326,7 +327,7 @@ fn the_state_thread_applies_templates_and_max_services_and_publishes_the_changes
     assert_eq!(handle.views().map(|v| v.len()).ok(), Some(1));
     assert!(matches!(
         handle.update("db.3", Update::Beat),
-        Err(EngineError::TooManyServices { max: 2 })
+        Err(StateError::Engine(EngineError::TooManyServices { max: 2 }))
     ));
     // No saver: the final save fails at once and the thread ends.
     drop(save_rx);

@@ -157,7 +157,8 @@ fn start_store(
         max_services: config.limits.max_services,
         started_at,
     });
-    engine.load(database.services, database.views, now_ms());
+    let loaded = engine.load(database.services, database.views, now_ms());
+    store::log_load_report(&loaded);
     Ok(Store {
         engine,
         quarantine,

@@ -4,7 +4,7 @@
 //! The thread sleeps until the next command or the engine's next deadline.
 
 use crate::engine::pattern::ViewTemplate;
-use crate::engine::{EngineError, ViewsReloaded};
+use crate::engine::ViewsReloaded;
 use crate::events::{Interest, Limit, Losses, Subscriber, Subscription};
 use crate::model::{Batch, ServiceRecord, StatusSummary, Update, ViewRecord};
 use crate::store::Quarantine;
@@ -20,7 +20,7 @@ pub const COMMAND_QUEUE: usize = 4096;
 /// How often a TCP reader waiting for room in the statsd backlog looks again.
 const BACKLOG_RETRY: Duration = Duration::from_millis(1);
 
-type Reply<T> = Sender<Result<T, EngineError>>;
+type Reply<T> = Sender<Result<T, StateError>>;
 
 /// A request to the state thread.
 pub enum Command {
@@ -166,17 +166,17 @@ impl StateHandle {
             .is_ok()
     }
 
-    fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, EngineError> {
+    fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, StateError> {
         let (reply, rx) = bounded(1);
         self.tx
             .send_timeout(make(reply), REPLY_TIMEOUT)
-            .map_err(|_| EngineError::Unavailable)?;
+            .map_err(|_| StateError::Unavailable)?;
         rx.recv_timeout(REPLY_TIMEOUT)
-            .map_err(|_| EngineError::Unavailable)?
+            .map_err(|_| StateError::Unavailable)?
     }
 
     /// Beat and/or set the timeout; creates the service when new.
-    pub fn update(&self, name: &str, update: Update) -> Result<(), EngineError> {
+    pub fn update(&self, name: &str, update: Update) -> Result<(), StateError> {
         self.ask(|reply| Command::Update {
             name: name.to_owned(),
             update,
@@ -184,7 +184,7 @@ impl StateHandle {
         })
     }
 
-    pub fn mute(&self, name: &str, muted: bool) -> Result<(), EngineError> {
+    pub fn mute(&self, name: &str, muted: bool) -> Result<(), StateError> {
         self.ask(|reply| Command::Mute {
             name: name.to_owned(),
             muted,
@@ -192,14 +192,14 @@ impl StateHandle {
         })
     }
 
-    pub fn delete_service(&self, name: &str) -> Result<(), EngineError> {
+    pub fn delete_service(&self, name: &str) -> Result<(), StateError> {
         self.ask(|reply| Command::DeleteService {
             name: name.to_owned(),
             reply,
         })
     }
 
-    pub fn delete_view(&self, name: &str) -> Result<(), EngineError> {
+    pub fn delete_view(&self, name: &str) -> Result<(), StateError> {
         self.ask(|reply| Command::DeleteView {
             name: name.to_owned(),
             reply,
@@ -207,7 +207,7 @@ impl StateHandle {
     }
 
     /// One service; `details` fills `beat_history`.
-    pub fn service(&self, name: &str, details: bool) -> Result<ServiceRecord, EngineError> {
+    pub fn service(&self, name: &str, details: bool) -> Result<ServiceRecord, StateError> {
         self.ask(|reply| Command::GetService {
             name: name.to_owned(),
             details,
@@ -216,19 +216,19 @@ impl StateHandle {
     }
 
     /// All services, or the members of one view (ViewNotFound if unknown).
-    pub fn services(&self, view: Option<&str>) -> Result<Vec<ServiceRecord>, EngineError> {
+    pub fn services(&self, view: Option<&str>) -> Result<Vec<ServiceRecord>, StateError> {
         self.ask(|reply| Command::ListServices {
             view: view.map(str::to_owned),
             reply,
         })
     }
 
-    pub fn views(&self) -> Result<Vec<ViewRecord>, EngineError> {
+    pub fn views(&self) -> Result<Vec<ViewRecord>, StateError> {
         self.ask(|reply| Command::ListViews { reply })
     }
 
     /// One view and its member services.
-    pub fn view(&self, name: &str) -> Result<(ViewRecord, Vec<ServiceRecord>), EngineError> {
+    pub fn view(&self, name: &str) -> Result<(ViewRecord, Vec<ServiceRecord>), StateError> {
         self.ask(|reply| Command::GetView {
             name: name.to_owned(),
             reply,
@@ -236,21 +236,21 @@ impl StateHandle {
     }
 
     /// The health summary, of everything or of one view.
-    pub fn status(&self, view: Option<&str>) -> Result<StatusSummary, EngineError> {
+    pub fn status(&self, view: Option<&str>) -> Result<StatusSummary, StateError> {
         self.ask(|reply| Command::Status {
             view: view.map(str::to_owned),
             reply,
         })
     }
 
-    pub fn stats(&self) -> Result<Stats, EngineError> {
+    pub fn stats(&self) -> Result<Stats, StateError> {
         self.ask(|reply| Command::Stats { reply })
     }
 
-    pub fn subscribe(&self, subscriber: Subscriber) -> Result<(), EngineError> {
+    pub fn subscribe(&self, subscriber: Subscriber) -> Result<(), StateError> {
         self.tx
             .send_timeout(Command::Subscribe(subscriber), REPLY_TIMEOUT)
-            .map_err(|_| EngineError::Unavailable)
+            .map_err(|_| StateError::Unavailable)
     }
 
     /// Subscribes a new bounded queue of `capacity` events: its receiving
@@ -259,7 +259,7 @@ impl StateHandle {
         &self,
         interest: Interest,
         capacity: usize,
-    ) -> Result<Subscription, EngineError> {
+    ) -> Result<Subscription, StateError> {
         let (tx, rx) = bounded(capacity);
         let losses = Arc::new(Losses::default());
         self.subscribe(Subscriber::new(tx, interest, Arc::clone(&losses)))?;
@@ -273,7 +273,7 @@ impl StateHandle {
         &self,
         interest: Interest,
         limit: Limit,
-    ) -> Result<Subscription, EngineError> {
+    ) -> Result<Subscription, StateError> {
         let (tx, rx) = unbounded();
         let losses = Arc::new(Losses::default());
         self.subscribe(Subscriber {
@@ -289,7 +289,7 @@ impl StateHandle {
         &self,
         templates: Option<Vec<ViewTemplate>>,
         max_services: usize,
-    ) -> Result<ViewsReloaded, EngineError> {
+    ) -> Result<ViewsReloaded, StateError> {
         self.ask(|reply| Command::Reload {
             templates,
             max_services,
@@ -297,7 +297,7 @@ impl StateHandle {
         })
     }
 
-    pub fn save(&self) -> Result<(), EngineError> {
+    pub fn save(&self) -> Result<(), StateError> {
         self.ask(|reply| Command::Save { reply })
     }
 
@@ -310,12 +310,14 @@ impl StateHandle {
 }
 
 mod backlog;
+mod error;
 mod refusals;
 mod save_policy;
 mod thread;
 mod watch;
 
 pub use backlog::{Backlog, Ingest, INGEST_BACKLOG};
+pub use error::StateError;
 pub use thread::{spawn, StateOptions};
 
 #[cfg(test)]

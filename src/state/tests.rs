@@ -210,7 +210,7 @@ fn many_big_lists_at_once_are_capped_not_piled_up() {
                 assert_eq!(list.len(), 25_000);
                 served += 1;
             }
-            Err(EngineError::Unavailable) => refused += 1,
+            Err(StateError::Unavailable) => refused += 1,
             Err(other) => panic!("{other}"),
         }
     }

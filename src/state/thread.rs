@@ -10,6 +10,7 @@ use super::refusals::Refusals;
 use super::save_policy::{Due, SavePolicy, SAVE_RETRY_DELAY};
 use super::watch::Watch;
 use super::Command;
+use super::StateError;
 use crate::clock::now_ms;
 use crate::counters::Counters;
 use crate::engine::{Engine, EngineError};
@@ -78,7 +79,7 @@ pub(super) const MAX_LISTINGS: usize = 8;
 struct Listing {
     cursor: usize,
     services: Vec<ServiceRecord>,
-    reply: Sender<Result<Vec<ServiceRecord>, EngineError>>,
+    reply: Sender<Result<Vec<ServiceRecord>, StateError>>,
 }
 
 /// A save being snapshotted in steps.
@@ -196,7 +197,7 @@ impl StateThread {
                 .set_sizes(services.iter().sum(), views.iter().sum());
             self.bus.publish(self.events.drain(..));
             // Subscribers that went away no longer need beat events.
-            self.engine.emit_beats = self.bus.wants_everything();
+            self.engine.set_emit_beats(self.bus.wants_everything());
         }
     }
 
@@ -270,30 +271,46 @@ impl StateThread {
                     }
                     Err(_) => {}
                 }
-                let _ = reply.send(result.map(|_| ()));
+                let _ = reply.send(result.map(|_| ()).map_err(StateError::from));
             }
             Command::Mute { name, muted, reply } => {
-                let _ = reply.send(self.engine.set_muted(&name, muted, now, events));
+                let _ = reply.send(
+                    self.engine
+                        .set_muted(&name, muted, now, events)
+                        .map_err(StateError::from),
+                );
             }
             Command::DeleteService { name, reply } => {
-                let _ = reply.send(self.engine.delete_service(&name, now, events));
+                let _ = reply.send(
+                    self.engine
+                        .delete_service(&name, now, events)
+                        .map_err(StateError::from),
+                );
             }
             Command::DeleteView { name, reply } => {
-                let _ = reply.send(self.engine.delete_view(&name, events));
+                let _ = reply.send(
+                    self.engine
+                        .delete_view(&name, events)
+                        .map_err(StateError::from),
+                );
             }
             Command::GetService {
                 name,
                 details,
                 reply,
             } => {
-                let _ = reply.send(self.engine.service(&name, details));
+                let _ = reply.send(
+                    self.engine
+                        .service(&name, details)
+                        .map_err(StateError::from),
+                );
             }
             Command::ListServices { view: None, reply } if self.engine.len() > SNAPSHOT_CHUNK => {
                 // Many services: copied a step at a time between commands.
                 // A bounded number at once, so that clients asking again and
                 // again cannot pile up copies of everything.
                 if self.listings.len() >= MAX_LISTINGS {
-                    let _ = reply.send(Err(EngineError::Unavailable));
+                    let _ = reply.send(Err(StateError::Unavailable));
                 } else {
                     self.listings.push(Listing {
                         cursor: 0,
@@ -303,16 +320,28 @@ impl StateThread {
                 }
             }
             Command::ListServices { view, reply } => {
-                let _ = reply.send(self.engine.services(view.as_deref()));
+                let _ = reply.send(
+                    self.engine
+                        .services(view.as_deref())
+                        .map_err(StateError::from),
+                );
             }
             Command::ListViews { reply } => {
                 let _ = reply.send(Ok(self.engine.views()));
             }
             Command::GetView { name, reply } => {
-                let _ = reply.send(self.engine.view_with_members(&name));
+                let _ = reply.send(
+                    self.engine
+                        .view_with_members(&name)
+                        .map_err(StateError::from),
+                );
             }
             Command::Status { view, reply } => {
-                let _ = reply.send(self.engine.status(view.as_deref()));
+                let _ = reply.send(
+                    self.engine
+                        .status(view.as_deref())
+                        .map_err(StateError::from),
+                );
             }
             Command::Stats { reply } => {
                 let (services, views) = self.engine.state_counts();
@@ -320,12 +349,12 @@ impl StateThread {
             }
             Command::Subscribe(subscriber) => {
                 self.bus.subscribe(subscriber);
-                self.engine.emit_beats = self.bus.wants_everything();
+                self.engine.set_emit_beats(self.bus.wants_everything());
             }
             Command::Save { reply } => {
                 let result = self.save_now().map_err(|error| {
                     log::error!("save requested over the API failed: {error}");
-                    EngineError::Unavailable
+                    StateError::Unavailable
                 });
                 // Waiting for the disk is not a freeze.
                 self.watch.excuse(Instant::now(), now_ms());

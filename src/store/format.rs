@@ -293,6 +293,8 @@ fn service_from(json: &[u8], line: usize) -> Result<ServiceRecord, StoreError> {
         beat_history: s.beat_history.unwrap_or_default(),
         views: s.in_alarms.unwrap_or_default(),
         analysis: None,
+        timeout_in_force: TIMEOUT_NONE,
+        next_deadline: None,
     })
 }
 

@@ -27,6 +27,7 @@ pub use startup::{
     LoadOutcome, Notice, Quarantine,
 };
 
+use crate::engine::{LoadReport, SkipReason};
 use crate::model::{ServiceRecord, ServiceSnapshot, ViewRecord};
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
@@ -140,6 +141,33 @@ fn sync_dir(dir: &Path) {
     }
     #[cfg(not(unix))]
     let _ = dir;
+}
+
+/// Logs what `Engine::load` left out of the database: each invalid or
+/// duplicate name on its own line (rare: an old or hand-edited file), the
+/// services over `[limits] max_services` in one line (there may be many).
+pub fn log_load_report(report: &LoadReport) {
+    let mut over = Vec::new();
+    for skipped in &report.skipped {
+        match skipped.reason {
+            SkipReason::OverMaxServices { .. } => over.push(skipped),
+            reason => log::warn!("database: skipping service {:?}: {reason}", skipped.name),
+        }
+    }
+    if let Some(first) = over.first() {
+        let names: Vec<&str> = over.iter().take(5).map(|s| s.name.as_str()).collect();
+        let more = if over.len() > names.len() {
+            ", ..."
+        } else {
+            ""
+        };
+        log::error!(
+            "database: {} services not loaded ({}{more}): {}",
+            over.len(),
+            names.join(", "),
+            first.reason
+        );
+    }
 }
 
 /// Writes atomically: `<filename>.tmp-<pid>` in the same directory, write,

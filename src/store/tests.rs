@@ -73,6 +73,8 @@ fn service(name: &str) -> ServiceRecord {
         beat_history: vec![],
         views: vec![],
         analysis: None,
+        timeout_in_force: -1,
+        next_deadline: None,
     }
 }
 

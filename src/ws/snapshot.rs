@@ -99,7 +99,7 @@ impl Snapshots {
 
     /// Copies the services and views and renders the message.
     fn fetch(&self) -> Fetched {
-        let failed = |e: crate::engine::EngineError| format!("the state did not hand it over: {e}");
+        let failed = |e: crate::state::StateError| format!("the state did not hand it over: {e}");
         let mut services = self.state.services(None).map_err(failed)?;
         let mut views = self.state.views().map_err(failed)?;
         let text = super::message::snapshot(&mut services, &mut views, now_ms());

@@ -108,6 +108,16 @@ try {
   assert.equal(await page.locator('[data-count="ok"]').textContent(), ' 4 ok');
   assert.equal(await page.title(), 'Lovebeat');
   const jitter = jitteryBeats('jitter.job');
+  // Beats a little over a second apart until told to stop: the auto timeout
+  // learns its interval (about 2 s) and the service stays OK meanwhile.
+  let learning = true;
+  const learner = (async () => {
+    await curlAsync('-X', 'POST', `${BASE}api/services/auto.learner?timeout=auto`);
+    while (learning) {
+      await sleep(1100);
+      await curlAsync('-X', 'POST', `${BASE}api/services/auto.learner`);
+    }
+  })();
 
   step('a service that expires turns red live, errors first, title and icon say so');
   curl('-X', 'POST', BASE + 'api/services/web.expiring?timeout=2');
@@ -188,6 +198,24 @@ try {
   // ...and the view changes state live: the expired member beats again.
   curl('-X', 'POST', BASE + 'api/services/web.expiring?timeout=1h');
   await page.locator('[data-view-page="web"] .state.ok').waitFor({ timeout: LIVE });
+
+  step('an auto timeout shows its learned value and the next deadline');
+  await page.goto(BASE);
+  const learned = row(page, 'auto.learner');
+  await poll('the learned value shown', async () => /^auto \(≈ \d+ s\)$/.test(await learned.locator('td.timeout').textContent()));
+  // The same value as the API's (polled: each beat may move it a little).
+  await poll('the API\'s timeout_in_force shown', async () => {
+    const inForce = api('api/services/auto.learner').service.timeout_in_force;
+    return (await learned.locator('td.timeout').textContent()) === `auto (≈ ${Math.round(inForce / 1000)} s)`;
+  });
+  await poll('a deadline seconds away', async () => /^(in \d+ s|due now)$/.test(await learned.locator('td.deadline').textContent()));
+  assert.match(await learned.locator('td.deadline').getAttribute('title'), /^goes to error at .+ unless a beat comes$/);
+  assert.equal(await row(page, 'other.gamma').locator('td.timeout').textContent(), 'auto', 'nothing learned yet');
+  assert.equal(await row(page, 'other.gamma').locator('td.deadline').textContent(), 'none (learning)');
+  assert.equal(await row(page, 'web.beta').locator('td.deadline').textContent().then((t) => /^in \d+ min( \d+ s)?$/.test(t)), true);
+  await shot(page, 'deadline');
+  learning = false;
+  await learner;
 
   step('phone width and dark mode');
   await page.goto(BASE);

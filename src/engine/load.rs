@@ -1,0 +1,157 @@
+//! Loading a database at start-up (`Engine::load`) and the report of what
+//! was loaded and what was skipped, for the caller to log.
+
+use super::view::View;
+use super::Engine;
+use crate::model::{
+    is_valid_name, Millis, ServiceRecord, State, ViewRecord, NEVER, TIMEOUT_AUTO, TIMEOUT_NONE,
+};
+
+impl Engine {
+    /// Loads a database at start-up. Services that were not in ERROR get the
+    /// restart grace; views keep their incident numbers. Returns what was
+    /// loaded and what was skipped (for the caller to log).
+    pub fn load(
+        &mut self,
+        services: Vec<ServiceRecord>,
+        views: Vec<ViewRecord>,
+        now: Millis,
+    ) -> LoadReport {
+        let mut report = LoadReport::default();
+        let mut sink = Vec::new();
+        for record in views {
+            if let Some(vid) = self.find_view(&record.name) {
+                // A fixed view (created before the load) keeps what the
+                // database knows of it; a duplicate line changes nothing.
+                let view = self.view_mut(vid);
+                if view.members.is_empty() && view.incident_number == 0 && view.state == State::New
+                {
+                    view.state = record.state;
+                    view.incident_number = record.incident_number;
+                    view.last_state_change = record.last_state_change;
+                    self.view_counts[State::New.gauge() as usize] -= 1;
+                    self.view_counts[record.state.gauge() as usize] += 1;
+                }
+                continue;
+            }
+            let mut view = View::new(record.name.clone());
+            view.state = record.state;
+            self.view_counts[view.state.gauge() as usize] += 1;
+            view.incident_number = record.incident_number;
+            view.last_state_change = record.last_state_change;
+            self.views.push(Some(view));
+            self.view_index
+                .insert(record.name, (self.views.len() - 1) as u32);
+        }
+        for record in services {
+            let reason = if !is_valid_name(&record.name) {
+                Some(SkipReason::InvalidName)
+            } else if self.find(&record.name).is_some() {
+                Some(SkipReason::Duplicate)
+            } else if self.live >= self.config.max_services {
+                Some(SkipReason::OverMaxServices {
+                    max: self.config.max_services,
+                })
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                report.skipped.push(Skipped {
+                    name: record.name,
+                    reason,
+                });
+                continue;
+            }
+            let Ok(id) = self.create(&record.name, now, &mut sink) else {
+                // Only the name arena is left to refuse (over 4 GiB of names).
+                report.skipped.push(Skipped {
+                    name: record.name,
+                    reason: SkipReason::OverMaxServices { max: self.live },
+                });
+                continue;
+            };
+            report.services += 1;
+            let s = self.svc_mut(id);
+            // Anything before the epoch is "never" (-1); keeps the clock
+            // arithmetic far from overflow whatever the file says.
+            s.last_beat = record.last_beat.max(NEVER);
+            // -2, -1, 0 and positive are timeouts; other negatives mean none.
+            s.timeout = if record.timeout >= TIMEOUT_AUTO {
+                record.timeout
+            } else {
+                TIMEOUT_NONE
+            };
+            s.muted_since = record.muted_since.max(0);
+            s.last_state_change = record.last_state_change;
+            s.set_history(record.beat_history);
+            s.grace = record.state != State::Error;
+            // Start from the stored state so a real change is recorded as one.
+            s.state = match record.state {
+                State::New => State::Ok,
+                other => other,
+            };
+            let state = s.state;
+            self.service_counts[State::New.gauge() as usize] -= 1;
+            self.service_counts[state.gauge() as usize] += 1;
+            if state == State::Error {
+                for &vid in self.svc(id).views.clone().iter() {
+                    self.view_mut(vid).failed.insert(id);
+                }
+            }
+        }
+        // Views take the state of their members (a stored view state may be
+        // stale); then every service is re-evaluated as of now.
+        for vid in 0..self.views.len() as u32 {
+            if self.views[vid as usize].is_some() && !self.view(vid).members.is_empty() {
+                self.update_view_state(vid, now, &mut sink);
+            }
+        }
+        for id in 0..self.services.len() as u32 {
+            if self.services[id as usize].is_some() {
+                self.reevaluate(id, now, &mut sink);
+            }
+        }
+        self.dirty = false;
+        report
+    }
+}
+
+/// What `Engine::load` did with a database.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Services loaded.
+    pub services: usize,
+    /// Services not loaded, in file order, with the reason.
+    pub skipped: Vec<Skipped>,
+}
+
+/// One service `Engine::load` left out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub name: String,
+    pub reason: SkipReason,
+}
+
+/// Why `Engine::load` left a service out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// The name breaks the service-name rule (an old or hand-edited file).
+    InvalidName,
+    /// A second line for a name already loaded (the first one wins).
+    Duplicate,
+    /// `[limits] max_services` was reached.
+    OverMaxServices { max: usize },
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::InvalidName => write!(f, "invalid name: {}", crate::model::NAME_RULE),
+            SkipReason::Duplicate => write!(f, "duplicate name; the first one was loaded"),
+            SkipReason::OverMaxServices { max } => write!(
+                f,
+                "over [limits] max_services = {max}; raise it to load every service"
+            ),
+        }
+    }
+}
