@@ -1,6 +1,6 @@
 //! The websocket's messages as JSON text (SPEC 5): the first `SNAPSHOT`, then
 //! one message per change. Service and view objects are the API's own
-//! (`http::json`, our dialect), so the dashboard reads one shape everywhere.
+//! (`crate::json`, our dialect), so the dashboard reads one shape everywhere.
 
 use crate::events::Event;
 use crate::json::{self, Dialect};
