@@ -470,35 +470,18 @@ fn main() {
 
     // 4. A save of everything, and how long an API request waits meanwhile.
     let saves = metric(server.http, "lovebeat_db_saves_total");
-    let stall = Arc::new(AtomicU64::new(0));
-    let probing = Arc::new(AtomicBool::new(true));
-    let prober = {
-        let (stall, probing, addr) = (Arc::clone(&stall), Arc::clone(&probing), server.http);
-        std::thread::spawn(move || {
-            let Ok(mut stream) = TcpStream::connect(addr) else {
-                return;
-            };
-            while probing.load(Ordering::Relaxed) {
-                let t = Instant::now();
-                if http_on(&mut stream, "GET", "/api/status").is_none() {
-                    return;
-                }
-                stall.fetch_max(t.elapsed().as_micros() as u64, Ordering::Relaxed);
-            }
-        })
-    };
+    let prober = StatusProber::start(server.http);
     // A timeout change is saved within a second.
     let mut s = TcpStream::connect(server.http).unwrap_or_else(|e| die(&format!("{e}")));
     http_on(&mut s, "POST", "/api/services/bench.trigger?timeout=1h");
     wait_for("a save", Duration::from_secs(120), || {
         metric(server.http, "lovebeat_db_saves_total") > saves
     });
-    probing.store(false, Ordering::Relaxed);
-    let _ = prober.join();
+    let longest_status_ms = prober.stop();
     println!(
         "save of {total} services: {:.0} ms in the saver thread; longest /api/status round trip meanwhile: {:.1} ms",
         metric(server.http, "lovebeat_db_save_seconds") * 1000.0,
-        stall.load(Ordering::Relaxed) as f64 / 1000.0
+        longest_status_ms
     );
 
     // 5. Idle CPU.
@@ -585,23 +568,7 @@ fn reload_cost(server: &Server, dir: &Path, total: usize) {
             .unwrap_or(0)
     };
     let before = summaries(&server.log);
-    let stall = Arc::new(AtomicU64::new(0));
-    let probing = Arc::new(AtomicBool::new(true));
-    let prober = {
-        let (stall, probing, addr) = (Arc::clone(&stall), Arc::clone(&probing), server.http);
-        std::thread::spawn(move || {
-            let Ok(mut stream) = TcpStream::connect(addr) else {
-                return;
-            };
-            while probing.load(Ordering::Relaxed) {
-                let t = Instant::now();
-                if http_on(&mut stream, "GET", "/api/status").is_none() {
-                    return;
-                }
-                stall.fetch_max(t.elapsed().as_micros() as u64, Ordering::Relaxed);
-            }
-        })
-    };
+    let prober = StatusProber::start(server.http);
     std::thread::sleep(Duration::from_millis(200));
     let started = Instant::now();
     let _ = Command::new("kill")
@@ -612,11 +579,52 @@ fn reload_cost(server: &Server, dir: &Path, total: usize) {
         summaries(&server.log) > before
     });
     let took = started.elapsed();
-    probing.store(false, Ordering::Relaxed);
-    let _ = prober.join();
+    let longest_status_ms = prober.stop();
     println!(
         "reload adding a view over {total} services: {:.0} ms from SIGHUP to applied; longest /api/status round trip meanwhile: {:.1} ms",
         took.as_secs_f64() * 1000.0,
-        stall.load(Ordering::Relaxed) as f64 / 1000.0
+        longest_status_ms
     );
+}
+
+/// Polls `/api/status` on one keep-alive connection until stopped, keeping
+/// the longest round trip: how long an API request waited meanwhile.
+struct StatusProber {
+    longest_us: Arc<AtomicU64>,
+    probing: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl StatusProber {
+    fn start(addr: SocketAddr) -> StatusProber {
+        let longest_us = Arc::new(AtomicU64::new(0));
+        let probing = Arc::new(AtomicBool::new(true));
+        let thread = {
+            let (longest_us, probing) = (Arc::clone(&longest_us), Arc::clone(&probing));
+            std::thread::spawn(move || {
+                let Ok(mut stream) = TcpStream::connect(addr) else {
+                    return;
+                };
+                while probing.load(Ordering::Relaxed) {
+                    let t = Instant::now();
+                    if http_on(&mut stream, "GET", "/api/status").is_none() {
+                        return;
+                    }
+                    longest_us.fetch_max(t.elapsed().as_micros() as u64, Ordering::Relaxed);
+                }
+            })
+        };
+        StatusProber {
+            longest_us,
+            probing,
+            thread,
+        }
+    }
+
+    /// Stops probing; the longest round trip seen, in ms.
+    fn stop(self) -> f64 {
+        self.probing.store(false, Ordering::Relaxed);
+        let _ = self.thread.join();
+        self.longest_us.load(Ordering::Relaxed) as f64 / 1000.0
+    }
 }
