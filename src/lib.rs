@@ -14,6 +14,7 @@ pub mod events;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod jobs;
 pub mod json;
 pub mod logging;
 pub mod metrics;

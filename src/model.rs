@@ -3,6 +3,7 @@
 //! service-name rule, and the batch of statsd updates the listeners hand to
 //! the state thread. No behaviour lives here beyond small helpers.
 
+use crate::jobs::{JobRecord, Source};
 use serde::{Deserialize, Serialize};
 
 /// Milliseconds since the Unix epoch (or a duration in milliseconds).
@@ -113,6 +114,9 @@ pub struct ServiceRecord {
     /// included), ms since the epoch; `None` when it never expires or is
     /// already in ERROR or muted. Computed; never stored.
     pub next_deadline: Option<Millis>,
+    /// Schedules, runs and events (SPEC 14); `None` for a service that
+    /// never used them.
+    pub job: Option<Box<JobRecord>>,
 }
 
 impl Default for ServiceRecord {
@@ -130,6 +134,7 @@ impl Default for ServiceRecord {
             analysis: None,
             timeout_in_force: TIMEOUT_NONE,
             next_deadline: None,
+            job: None,
         }
     }
 }
@@ -146,6 +151,7 @@ pub struct ServiceRef<'a> {
     pub last_state_change: Millis,
     pub beat_history: &'a [Millis],
     pub views: &'a [String],
+    pub job: Option<&'a JobRecord>,
 }
 
 impl<'a> From<&'a ServiceRecord> for ServiceRef<'a> {
@@ -159,6 +165,7 @@ impl<'a> From<&'a ServiceRecord> for ServiceRef<'a> {
             last_state_change: r.last_state_change,
             beat_history: &r.beat_history,
             views: &r.views,
+            job: r.job.as_deref(),
         }
     }
 }
@@ -177,6 +184,7 @@ impl From<ServiceRef<'_>> for ServiceRecord {
             analysis: None,
             timeout_in_force: TIMEOUT_NONE,
             next_deadline: None,
+            job: r.job.map(|j| Box::new(j.clone())),
         }
     }
 }
@@ -185,12 +193,15 @@ impl From<ServiceRef<'_>> for ServiceRecord {
 /// names in shared vectors, one fixed-size row per service. At a million
 /// services this is a few large allocations of about 70 bytes a service,
 /// where `Vec<ServiceRecord>` would be two million small ones and 180.
+/// The few services with jobs keep their `JobRecord` in a side list.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceSnapshot {
     names: String,
     histories: Vec<Millis>,
     views: Vec<String>,
     rows: Vec<PackedService>,
+    /// (row, job) for the rows that have one, in row order.
+    jobs: Vec<(u32, JobRecord)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -212,6 +223,7 @@ impl ServiceSnapshot {
             histories: Vec::new(),
             views: Vec::new(),
             rows: Vec::with_capacity(services),
+            jobs: Vec::new(),
         }
     }
 
@@ -230,6 +242,9 @@ impl ServiceSnapshot {
         self.names.push_str(service.name);
         self.histories.extend_from_slice(service.beat_history);
         self.views.extend(views.map(str::to_owned));
+        if let Some(job) = service.job {
+            self.jobs.push((self.rows.len() as u32, job.clone()));
+        }
         self.rows.push(PackedService {
             name_end: self.names.len() as u32,
             history_end: self.histories.len() as u32,
@@ -253,7 +268,8 @@ impl ServiceSnapshot {
     /// The services in the order they were pushed.
     pub fn iter(&self) -> impl Iterator<Item = ServiceRef<'_>> + '_ {
         let mut start = (0usize, 0usize, 0usize);
-        self.rows.iter().map(move |row| {
+        let mut jobs = self.jobs.iter().peekable();
+        self.rows.iter().enumerate().map(move |(i, row)| {
             let end = (
                 row.name_end as usize,
                 row.history_end as usize,
@@ -268,6 +284,7 @@ impl ServiceSnapshot {
                 last_state_change: row.last_state_change,
                 beat_history: self.histories.get(start.1..end.1).unwrap_or_default(),
                 views: self.views.get(start.2..end.2).unwrap_or_default(),
+                job: jobs.next_if(|(row, _)| *row as usize == i).map(|(_, j)| j),
             };
             start = end;
             service
@@ -328,6 +345,12 @@ pub enum Update {
     SetTimeout(Millis),
     /// Set the timeout and beat.
     SetTimeoutAndBeat(Millis),
+    /// A run starts (statsd `<name>.start:1|c`, SPEC 14.4).
+    Start,
+    /// A run failed (statsd `<name>.fail:1|c`).
+    Fail,
+    /// A run ended with this exit code (statsd `<name>.exit:<code>|g`).
+    Exit(u8),
 }
 
 impl Update {
@@ -341,6 +364,8 @@ impl Update {
 pub struct Batch {
     names: String,
     items: Vec<(u32, Update)>,
+    /// Where the lines came from (UDP unless told otherwise).
+    pub source: Source,
 }
 
 impl Batch {
@@ -348,6 +373,7 @@ impl Batch {
         Batch {
             names: String::with_capacity(lines * 24),
             items: Vec::with_capacity(lines),
+            source: Source::Udp,
         }
     }
     /// Appends one update. The name is not validated here.

@@ -13,6 +13,7 @@ fn engine(started_at: Millis) -> Engine {
         templates: vec![],
         max_services: 1000,
         started_at,
+        jobs: Default::default(),
     })
 }
 

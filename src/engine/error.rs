@@ -16,6 +16,11 @@ pub enum EngineError {
     ViewHasMembers { view: String, members: usize },
     /// `[limits] max_services` reached; existing services keep working.
     TooManyServices { max: usize },
+    /// A job setting that cannot be used (a bad cron expression, an
+    /// unknown time zone, a negative duration): nothing was changed.
+    InvalidSetting(String),
+    /// No event number `n` is kept for the service.
+    EventNotFound { service: String, n: usize },
 }
 
 impl fmt::Display for EngineError {
@@ -36,6 +41,10 @@ impl fmt::Display for EngineError {
                 f,
                 "the server already holds its maximum of {max} services ([limits] max_services)"
             ),
+            EngineError::InvalidSetting(why) => write!(f, "{why}; nothing was changed"),
+            EngineError::EventNotFound { service, n } => {
+                write!(f, "service {service:?} keeps no event number {n}")
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ fn engine(max_services: usize) -> Engine {
         templates: vec![],
         max_services,
         started_at: T0,
+        jobs: Default::default(),
     })
 }
 

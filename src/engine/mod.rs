@@ -72,6 +72,7 @@ pub mod auto;
 #[cfg(test)]
 mod deadline_tests;
 mod error;
+mod jobs;
 mod load;
 #[cfg(test)]
 mod load_tests;
@@ -114,6 +115,40 @@ pub struct EngineConfig {
     pub max_services: usize,
     /// When this process started (the restart grace counts from here).
     pub started_at: Millis,
+    /// `[[services]]` blocks and the event limits (SPEC 14).
+    pub jobs: JobConfig,
+}
+
+/// What the engine needs for jobs (SPEC 14.3–14.4).
+#[derive(Clone, Debug)]
+pub struct JobConfig {
+    /// `[[services]]` blocks, in file order: the first whose pattern
+    /// matches gives a service its defaults.
+    pub blocks: Vec<ServiceBlock>,
+    /// `[limits] events_per_service`: events kept per service.
+    pub events_per_service: usize,
+    /// `[limits] event_body_memory`: bytes of bodies kept, all services
+    /// together; beyond it the oldest bodies are dropped.
+    pub event_body_memory: usize,
+}
+
+impl Default for JobConfig {
+    fn default() -> Self {
+        JobConfig {
+            blocks: Vec::new(),
+            events_per_service: 20,
+            event_body_memory: 64 << 20,
+        }
+    }
+}
+
+/// A `[[services]]` block: defaults for the services its pattern matches.
+#[derive(Clone, Debug)]
+pub struct ServiceBlock {
+    pub pattern: pattern::ServicePattern,
+    /// The period (ms, or `TIMEOUT_NONE` / `TIMEOUT_AUTO` / 0).
+    pub timeout: Option<Millis>,
+    pub settings: crate::jobs::JobSettings,
 }
 
 /// The result of applying one update.
@@ -495,6 +530,8 @@ impl Engine {
             Update::Beat => (None, true),
             Update::SetTimeout(t) => (Some(t), false),
             Update::SetTimeoutAndBeat(t) => (Some(t), true),
+            // Run signals: not built yet (jobs-engine).
+            Update::Start | Update::Fail | Update::Exit(_) => (None, false),
         };
         let s = self.svc_mut(id);
         let mut changed = created;

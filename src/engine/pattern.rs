@@ -198,6 +198,34 @@ impl Unit {
     }
 }
 
+/// A compiled service pattern on its own (a `[[services]]` block's
+/// `pattern`, SPEC 14.4): the same syntax as a view's include.
+#[derive(Clone, Debug)]
+pub struct ServicePattern {
+    source: String,
+    pattern: Pattern,
+}
+
+impl ServicePattern {
+    pub fn compile(src: &str) -> Result<ServicePattern, PatternError> {
+        Ok(ServicePattern {
+            source: src.to_owned(),
+            pattern: Pattern::compile(src)?,
+        })
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether `service` matches. Never allocates for patterns without a
+    /// back-reference.
+    pub fn is_match(&self, service: &str) -> bool {
+        self.pattern.is_match(service)
+    }
+}
+
 /// NFA state buffers up to this size live on the stack.
 const STACK_STATES: usize = 256;
 

@@ -33,6 +33,7 @@ impl Engine {
             },
             timeout_in_force,
             next_deadline,
+            job: None,
         }
     }
 
@@ -162,6 +163,7 @@ impl Engine {
                 last_state_change: s.last_state_change,
                 beat_history: s.history(),
                 views: &[],
+                job: None,
             };
             let views = s.views.iter().map(|&v| self.view(v).name.as_str());
             out.push_with_views(service, views);

@@ -20,6 +20,7 @@ fn engine(templates: Vec<ViewTemplate>) -> Engine {
         templates,
         max_services: 1000,
         started_at: T0 - 3_600_000,
+        jobs: Default::default(),
     })
 }
 

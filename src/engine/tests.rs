@@ -19,6 +19,7 @@ fn engine_with(templates: Vec<ViewTemplate>, started_at: Millis) -> Engine {
         templates,
         max_services: 1000,
         started_at,
+        jobs: Default::default(),
     })
 }
 
@@ -485,6 +486,7 @@ fn max_services_refuses_new_but_keeps_existing() {
         templates: vec![],
         max_services: 2,
         started_at: T0,
+        jobs: Default::default(),
     });
     apply(&mut e, "a", Update::Beat, T0);
     apply(&mut e, "b", Update::Beat, T0);
@@ -665,6 +667,7 @@ fn names_survive_deletes_and_arena_compaction() {
         templates: vec![template("web", &["web.*"], &[])],
         max_services: 10_000,
         started_at: T0,
+        jobs: Default::default(),
     });
     let mut out = Vec::new();
     for i in 0..2_000 {

@@ -15,6 +15,7 @@ fn engine() -> Engine {
         templates: vec![template],
         max_services: 1000,
         started_at: T0 - 3_600_000,
+        jobs: Default::default(),
     })
 }
 
@@ -179,6 +180,7 @@ fn the_restart_grace_deadline_moves_too() {
         templates: vec![],
         max_services: 1000,
         started_at: start,
+        jobs: Default::default(),
     });
     r.load(snapshot, vec![], start);
     assert_eq!(r.next_deadline(), Some(start + 4_000), "restart grace");

@@ -125,8 +125,10 @@ impl ApiError {
             ApiError::BodyTooLarge => 413,
             ApiError::InvalidName(_) | ApiError::Beat(_) => 400,
             ApiError::Engine(e) => match e {
-                EngineError::InvalidName(_) => 400,
-                EngineError::ServiceNotFound(_) | EngineError::ViewNotFound(_) => 404,
+                EngineError::InvalidName(_) | EngineError::InvalidSetting(_) => 400,
+                EngineError::ServiceNotFound(_)
+                | EngineError::ViewNotFound(_)
+                | EngineError::EventNotFound { .. } => 404,
                 EngineError::ViewHasMembers { .. } => 409,
                 EngineError::TooManyServices { .. } => 503,
             },

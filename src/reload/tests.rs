@@ -281,6 +281,7 @@ fn the_state_thread_applies_templates_and_max_services_and_publishes_the_changes
         templates: vec![],
         max_services: 10,
         started_at: crate::clock::now_ms(),
+        jobs: Default::default(),
     });
     let (tx, rx) = bounded(crate::state::COMMAND_QUEUE);
     let handle = StateHandle::new(tx);

@@ -6,7 +6,8 @@
 use crate::engine::pattern::ViewTemplate;
 use crate::engine::ViewsReloaded;
 use crate::events::{Interest, Limit, Losses, Subscriber, Subscription};
-use crate::model::{Batch, ServiceRecord, StatusSummary, Update, ViewRecord};
+use crate::jobs::{JobEvent, SettingsChange, Signal};
+use crate::model::{Batch, Millis, ServiceRecord, StatusSummary, Update, ViewRecord};
 use crate::store::Quarantine;
 use crossbeam_channel::{bounded, unbounded, Sender, TrySendError};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +31,19 @@ pub enum Command {
         name: String,
         update: Update,
         reply: Reply<()>,
+    },
+    /// Job settings and/or a run signal (SPEC 14), applied together: all
+    /// or nothing. Creates the service when new.
+    Job {
+        name: String,
+        change: SettingsChange,
+        signal: Option<Signal>,
+        reply: Reply<()>,
+    },
+    /// The events a service keeps, oldest first, and the engine's `now`.
+    Events {
+        name: String,
+        reply: Reply<(Vec<JobEvent>, Millis)>,
     },
     Mute {
         name: String,
@@ -180,6 +194,30 @@ impl StateHandle {
         self.ask(|reply| Command::Update {
             name: name.to_owned(),
             update,
+            reply,
+        })
+    }
+
+    /// Changes job settings and/or applies a run signal (SPEC 14); creates
+    /// the service when new. A bad setting changes nothing.
+    pub fn job(
+        &self,
+        name: &str,
+        change: SettingsChange,
+        signal: Option<Signal>,
+    ) -> Result<(), StateError> {
+        self.ask(|reply| Command::Job {
+            name: name.to_owned(),
+            change,
+            signal,
+            reply,
+        })
+    }
+
+    /// The events `name` keeps, oldest first, and the time of the answer.
+    pub fn events(&self, name: &str) -> Result<(Vec<JobEvent>, Millis), StateError> {
+        self.ask(|reply| Command::Events {
+            name: name.to_owned(),
             reply,
         })
     }

@@ -29,6 +29,7 @@ fn start_with(
         templates: vec![],
         max_services: 50_000,
         started_at: crate::clock::now_ms(),
+        jobs: Default::default(),
     });
     let (tx, rx) = bounded(COMMAND_QUEUE);
     let handle = StateHandle::new(tx);
@@ -229,6 +230,7 @@ fn every_view_transition_of_a_mass_expiry_reaches_the_view_subscriber() {
         templates: vec![template],
         max_services: 50_000,
         started_at: crate::clock::now_ms(),
+        jobs: Default::default(),
     });
     let (tx, rx) = bounded(COMMAND_QUEUE);
     let handle = StateHandle::new(tx);

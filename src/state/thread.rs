@@ -273,6 +273,26 @@ impl StateThread {
                 }
                 let _ = reply.send(result.map(|_| ()).map_err(StateError::from));
             }
+            Command::Job {
+                name,
+                change,
+                signal,
+                reply,
+            } => {
+                let result = self.engine.job(&name, &change, signal, now, events);
+                match &result {
+                    Ok(applied) => Counters::add(&self.counters.beats, applied.beat as u64),
+                    Err(EngineError::TooManyServices { .. }) => {
+                        Counters::add(&self.counters.refused_services, 1)
+                    }
+                    Err(_) => {}
+                }
+                let _ = reply.send(result.map(|_| ()).map_err(StateError::from));
+            }
+            Command::Events { name, reply } => {
+                let result = self.engine.events(&name).map(|events| (events, now));
+                let _ = reply.send(result.map_err(StateError::from));
+            }
             Command::Mute { name, muted, reply } => {
                 let _ = reply.send(
                     self.engine

@@ -295,6 +295,7 @@ fn service_from(json: &[u8], line: usize) -> Result<ServiceRecord, StoreError> {
         analysis: None,
         timeout_in_force: TIMEOUT_NONE,
         next_deadline: None,
+        job: None,
     })
 }
 

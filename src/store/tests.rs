@@ -75,6 +75,7 @@ fn service(name: &str) -> ServiceRecord {
         analysis: None,
         timeout_in_force: -1,
         next_deadline: None,
+        job: None,
     }
 }
 
