@@ -227,6 +227,9 @@ pub struct OpenRun {
 /// One recorded signal (SPEC 14.3).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct JobEvent {
+    /// The event's number: 1 for the service's first, counting up; it
+    /// stays with the event (`GET .../events/<n>/body`).
+    pub n: u64,
     pub ts: Millis,
     pub kind: SignalKind,
     pub rid: Option<Box<str>>,
