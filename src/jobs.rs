@@ -274,6 +274,24 @@ impl JobRecord {
     }
 }
 
+/// A failed member of a view, as alerts describe it (SPEC 15, "Messages").
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Failure {
+    pub service: String,
+    pub reason: Reason,
+    /// When it went to ERROR.
+    pub since: Millis,
+    /// The exit code of the failed run, if it sent one.
+    pub exit_code: Option<u8>,
+    /// How long the run took (too_fast) or had run (too_long).
+    pub ran: Option<Millis>,
+    /// The limit it broke: `max_runtime` (too_long), `min_duration`
+    /// (too_fast).
+    pub limit: Option<Millis>,
+    /// For a failed run, the end of its output (at most 1 KiB).
+    pub output: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -240,6 +240,7 @@ mod tests {
     fn v1_view_keys_match_fixture() {
         let go: serde_json::Value = serde_json::from_str(GO_ALARMS).unwrap();
         let v = ViewRecord {
+            failures: Vec::new(),
             name: "web".into(),
             state: State::Error,
             incident_number: 2,

@@ -310,6 +310,9 @@ pub struct ViewRecord {
     pub incident_number: u64,
     /// Names of member services in ERROR, sorted.
     pub failed_services: Vec<String>,
+    /// The same services with why they failed, in the same order; filled
+    /// while the view is in ERROR.
+    pub failures: Vec<crate::jobs::Failure>,
     pub last_state_change: Millis,
     /// Names of the `[alerts.NAME]` to fire for this view (from the
     /// `[[views]]` entry that produced it). Never stored, never shown.

@@ -197,6 +197,13 @@ fn webhook_slack_and_mailgun_get_the_spec_payloads() {
             "to_state": "ERROR",
             "incident_number": 1,
             "failed_services": ["web.a"],
+            "failures": [{
+                "service": "web.a",
+                // The test fails it with a timeout of 0.
+                "reason": "always",
+                "since": hook.json()["failures"][0]["since"],
+                "description": "always in ERROR (timeout 0)",
+            }],
         })
     );
 
@@ -211,7 +218,7 @@ fn webhook_slack_and_mailgun_get_the_spec_payloads() {
     assert_eq!(a["title_link"], "http://lb.test/views/web");
     assert_eq!(a["fields"][0]["value"], "web");
     assert_eq!(a["fields"][1]["value"], "1");
-    assert_eq!(a["fields"][2]["value"], "web.a");
+    assert_eq!(a["fields"][2]["value"], "web.a: always in ERROR (timeout 0)");
 
     let mg = &rx.requests("/v3/mg.test/messages")[0];
     assert_eq!(mg.method, "POST");
@@ -355,9 +362,17 @@ fn scripts_get_the_environment_their_output_is_logged_and_slow_ones_are_killed()
         server.log_text()
     );
     wait_logged(&server, "alert run sent (script to");
+    let env = env_of("ERROR").unwrap_or_default();
+    let (reasons, others): (Vec<&str>, Vec<&str>) = env
+        .lines()
+        .partition(|l| l.starts_with("LOVEBEAT_REASONS="));
     assert_eq!(
-        env_of("ERROR").unwrap_or_default(),
-        "LOVEBEAT_ALARM=web\nLOVEBEAT_INCIDENT=1\nLOVEBEAT_PREVIOUS_STATE=OK\nLOVEBEAT_STATE=ERROR\nLOVEBEAT_VIEW=web\n"
+        others.join("\n"),
+        "LOVEBEAT_ALARM=web\nLOVEBEAT_INCIDENT=1\nLOVEBEAT_PREVIOUS_STATE=OK\nLOVEBEAT_STATE=ERROR\nLOVEBEAT_VIEW=web"
+    );
+    assert!(
+        reasons == ["LOVEBEAT_REASONS=web.a: always in ERROR (timeout 0)"],
+        "{env}"
     );
     assert!(logged(&server, "stdout: script says hello for web"));
     assert!(logged(&server, "stderr: script warns"));
@@ -371,7 +386,7 @@ fn scripts_get_the_environment_their_output_is_logged_and_slow_ones_are_killed()
     );
     assert_eq!(
         env_of("OK").unwrap_or_default(),
-        "LOVEBEAT_ALARM=web\nLOVEBEAT_INCIDENT=1\nLOVEBEAT_PREVIOUS_STATE=ERROR\nLOVEBEAT_STATE=OK\nLOVEBEAT_VIEW=web\n"
+        "LOVEBEAT_ALARM=web\nLOVEBEAT_INCIDENT=1\nLOVEBEAT_PREVIOUS_STATE=ERROR\nLOVEBEAT_REASONS=\nLOVEBEAT_STATE=OK\nLOVEBEAT_VIEW=web\n"
     );
     // The slow script is killed at its 10 s limit, once per transition,
     // and its output still reaches the log.

@@ -20,6 +20,7 @@
 //! `mailgun`, `slack`, `webhook` (ureq), `script`.
 
 pub(crate) mod dispatch;
+mod failure;
 mod http;
 mod mail;
 mod mailgun;

@@ -5,8 +5,10 @@
 //! (ERROR -> OK) fire each alert named in the view's `alerts` once; nothing
 //! else does (in particular not NEW -> OK).
 
+use super::failure;
 use super::AlertSettings;
 use crate::events::Event;
+use crate::jobs::Failure;
 use crate::model::State;
 use std::sync::Arc;
 
@@ -19,6 +21,9 @@ pub struct Message {
     pub incident: u64,
     /// Failed member services, sorted (empty on recovery).
     pub failed: Vec<String>,
+    /// Why each failed, where known (the engine fills it for views in
+    /// ERROR); may be shorter than `failed`.
+    pub failures: Vec<Failure>,
     /// `<public_url>/views/<view>`, when `public_url` is set.
     pub link: Option<String>,
 }
@@ -45,7 +50,20 @@ impl Message {
             for name in &self.failed {
                 out.push_str("  - ");
                 out.push_str(name);
+                if let Some(f) = self.failure(name) {
+                    out.push_str(": ");
+                    out.push_str(&failure::describe(f));
+                }
                 out.push('\n');
+            }
+            for f in self.failures.iter().filter(|f| f.output.is_some()) {
+                let output = f.output.as_deref().unwrap_or_default();
+                out.push_str(&format!("\nOutput of {} (the end):\n", f.service));
+                for line in failure::tail(output).lines() {
+                    out.push_str("    ");
+                    out.push_str(line);
+                    out.push('\n');
+                }
             }
         }
         if let Some(link) = &self.link {
@@ -54,6 +72,26 @@ impl Message {
             out.push('\n');
         }
         out
+    }
+}
+
+impl Message {
+    /// Why `service` failed, when known.
+    pub fn failure(&self, service: &str) -> Option<&Failure> {
+        self.failures.iter().find(|f| f.service == service)
+    }
+
+    /// `service: reason`, one line per failed service (the reason omitted
+    /// where unknown).
+    pub fn reasons(&self) -> String {
+        self.failed
+            .iter()
+            .map(|name| match self.failure(name) {
+                Some(f) => format!("{name}: {}", failure::describe(f)),
+                None => name.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -141,6 +179,11 @@ pub fn plan(event: &Event, settings: &AlertSettings, unknown: &mut Vec<String>) 
         to: view.state,
         incident: view.incident_number,
         failed: view.failed_services.clone(),
+        failures: if view.state == State::Error {
+            view.failures.clone()
+        } else {
+            Vec::new()
+        },
         link: (!public_url.is_empty()).then(|| format!("{public_url}/views/{}", view.name)),
     });
     let mut jobs = Vec::new();

@@ -22,6 +22,7 @@ pub fn env(message: &Message) -> Vec<(&'static str, String)> {
         ("LOVEBEAT_STATE", message.to.upper().to_string()),
         ("LOVEBEAT_PREVIOUS_STATE", message.from.upper().to_string()),
         ("LOVEBEAT_INCIDENT", message.incident.to_string()),
+        ("LOVEBEAT_REASONS", message.reasons()),
     ]
 }
 

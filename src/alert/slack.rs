@@ -24,7 +24,7 @@ pub fn payload(channel: &str, message: &Message) -> serde_json::Value {
     let failed = if message.failed.is_empty() {
         "none".to_string()
     } else {
-        message.failed.join("\n")
+        message.reasons()
     };
     let mut attachment = serde_json::json!({
         "fallback": summary,
@@ -39,6 +39,17 @@ pub fn payload(channel: &str, message: &Message) -> serde_json::Value {
     });
     if let Some(link) = &message.link {
         attachment["title_link"] = serde_json::Value::String(link.clone());
+    }
+    if let Some(fields) = attachment["fields"].as_array_mut() {
+        for f in message.failures.iter() {
+            if let Some(output) = &f.output {
+                fields.push(serde_json::json!({
+                    "title": format!("Output of {}", f.service),
+                    "value": format!("```{}```", super::failure::tail(output)),
+                    "short": false,
+                }));
+            }
+        }
     }
     serde_json::json!({
         "username": "Lovebeat",

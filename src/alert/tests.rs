@@ -4,6 +4,7 @@
 use super::plan::{fires, plan, recipients, Kind, Message};
 use super::*;
 use crate::events::Event;
+use crate::jobs::{Failure, Reason};
 use crate::model::{State, ViewRecord};
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,7 @@ fn changed(previous: State, state: State, alerts: &[&str]) -> Event {
             name: "web".into(),
             state,
             incident_number: 4,
+            failures: Vec::new(),
             failed_services: if state == State::Error {
                 vec!["web.a".into(), "web.b".into()]
             } else {
@@ -117,6 +119,7 @@ fn plan_makes_one_job_per_kind_and_alert() {
             from: State::Ok,
             to: State::Error,
             incident: 4,
+            failures: Vec::new(),
             failed: vec!["web.a".into(), "web.b".into()],
             link: Some("http://lb.example/views/web".into()),
         }
@@ -193,6 +196,30 @@ fn message(to: State) -> Message {
         },
         to,
         incident: 4,
+        failures: if to == State::Error {
+            vec![
+                Failure {
+                    service: "web.a".into(),
+                    reason: Reason::Failed,
+                    since: 1_795_053_600_000,
+                    exit_code: Some(3),
+                    ran: Some(5000),
+                    limit: None,
+                    output: Some("disk full\n".into()),
+                },
+                Failure {
+                    service: "web.b".into(),
+                    reason: Reason::Missed,
+                    since: 1_795_053_600_000,
+                    exit_code: None,
+                    ran: None,
+                    limit: None,
+                    output: None,
+                },
+            ]
+        } else {
+            Vec::new()
+        },
         failed: if to == State::Error {
             vec!["web.a".into(), "web.b".into()]
         } else {
@@ -208,7 +235,16 @@ fn mail_subject_and_body() {
     assert_eq!(m.subject(), "[LOVEBEAT] web-4");
     let text = m.text();
     assert!(text.contains("changed from 'OK' to 'ERROR'"), "{text}");
-    assert!(text.contains("  - web.a\n  - web.b\n"), "{text}");
+    assert!(
+        text.contains(
+            "  - web.a: failed with exit code 3\n  - web.b: missed since 2026-11-19 02:00 UTC\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("Output of web.a (the end):\n    disk full\n"),
+        "{text}"
+    );
     assert!(text.contains("http://lb/views/web"), "{text}");
     let ok = message(State::Ok).text();
     assert!(ok.contains("from 'ERROR' to 'OK'") && ok.contains("Failed services: none"));
@@ -253,6 +289,13 @@ fn webhook_payload_is_the_spec_shape() {
             "to_state": "ERROR",
             "incident_number": 4,
             "failed_services": ["web.a", "web.b"],
+            "failures": [
+                {"service": "web.a", "reason": "failed", "since": 1_795_053_600_000_i64,
+                 "description": "failed with exit code 3", "exit_code": 3,
+                 "output": "disk full\n"},
+                {"service": "web.b", "reason": "missed", "since": 1_795_053_600_000_i64,
+                 "description": "missed since 2026-11-19 02:00 UTC"},
+            ],
         })
     );
 }
@@ -267,7 +310,10 @@ fn slack_payload_colours_links_and_fields() {
     assert_eq!(a["title_link"], "http://lb/views/web");
     assert_eq!(a["fields"][0]["value"], "web");
     assert_eq!(a["fields"][1]["value"], "4");
-    assert_eq!(a["fields"][2]["value"], "web.a\nweb.b");
+    let mut plain = message(State::Error);
+    plain.failures.clear();
+    let v2 = slack::payload("#ops", &plain);
+    assert_eq!(v2["attachments"][0]["fields"][2]["value"], "web.a\nweb.b");
     let mut ok = message(State::Ok);
     ok.link = None;
     let v = slack::payload("#ops", &ok);
@@ -318,8 +364,33 @@ fn script_environment() {
             ("LOVEBEAT_STATE", "OK".to_string()),
             ("LOVEBEAT_PREVIOUS_STATE", "ERROR".to_string()),
             ("LOVEBEAT_INCIDENT", "4".to_string()),
+            ("LOVEBEAT_REASONS", String::new()),
         ]
     );
+    let env = script::env(&message(State::Error));
+    assert_eq!(
+        env.last(),
+        Some(&(
+            "LOVEBEAT_REASONS",
+            "web.a: failed with exit code 3\nweb.b: missed since 2026-11-19 02:00 UTC".to_string()
+        ))
+    );
+}
+
+#[test]
+fn slack_lists_reasons_and_output() {
+    let v = slack::payload("#ops", &message(State::Error));
+    let fields = v["attachments"][0]["fields"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        fields[2]["value"],
+        "web.a: failed with exit code 3\nweb.b: missed since 2026-11-19 02:00 UTC"
+    );
+    assert_eq!(fields[3]["title"], "Output of web.a");
+    assert_eq!(fields[3]["value"], "```disk full\n```");
+    assert_eq!(fields.len(), 4);
 }
 
 #[test]

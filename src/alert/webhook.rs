@@ -1,18 +1,42 @@
 //! Generic webhook (SPEC 6): a JSON POST with Lovebeat's headers.
 
+use super::failure;
 use super::http;
 use super::plan::Message;
 use super::DeliveryError;
 
-/// `{"name", "from_state", "to_state", "incident_number", "failed_services"}`
-/// with upper-case states.
+/// `{"name", "from_state", "to_state", "incident_number", "failed_services",
+/// "failures"}` with upper-case states; `failures` lists
+/// `{"service", "reason", "since", "exit_code", "output"}` (SPEC 15), with
+/// `exit_code` and `output` (the last 1 KiB of a failed run's) only where
+/// known.
 pub fn payload(message: &Message) -> serde_json::Value {
+    let failures: Vec<serde_json::Value> = message
+        .failures
+        .iter()
+        .map(|f| {
+            let mut entry = serde_json::json!({
+                "service": f.service,
+                "reason": f.reason.as_str(),
+                "since": f.since,
+                "description": failure::describe(f),
+            });
+            if let Some(code) = f.exit_code {
+                entry["exit_code"] = code.into();
+            }
+            if let Some(output) = &f.output {
+                entry["output"] = failure::tail(output).into();
+            }
+            entry
+        })
+        .collect();
     serde_json::json!({
         "name": message.view,
         "from_state": message.from.upper(),
         "to_state": message.to.upper(),
         "incident_number": message.incident,
         "failed_services": message.failed,
+        "failures": failures,
     })
 }
 

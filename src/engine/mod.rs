@@ -72,6 +72,7 @@ pub mod auto;
 #[cfg(test)]
 mod deadline_tests;
 mod error;
+mod failures;
 mod jobs;
 mod load;
 #[cfg(test)]

@@ -43,17 +43,23 @@ impl Engine {
 
     pub(super) fn view_record(&self, id: u32) -> ViewRecord {
         let v = self.view(id);
-        let mut failed: Vec<String> = v
+        let mut failed: Vec<(&str, u32)> = v
             .failed
             .iter()
-            .map(|&s| self.names.get(self.svc(s).name).to_owned())
+            .map(|&s| (self.names.get(self.svc(s).name), s))
             .collect();
         failed.sort_unstable();
+        let failures = if v.state == State::Error {
+            failed.iter().map(|&(_, s)| self.failure_of(s)).collect()
+        } else {
+            Vec::new()
+        };
         ViewRecord {
             name: v.name.clone(),
             state: v.state,
             incident_number: v.incident_number,
-            failed_services: failed,
+            failed_services: failed.iter().map(|(n, _)| n.to_string()).collect(),
+            failures,
             last_state_change: v.last_state_change,
             alerts: v
                 .template

@@ -241,6 +241,7 @@ fn views_without_members_from_the_database_are_left_alone() {
             name: "old".into(),
             state: State::Ok,
             incident_number: 7,
+            failures: Vec::new(),
             failed_services: vec![],
             last_state_change: T0 - 10,
             alerts: vec![],

@@ -623,6 +623,7 @@ fn load_recomputes_stale_view_state() {
         name: "web".into(),
         state: State::Error,
         incident_number: 7,
+        failures: Vec::new(),
         failed_services: vec![],
         last_state_change: T0,
         alerts: vec![],

@@ -30,6 +30,7 @@ fn fake_state() -> (StateHandle, mpsc::Receiver<(String, Update)>) {
             name: name.into(),
             state: State::Error,
             incident_number: 3,
+            failures: Vec::new(),
             failed_services: vec!["known".into()],
             last_state_change: 7,
             alerts: vec![],

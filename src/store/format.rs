@@ -306,6 +306,7 @@ fn view_from(json: &[u8], line: usize) -> Result<ViewRecord, StoreError> {
         state: parse_state(v.state.as_deref()),
         name: v.name,
         incident_number: v.incident_nbr.map(|n| n.as_u64().unwrap_or(0)).unwrap_or(0),
+        failures: Vec::new(),
         failed_services: v.failed_services.unwrap_or_default(),
         last_state_change: v.last_state_change.unwrap_or(0),
         // Alerts come from the config, never from the file.

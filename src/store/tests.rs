@@ -105,6 +105,7 @@ fn sample() -> (Vec<ServiceRecord>, Vec<ViewRecord>) {
     ];
     let views = vec![
         ViewRecord {
+            failures: Vec::new(),
             name: "backup".into(),
             state: State::Error,
             incident_number: 7,
@@ -113,6 +114,7 @@ fn sample() -> (Vec<ServiceRecord>, Vec<ViewRecord>) {
             alerts: vec![],
         },
         ViewRecord {
+            failures: Vec::new(),
             name: "empty".into(),
             state: State::Ok,
             incident_number: 0,
@@ -327,6 +329,7 @@ SERV\t{\"name\":\"old\",\"state\":\"paused\",\"in_views\":[\"v\"],\"timeout\":-2
         db.views,
         [
             ViewRecord {
+                failures: Vec::new(),
                 name: "v".into(),
                 state: State::Ok,
                 incident_number: 3,
@@ -335,6 +338,7 @@ SERV\t{\"name\":\"old\",\"state\":\"paused\",\"in_views\":[\"v\"],\"timeout\":-2
                 alerts: vec![],
             },
             ViewRecord {
+                failures: Vec::new(),
                 name: "a".into(),
                 state: State::Error,
                 incident_number: 5,
