@@ -25,8 +25,10 @@ export function timeout(t) {
   return duration(t);
 }
 
-/** The timeout column: for auto the learned value too, "auto (≈ 1 min 2 s)". */
+/** The timeout column: for auto the learned value too, "auto (≈ 1 min 2 s)";
+ * for a scheduled job its cron expression and zone. */
 export function timeoutShown(s) {
+  if (s.schedule) return `${s.schedule} (${s.tz || 'UTC'})`;
   if (s.timeout === -2 && s.timeout_in_force > 0) return `auto (≈ ${duration(s.timeout_in_force)})`;
   return timeout(s.timeout);
 }
@@ -43,8 +45,46 @@ export function deadline(s, now) {
   return d < S ? 'due now' : `in ${duration(d)}`;
 }
 
+/** Why a service is in error, in words (SPEC 14.2 reasons). */
+export function reason(s) {
+  if (s.state !== 'error' || !s.reason) return '';
+  switch (s.reason) {
+    case 'failed': return s.last_exit_code > 0 ? `failed (exit ${s.last_exit_code})` : 'failed';
+    case 'too_long': return 'ran too long';
+    case 'too_fast': return 'ran too fast';
+    case 'missed': return s.schedule ? 'missed its run' : 'no beat in time';
+    case 'always': return 'timeout 0';
+    default: return s.reason;
+  }
+}
+
+/** The last-run column: "running 5 min", "took 3 min · exit 0", or "". */
+export function lastRun(s, now) {
+  if (s.running_since != null) {
+    const more = s.open_runs > 1 ? ` (${s.open_runs} runs)` : '';
+    return `running ${duration(Math.max(0, now - s.running_since))}${more}`;
+  }
+  const parts = [];
+  if (s.last_duration != null) parts.push(`took ${s.last_duration < S ? `${s.last_duration} ms` : duration(s.last_duration)}`);
+  if (s.last_exit_code != null) parts.push(`exit ${s.last_exit_code}`);
+  return parts.join(' · ');
+}
+
+/** The hover text of the timeout column. */
+export function timeoutTitle(s) {
+  const grace = s.grace > 0 ? `, grace ${duration(s.grace)}` : '';
+  const limits = [
+    s.max_runtime != null ? `max run ${duration(s.max_runtime)}` : '',
+    s.min_duration != null ? `min run ${duration(s.min_duration)}` : '',
+  ].filter(Boolean).join(', ');
+  const extra = `${grace}${limits ? `, ${limits}` : ''}`;
+  if (s.schedule) return `runs on the schedule "${s.schedule}" in ${s.tz || 'UTC'}${extra}; double-click to set a period instead`;
+  return `double-click to edit ("5m", "2h", "auto", "none")${extra}`;
+}
+
 /** The hover text of the next-deadline column. */
 export function deadlineTitle(s) {
+  if (s.next_deadline != null && s.running_since != null) return `goes to error at ${exact(s.next_deadline)} unless the run ends`;
   if (s.next_deadline != null) return `goes to error at ${exact(s.next_deadline)} unless a beat comes`;
   if (s.state === 'muted') return 'muted: does not go to error';
   if (s.state === 'error') return 'in error until the next beat';

@@ -121,20 +121,22 @@ export function serviceTable(list, ui) {
           placeholder: '5m, 2h, auto, none', size: 10,
           onkeydown: (e) => ui.onEditKey(e, s.name), onblur: () => ui.onEditCancel(),
         }))
-      : h('td.timeout', {
-        title: 'double-click to edit ("5m", "2h", "auto", "none")',
+      : h('td.timeout' + (s.schedule ? '.schedule' : ''), {
+        title: fmt.timeoutTitle(s),
         ondblclick: () => ui.onEdit(s),
       }, fmt.timeoutShown(s));
+    const why = fmt.reason(s);
     return h('tr.service.' + s.state, { 'data-service': s.name, 'data-state': s.state },
       h('td.pick', {}, h('input', {
         type: 'checkbox', 'aria-label': `select ${s.name}`, checked: ui.selected.has(s.name),
         onchange: (e) => ui.onSelect(s.name, e.target.checked),
       })),
-      h('td.statecell', {}, badge(s.state)),
+      h('td.statecell', {}, badge(s.state), why ? h('span.reason', { 'data-reason': s.reason }, why) : null),
       h('td.name', {}, s.name),
       timeoutCell,
       h('td.lastbeat', { title: fmt.exact(s.last_beat) }, fmt.ago(s.last_beat, ui.now)),
       h('td.deadline', { title: fmt.deadlineTitle(s) }, fmt.deadline(s, ui.now)),
+      h('td.lastrun' + (s.running_since != null ? '.running' : ''), {}, fmt.lastRun(s, ui.now)),
       h('td.interval', {},
         s.analysis ? fmt.interval(s.analysis) : '',
         s.analysis && s.analysis.unstable
@@ -149,10 +151,11 @@ export function serviceTable(list, ui) {
       })),
       h('th', {}, 'State'), h('th', {}, 'Service'), h('th', {}, 'Timeout'),
       h('th', {}, 'Last beat'), h('th', { title: 'when it goes to error if no beat comes' }, 'Next deadline'),
+      h('th', { title: 'the run in progress, or how the last one ended' }, 'Last run'),
       h('th', {}, 'Interval'))),
-    h('tbody', {}, rows.length ? rows : h('tr.none', {}, h('td', { colspan: 6 }, 'No service matches.')),
+    h('tbody', {}, rows.length ? rows : h('tr.none', {}, h('td', { colspan: 8 }, 'No service matches.')),
       list.length > MAX_ROWS
-        ? h('tr.more', {}, h('td', { colspan: 6 }, `… and ${list.length - MAX_ROWS} more; use the filter to find them.`))
+        ? h('tr.more', {}, h('td', { colspan: 8 }, `… and ${list.length - MAX_ROWS} more; use the filter to find them.`))
         : null));
 }
 
