@@ -218,7 +218,10 @@ fn webhook_slack_and_mailgun_get_the_spec_payloads() {
     assert_eq!(a["title_link"], "http://lb.test/views/web");
     assert_eq!(a["fields"][0]["value"], "web");
     assert_eq!(a["fields"][1]["value"], "1");
-    assert_eq!(a["fields"][2]["value"], "web.a: always in ERROR (timeout 0)");
+    assert_eq!(
+        a["fields"][2]["value"],
+        "web.a: always in ERROR (timeout 0)"
+    );
 
     let mg = &rx.requests("/v3/mg.test/messages")[0];
     assert_eq!(mg.method, "POST");
