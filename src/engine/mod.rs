@@ -244,6 +244,11 @@ impl Engine {
         self.live == 0
     }
 
+    /// True if a service of this name exists.
+    pub fn contains(&self, name: &str) -> bool {
+        self.find(name).is_some()
+    }
+
     /// True (once) when something other than a beat changed: the database
     /// should be saved soon.
     pub fn take_dirty(&mut self) -> bool {

@@ -51,6 +51,11 @@ fn fake_state() -> (StateHandle, mpsc::Receiver<(String, Update)>) {
                     let _ = utx.send((name, update));
                     let _ = reply.send(r);
                 }
+                // A service answered once is known: its next update comes
+                // without a reply (see `state::known`).
+                Command::UpdateKnown { name, update } => {
+                    let _ = utx.send((name, update));
+                }
                 Command::Mute { name, reply, .. } | Command::DeleteService { name, reply } => {
                     let _ = reply.send(if name == "known" {
                         Ok(())
@@ -145,12 +150,15 @@ fn beats_map_to_updates() {
     let r = route(&req("POST", "/api/services/a.b"), &state);
     assert_eq!((r.status, r.body.as_slice()), (200, &b"{}\n"[..]));
     assert_eq!(r.content_type, "application/json");
-    assert_eq!(updates.try_recv().unwrap(), ("a.b".into(), Update::Beat));
+    assert_eq!(
+        updates.recv_timeout(Duration::from_secs(10)).unwrap(),
+        ("a.b".into(), Update::Beat)
+    );
 
     let r = route(&req("POST", "/api/services/a%2Eb?timeout=5m"), &state);
     assert_eq!(r.status, 200);
     assert_eq!(
-        updates.try_recv().unwrap(),
+        updates.recv_timeout(Duration::from_secs(10)).unwrap(),
         ("a.b".into(), Update::SetTimeoutAndBeat(300_000))
     );
 
@@ -161,7 +169,7 @@ fn beats_map_to_updates() {
     );
     assert_eq!(r.status, 200);
     assert_eq!(
-        updates.try_recv().unwrap(),
+        updates.recv_timeout(Duration::from_secs(10)).unwrap(),
         ("x".into(), Update::SetTimeout(3_600_000))
     );
 
@@ -175,7 +183,7 @@ fn beats_map_to_updates() {
     );
     assert_eq!(r.status, 200);
     assert_eq!(
-        updates.try_recv().unwrap(),
+        updates.recv_timeout(Duration::from_secs(10)).unwrap(),
         ("x".into(), Update::SetTimeoutAndBeat(-2))
     );
 

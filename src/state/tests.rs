@@ -156,6 +156,50 @@ fn shutdown_saves_even_with_a_full_queue() {
 }
 
 #[test]
+fn an_update_answered_without_waiting_is_in_the_final_save() {
+    let (handle, saves, thread) = start(Duration::from_secs(3600));
+    handle
+        .update("a", Update::SetTimeoutAndBeat(60_000))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = next_job(&saves); // the creation
+    assert!(handle.known.contains("a"), "answered: now known to exist");
+    // Known: queued without an answer, then the stop flag goes up at once.
+    handle
+        .update("a", Update::SetTimeout(120_000))
+        .unwrap_or_else(|e| panic!("{e}"));
+    handle.shutdown();
+    let job = next_job(&saves);
+    let timeouts: Vec<_> = job.services.iter().map(|s| s.timeout).collect();
+    assert_eq!(timeouts, vec![120_000], "the acknowledged update was saved");
+    let saved = thread
+        .join()
+        .unwrap_or_else(|_| panic!("state thread panicked"));
+    assert_eq!(saved, Ok(()));
+}
+
+#[test]
+fn an_update_racing_a_delete_does_not_bring_the_service_back() {
+    let (handle, _saves, _thread) = start(Duration::from_secs(3600));
+    handle
+        .update("a", Update::Beat)
+        .unwrap_or_else(|e| panic!("{e}"));
+    handle.delete_service("a").unwrap_or_else(|e| panic!("{e}"));
+    assert!(!handle.known.contains("a"), "a delete forgets known names");
+    // One that found "a" known just before the delete, queued after it.
+    let late = Command::UpdateKnown {
+        name: "a".into(),
+        update: Update::Beat,
+    };
+    handle.tx.send(late).unwrap_or_else(|e| panic!("{e}"));
+    assert!(handle.service("a", false).is_err(), "still deleted");
+    // A beat after the delete asks, and creates it again.
+    handle
+        .update("a", Update::Beat)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(handle.service("a", false).is_ok());
+}
+
+#[test]
 fn big_lists_are_copied_in_steps_and_complete() {
     let (handle, _saves, _thread) = start(Duration::from_secs(3600));
     let mut batch = crate::model::Batch::with_capacity(25_000);

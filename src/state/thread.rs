@@ -118,8 +118,7 @@ impl StateThread {
     fn run(&mut self, commands: Receiver<Command>) {
         loop {
             if self.stop.load(Ordering::SeqCst) {
-                self.final_save();
-                return;
+                return self.stop_now(&commands);
             }
             let now = self.look();
             self.engine.tick(now, &mut self.events);
@@ -144,10 +143,7 @@ impl StateThread {
                 default(wait) => Err(RecvTimeoutError::Timeout),
             };
             match command {
-                Ok(Command::Shutdown) => {
-                    self.final_save();
-                    return;
-                }
+                Ok(Command::Shutdown) => return self.stop_now(&commands),
                 Ok(command) => {
                     self.handle(command);
                     // Drain what is already queued before looking at timers
@@ -159,10 +155,7 @@ impl StateThread {
                             break;
                         }
                         match commands.try_recv() {
-                            Ok(Command::Shutdown) => {
-                                self.final_save();
-                                return;
-                            }
+                            Ok(Command::Shutdown) => return self.stop_now(&commands),
                             Ok(command) => self.handle(command),
                             Err(_) => break,
                         }
@@ -292,6 +285,15 @@ impl StateThread {
             Command::Events { name, reply } => {
                 let result = self.engine.events(&name).map(|events| (events, now));
                 let _ = reply.send(result.map_err(StateError::from));
+            }
+            Command::UpdateKnown { name, update } => {
+                // Gone: a delete came between (the update counts as done
+                // just before it), so it must not create the service again.
+                if self.engine.contains(&name) {
+                    if let Ok(applied) = self.engine.apply(&name, update, now, events) {
+                        Counters::add(&self.counters.beats, applied.beat as u64);
+                    }
+                }
             }
             Command::Mute { name, muted, reply } => {
                 let _ = reply.send(
@@ -513,6 +515,18 @@ impl StateThread {
             .and_then(|outcome| outcome.map(|_| ()));
         self.policy.finished(Instant::now(), outcome.is_ok());
         outcome
+    }
+
+    /// Applies the acknowledged updates still queued (`UpdateKnown`: their
+    /// senders were answered before the stop flag was up, see
+    /// `StateHandle::update`), drops the rest, and saves a last time.
+    fn stop_now(&mut self, commands: &Receiver<Command>) {
+        while let Ok(command) = commands.try_recv() {
+            if let Command::UpdateKnown { .. } = command {
+                self.handle(command);
+            }
+        }
+        self.final_save();
     }
 
     fn final_save(&mut self) {
