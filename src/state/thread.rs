@@ -366,7 +366,13 @@ impl StateThread {
             }
             Command::Stats { reply } => {
                 let (services, views) = self.engine.state_counts();
-                let _ = reply.send(Ok(super::Stats { services, views }));
+                let (event_body_bytes, event_bodies_dropped) = self.engine.body_stats();
+                let _ = reply.send(Ok(super::Stats {
+                    services,
+                    views,
+                    event_body_bytes,
+                    event_bodies_dropped,
+                }));
             }
             Command::Subscribe(subscriber) => {
                 self.bus.subscribe(subscriber);
