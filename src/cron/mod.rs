@@ -113,7 +113,7 @@ impl Schedule {
         }
         let fields = parse::fields(&parts)?;
         let zone = zone_named(tz)?;
-        let (fixed_from, fixed_offset) = fixed_tail(&zone);
+        let (fixed_from, fixed_offset) = zone.fixed_tail();
         Ok(Schedule {
             expression: expression.to_string(),
             tz: tz.to_string(),
@@ -142,31 +142,29 @@ impl Schedule {
             return None;
         }
         let after_s = after.div_euclid(1000);
-        let fixed = after_s >= self.fixed_from;
-        let offset = if fixed {
-            self.fixed_offset
+        // The offset two days before `after` and the first transition
+        // since: if that transition is more than two days after the
+        // answer, the offset held all along (the search may look back to
+        // the start of `after`'s hour) and wall-clock arithmetic is exact.
+        let (offset, next_transition) = if after_s >= self.fixed_from {
+            (self.fixed_offset, None)
         } else {
-            self.zone.offset(after_s)
+            self.zone.offset_and_next(after_s - 2 * DAY)
         };
         let start = after_s + i64::from(offset) + 1;
         let start_year = year_of(start);
-        let found = civil::search(&self.fields, start, start_year);
-        let at = match found {
-            Some(wall) => wall - i64::from(offset),
-            None if fixed || self.fields.wall_clock => return None,
-            None => return self.near_transition(after_s, start, start_year),
-        };
-        // Exact when no transition lies within two days of the interval
-        // (the search may look back to the start of `after`'s hour).
-        if fixed
-            || self
-                .zone
-                .next_transition(after_s - 2 * DAY)
-                .is_none_or(|t| t > at + 2 * DAY)
-        {
-            return Some(at * 1000);
+        let exact = |at: i64| next_transition.is_none_or(|t| t > at + 2 * DAY);
+        match civil::search(&self.fields, start, start_year) {
+            Some(wall) if exact(wall - i64::from(offset)) => {
+                Some((wall - i64::from(offset)) * 1000)
+            }
+            None if next_transition.is_none() => None,
+            _ => {
+                // Near a transition: the offset at `after` itself.
+                let start = after_s + i64::from(self.zone.offset(after_s)) + 1;
+                self.near_transition(after_s, start, year_of(start))
+            }
         }
-        self.near_transition(after_s, start, start_year)
     }
 
     /// `next_fire` (in seconds) with the zone consulted at every step.
@@ -262,19 +260,5 @@ impl Schedule {
             self.zone.largest_shift(from_s, until)
         };
         Some((intra.max(inter) * 60 + shift) * 1000)
-    }
-}
-
-/// The instant from which the zone keeps one offset for good (none of its
-/// transitions are later), and that offset; (i64::MAX, 0) for a zone that
-/// still changes (DST).
-fn fixed_tail(zone: &Zone) -> (i64, i32) {
-    // The tzdb lists transitions up to 2037, then a rule repeats them: a
-    // zone whose last transition is before 2100 has none after it.
-    const Y2100: i64 = 4_102_444_800;
-    match zone.last_transition() {
-        None => (i64::MIN, zone.offset(0)),
-        Some(t) if t < Y2100 => (t + 2 * DAY, zone.offset(t + 2 * DAY)),
-        Some(_) => (i64::MAX, 0),
     }
 }

@@ -3,11 +3,18 @@
 //! it, since that is what cronsim computes with: a wall-clock time plus a
 //! `fold` flag maps to one instant (PEP 495: in a gap or a fold, fold 0
 //! takes the offset from before the transition, fold 1 the one after).
+//!
+//! Each zone is loaded once per process (a cache of at most the ~600 names
+//! of the database) with its transitions of 1900-2200 in a table, so the
+//! common question of `next_fire` (the offset at an instant and the next
+//! transition after it) is one binary search.
 
 use super::civil::{civil_from_days, days_from_civil, DAY};
 use jiff::civil::{date, DateTime};
 use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::Timestamp;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Instants jiff accepts, in seconds (years -9999 to 9999).
 const MIN_SECS: i64 = -377_705_116_800;
@@ -24,9 +31,34 @@ pub(crate) enum Wall {
     Fold(i32, i32),
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Zone {
+/// The table's range: 1900-01-01 to 2200-01-01 (seconds).
+const TABLE_FROM: i64 = -2_208_988_800;
+const TABLE_UNTIL: i64 = 7_258_118_400;
+
+#[derive(Debug)]
+struct Data {
     tz: TimeZone,
+    /// The offset before the first transition of `transitions`.
+    first_offset: i32,
+    /// (instant, offset from then on) of each transition in the range.
+    transitions: Box<[(i64, i32)]>,
+    /// It has transitions after the table's range.
+    more: bool,
+    /// From this instant on the zone keeps one offset for good...
+    fixed_from: i64,
+    /// ...this one.
+    fixed_offset: i32,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Zone {
+    data: Arc<Data>,
+}
+
+impl PartialEq for Zone {
+    fn eq(&self, other: &Zone) -> bool {
+        Arc::ptr_eq(&self.data, &other.data) || self.data.tz == other.data.tz
+    }
 }
 
 impl Zone {
@@ -36,33 +68,76 @@ impl Zone {
         if name.is_empty() || name.len() > 64 || !name.bytes().all(is_name_byte) {
             return None;
         }
-        TimeZone::get(name).ok().map(|tz| Zone { tz })
+        static CACHE: OnceLock<Mutex<HashMap<String, Arc<Data>>>> = OnceLock::new();
+        let cache = CACHE.get_or_init(Default::default);
+        if let Some(data) = cache.lock().ok()?.get(name) {
+            return Some(Zone { data: data.clone() });
+        }
+        let tz = TimeZone::get(name).ok()?;
+        let start = Timestamp::from_second(TABLE_FROM).ok()?;
+        let first_offset = tz.to_offset(start).seconds();
+        let transitions = tz
+            .following(start)
+            .map(|t| (t.timestamp().as_second(), t.offset().seconds()))
+            .take_while(|(t, _)| *t < TABLE_UNTIL)
+            .take(10_000)
+            .collect();
+        let more = Timestamp::from_second(TABLE_UNTIL)
+            .is_ok_and(|until| tz.following(until).next().is_some());
+        let (fixed_from, fixed_offset) = match tz.preceding(Timestamp::MAX).next() {
+            None => (i64::MIN, first_offset),
+            // Two days on, so that `next_fire`'s look back stays after it.
+            Some(t) if !more => {
+                let from = t.timestamp().as_second() + 2 * DAY;
+                (from, t.offset().seconds())
+            }
+            Some(_) => (i64::MAX, 0),
+        };
+        let data = Arc::new(Data {
+            tz,
+            first_offset,
+            transitions,
+            more,
+            fixed_from,
+            fixed_offset,
+        });
+        cache.lock().ok()?.insert(name.to_string(), data.clone());
+        Some(Zone { data })
+    }
+
+    /// The offset in force at `secs` and the first transition after it
+    /// (None: there is none; outside the table: `secs` itself, so that
+    /// the caller takes the exact path).
+    pub(crate) fn offset_and_next(&self, secs: i64) -> (i32, Option<i64>) {
+        if !(TABLE_FROM..TABLE_UNTIL).contains(&secs) {
+            return (self.offset(secs), Some(secs));
+        }
+        let d = &self.data;
+        let i = d.transitions.partition_point(|(t, _)| *t <= secs);
+        let offset = match i {
+            0 => d.first_offset,
+            _ => d.transitions[i - 1].1,
+        };
+        let next = match d.transitions.get(i) {
+            Some((t, _)) => Some(*t),
+            None if d.more => Some(TABLE_UNTIL),
+            None => None,
+        };
+        (offset, next)
     }
 
     /// The offset in force at instant `secs`.
     pub(crate) fn offset(&self, secs: i64) -> i32 {
         match Timestamp::from_second(secs.clamp(MIN_SECS, MAX_SECS)) {
-            Ok(ts) => self.tz.to_offset(ts).seconds(),
+            Ok(ts) => self.data.tz.to_offset(ts).seconds(),
             Err(_) => 0,
         }
     }
 
-    /// The first transition strictly after `secs`, if any.
-    pub(crate) fn next_transition(&self, secs: i64) -> Option<i64> {
-        let ts = Timestamp::from_second(secs.clamp(MIN_SECS, MAX_SECS)).ok()?;
-        self.tz
-            .following(ts)
-            .next()
-            .map(|t| t.timestamp().as_second())
-    }
-
-    /// The latest transition of the zone (for a zone with DST, one near
-    /// the end of jiff's range).
-    pub(crate) fn last_transition(&self) -> Option<i64> {
-        self.tz
-            .preceding(Timestamp::MAX)
-            .next()
-            .map(|t| t.timestamp().as_second())
+    /// The instant from which the zone keeps one offset for good, and
+    /// that offset; (i64::MAX, 0) for a zone that keeps changing (DST).
+    pub(crate) fn fixed_tail(&self) -> (i64, i32) {
+        (self.data.fixed_from, self.data.fixed_offset)
     }
 
     /// The largest offset change among the transitions in `[from, until)`.
@@ -72,7 +147,7 @@ impl Zone {
         };
         let mut before = i64::from(self.offset(from));
         let mut shift = 0;
-        for t in self.tz.following(ts).take(1000) {
+        for t in self.data.tz.following(ts).take(1000) {
             if t.timestamp().as_second() >= until {
                 break;
             }
@@ -88,7 +163,7 @@ impl Zone {
         let Some(dt) = civil(wall) else {
             return Wall::One(0);
         };
-        match self.tz.to_ambiguous_timestamp(dt).offset() {
+        match self.data.tz.to_ambiguous_timestamp(dt).offset() {
             AmbiguousOffset::Unambiguous { offset } => Wall::One(offset.seconds()),
             AmbiguousOffset::Gap { before, after } => Wall::Gap(before.seconds(), after.seconds()),
             AmbiguousOffset::Fold { before, after } => {
