@@ -132,8 +132,8 @@ pub(crate) fn search(f: &Fields, start: i64, start_year: i64) -> Option<i64> {
     if t < start {
         t += 60;
     }
-    // Each round moves `t` forward to the next month, day, hour or minute
-    // boundary; the 50-year limit bounds the rounds.
+    // Each round moves `t` forward to the next month or day (or finds
+    // the time within a matching day); the 50-year limit bounds the rounds.
     loop {
         let days = t.div_euclid(DAY);
         let sod = t - days * DAY;
@@ -156,23 +156,26 @@ pub(crate) fn search(f: &Fields, start: i64, start_year: i64) -> Option<i64> {
             } * DAY;
             continue;
         }
-        let h = (sod / 3600) as u32;
-        if f.hours >> h & 1 == 0 {
-            t = match next_bit(u64::from(f.hours), h) {
-                Some(nh) => days * DAY + i64::from(nh) * 3600,
-                None => (days + 1) * DAY,
-            };
-            continue;
+        if let Some(found) = within_day(f, t, days, sod) {
+            return Some(found);
         }
-        let mi = (sod % 3600 / 60) as u32;
-        if f.minutes >> mi & 1 == 0 {
-            let hour_start = days * DAY + i64::from(h) * 3600;
-            t = match next_bit(f.minutes, mi) {
-                Some(nm) => hour_start + i64::from(nm) * 60,
-                None => hour_start + 3600,
-            };
-            continue;
-        }
-        return Some(t);
+        t = (days + 1) * DAY;
     }
+}
+
+/// The first matching hour and minute at or after `t` on a matching day.
+fn within_day(f: &Fields, t: i64, days: i64, sod: i64) -> Option<i64> {
+    let h = (sod / 3600) as u32;
+    let mi = (sod % 3600 / 60) as u32;
+    if f.hours >> h & 1 == 1 {
+        if f.minutes >> mi & 1 == 1 {
+            return Some(t);
+        }
+        if let Some(nm) = next_bit(f.minutes, mi) {
+            return Some(days * DAY + i64::from(h) * 3600 + i64::from(nm) * 60);
+        }
+    }
+    let nh = next_bit(u64::from(f.hours), h)?;
+    let first_minute = f.minutes.trailing_zeros();
+    Some(days * DAY + i64::from(nh) * 3600 + i64::from(first_minute) * 60)
 }

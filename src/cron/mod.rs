@@ -170,8 +170,17 @@ impl Schedule {
     /// `next_fire` (in seconds) with the zone consulted at every step.
     fn near_transition(&self, after_s: i64, start: i64, start_year: i64) -> Option<i64> {
         if !self.fields.wall_clock {
-            let at = port::next(&self.fields, &self.zone, after_s)?;
-            return (at > after_s).then_some(at * 1000);
+            // cronsim's iterator, continued until it passes `after` (it
+            // always does at once in the cases we know; this is a fence).
+            let mut from = after_s;
+            for _ in 0..16 {
+                let at = port::next(&self.fields, &self.zone, from)?;
+                if at > after_s {
+                    return Some(at * 1000);
+                }
+                from = at.max(from + 1);
+            }
+            return None;
         }
         // Wall-clock search; a time in a gap moves a minute at a time to
         // the end of the gap, a repeated time is its first pass.
