@@ -69,7 +69,6 @@
 //! and the rare heap compaction.
 
 pub mod auto;
-mod cron_stub;
 #[cfg(test)]
 mod deadline_tests;
 mod error;
