@@ -330,3 +330,46 @@ fn a_job_stored_with_its_blocks_schedule_loads_with_that_schedule() {
         "the stored timeout is not a period of its own"
     );
 }
+
+#[test]
+fn loaded_bodies_count_against_the_budget_even_when_numbers_have_gaps() {
+    let event = |n: u64| crate::jobs::JobEvent {
+        n,
+        ts: H0 + n as i64,
+        kind: SignalKind::Log,
+        rid: None,
+        duration: None,
+        source: Source::Udp,
+        body: body(100),
+        body_dropped: false,
+    };
+    let stored = ServiceRecord {
+        name: "a".into(),
+        state: State::Ok,
+        last_beat: H0,
+        timeout: TIMEOUT_NONE,
+        last_state_change: H0,
+        job: Some(Box::new(JobRecord {
+            events: vec![event(2), event(7), event(9)],
+            ..JobRecord::default()
+        })),
+        ..ServiceRecord::default()
+    };
+    let mut c = config(vec![], H0);
+    c.jobs.event_body_memory = 150;
+    let mut r = Engine::new(c);
+    r.load(vec![stored], vec![], H0);
+    assert_eq!(r.body_stats(), (100, 2), "the two oldest dropped");
+    let kept: Vec<bool> = r
+        .events("a")
+        .unwrap_or_default()
+        .iter()
+        .map(|e| e.body.is_some())
+        .collect();
+    assert_eq!(kept, [false, false, true]);
+    send(&mut r, "a", SignalKind::Log, None, H0 + MIN);
+    assert_eq!(
+        r.events("a").unwrap_or_default().last().map(|e| e.n),
+        Some(10)
+    );
+}
