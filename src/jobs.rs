@@ -15,6 +15,8 @@ pub const MAX_RID_LEN: usize = 64;
 pub const MAX_OPEN_RUNS: usize = 8;
 /// A start older than this is never paired with a closing signal.
 pub const MAX_PAIRING_MS: Millis = 72 * 3600 * 1000;
+/// Most of a failed run's output an alert carries (its last bytes).
+pub const OUTPUT_TAIL: usize = 1024;
 /// Grace of a scheduled service when none is set.
 pub const DEFAULT_SCHEDULE_GRACE_MS: Millis = 3600 * 1000;
 

@@ -3,11 +3,8 @@
 //! `ran 2 h 10 min, limit 2 h`, `ran 3 s, minimum 1 min`) and, for a failed
 //! run, the tail of its output. Pure functions of the `Failure` record.
 
-use crate::jobs::{Failure, Reason};
+use crate::jobs::{Failure, Reason, OUTPUT_TAIL};
 use crate::model::Millis;
-
-/// Most of a failed run's output an alert carries (its last bytes).
-pub const OUTPUT_TAIL: usize = 1024;
 
 /// The reason in words, e.g. `failed with exit code 3`.
 pub fn describe(f: &Failure) -> String {

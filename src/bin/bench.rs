@@ -15,10 +15,17 @@
 //! 100k and N (default 1M) services, save and load time, the longest stall
 //! of an HTTP request during a save, idle CPU, and expiry latency.
 //!
+//! `bench --engine [--services N]` measures the engine alone, in process
+//! (see `engine`): ns per plain beat and per scheduled success beat, RSS
+//! per plain service.
+//!
 //! `bench --ws [--services N] [--clients C]` measures dashboards instead
 //! (see `ws_bench`): RSS with C websocket clients (default 64) at N
 //! services (default 100k), and whether reading clients survive ~50k
 //! beats/s.
+//!
+//! `bench --cron` measures `lovebeat::cron` in-process: ns per next fire
+//! time (over a year and around DST changes) and per parse.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
@@ -28,6 +35,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "bench/cron.rs"]
+mod cron;
+#[path = "bench/engine.rs"]
+mod engine;
 #[path = "bench/ws.rs"]
 mod ws;
 
@@ -395,6 +406,10 @@ fn http_beats(server: &Server, ticks: f64) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--cron") {
+        cron::cron_bench();
+        return;
+    }
     let total: usize = args
         .iter()
         .position(|a| a == "--services")
@@ -407,6 +422,10 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("lovebeat-bench-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let ticks = clock_ticks();
+    if args.iter().any(|a| a == "--engine") {
+        engine::engine_bench(total);
+        return;
+    }
     if args.iter().any(|a| a == "--ws") {
         let services = if args.iter().any(|a| a == "--services") {
             total

@@ -20,7 +20,9 @@
 //!    names have no `$word` exist from here.
 //! 2. Call [`Engine::load`] once, before any input, with the database; log
 //!    the [`LoadReport`] it returns (what was skipped, and why).
-//! 3. For each input, call [`Engine::apply`] (a beat and/or a timeout),
+//! 3. For each input, call [`Engine::apply`] (a beat and/or a timeout;
+//!    [`Engine::apply_from`] for statsd, whose run signals record their
+//!    source), [`Engine::job`] (job settings and run signals, SPEC 14),
 //!    [`Engine::set_muted`], [`Engine::delete_service`] or
 //!    [`Engine::delete_view`] with the current wall-clock `now` (ms since
 //!    the epoch). Reads ([`Engine::service`], [`Engine::services`],
@@ -40,6 +42,8 @@
 //! 7. On a configuration reload (any time after `load`), call
 //!    [`Engine::set_max_services`] and [`Engine::set_templates`]`(templates,
 //!    now, out)`: views follow the new templates, state is kept.
+//!    With `[[services]]` blocks or `[limits]` of jobs changed, call
+//!    [`Engine::set_job_config`]`(config, now, out)` too.
 //! 8. When the monitor was not watching (the process stopped, the host
 //!    froze), call [`Engine::note_unwatched`]`(from, to)` before the next
 //!    input or tick: deadlines that fell inside move later instead of
@@ -56,6 +60,12 @@
 //!   beat does not grow with the number of services.
 //! - Every service in state OK with a timeout in force has a live entry in
 //!   the expiry schedule at or before its real deadline (see `timers`).
+//! - A job service (SPEC 14) has one deadline too: its open run's limit,
+//!   else its schedule's next fire after its last success (or after the
+//!   schedule was set) plus grace, else its period plus grace. `last_beat`
+//!   is its last success (a start or a log does not move it). The restart
+//!   grace of a scheduled service: not before the first fire after the
+//!   start plus grace.
 //! - Errors ([`EngineError`]) are about the request (a name, a view, the
 //!   limit) and leave the state unchanged.
 //!
@@ -68,12 +78,22 @@
 //! in `timers` (see there); nothing here walks all services except snapshots
 //! and the rare heap compaction.
 
+mod apply;
 pub mod auto;
 #[cfg(test)]
 mod deadline_tests;
 mod error;
 mod failures;
+#[cfg(test)]
+mod failures_tests;
+mod job;
+mod job_events;
+#[cfg(test)]
+mod job_record_tests;
+#[cfg(test)]
+mod job_tests;
 mod jobs;
+mod judge;
 mod load;
 #[cfg(test)]
 mod load_tests;
@@ -94,15 +114,19 @@ mod view;
 
 pub use error::EngineError;
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
-pub use load::{LoadReport, SkipReason, Skipped};
+pub use load::{BadSchedule, LoadReport, SkipReason, Skipped};
 pub use reload::ViewsReloaded;
 use std::hash::BuildHasher;
 
 use crate::events::Event;
-use crate::model::{is_valid_name, Millis, State, Update, TIMEOUT_NONE};
+#[cfg(test)] // the unit tests take it from here (`use super::*`)
+use crate::model::Update;
+use crate::model::{Millis, State};
+use job::{BlockRt, Job};
+use job_events::BodyBudget;
 use names::Names;
 use pattern::ViewTemplate;
-use service::Service;
+use service::{Service, HAS_JOB};
 use timers::{Timers, UNSCHEDULED};
 use unwatched::Unwatched;
 use view::View;
@@ -183,12 +207,22 @@ pub struct Engine {
     changed: bool,
     /// Build events for plain beats too (someone subscribed to everything).
     emit_beats: bool,
+    /// The job state of the services that use jobs (flag `HAS_JOB`), by id:
+    /// plain services carry nothing (SPEC 14.3).
+    jobs: HashMap<u32, Box<Job>>,
+    /// `config.jobs.blocks` with their schedules parsed.
+    blocks: Vec<BlockRt>,
+    /// The bodies of all events, within `event_body_memory`.
+    bodies: BodyBudget,
+    /// Counts `Job`s ever made (their epochs).
+    job_epoch: u64,
 }
 
 impl Engine {
     /// An engine with no services; the views of templates without a `$word`
     /// in their name exist already (state NEW, no members).
     pub fn new(config: EngineConfig) -> Engine {
+        let blocks = BlockRt::build(&config.jobs.blocks, config.started_at);
         let mut engine = Engine {
             config,
             services: Vec::new(),
@@ -207,6 +241,10 @@ impl Engine {
             dirty: false,
             changed: false,
             emit_beats: false,
+            jobs: HashMap::new(),
+            blocks,
+            bodies: BodyBudget::default(),
+            job_epoch: 0,
         };
         engine.create_fixed_views();
         engine
@@ -324,57 +362,17 @@ impl Engine {
 
     // ----- rules ---------------------------------------------------------
 
-    /// When `s` expires, or `None` if it never does.
-    fn expiry(&self, s: &Service) -> Option<Millis> {
-        s.effective_timeout().map(|t| self.expiry_after(s, t))
-    }
-
-    /// When `s` expires with `timeout` in force (restart and freeze grace
-    /// included).
-    fn expiry_after(&self, s: &Service, timeout: Millis) -> Millis {
-        let mut at = s.last_beat.saturating_add(timeout);
-        if s.grace {
-            at = at.max(self.config.started_at.saturating_add(timeout));
-        }
-        // The deadline was set by the beat (or the start) one timeout before.
-        self.unwatched.shift(at, at.saturating_sub(timeout))
-    }
-
-    /// The timeout in force and the next deadline as the API shows them
-    /// (see `ServiceRecord`): computed only when a record is built, so the
-    /// beat path pays nothing for them.
-    fn deadline_of(&self, s: &Service) -> (Millis, Option<Millis>) {
-        let Some(timeout) = s.effective_timeout() else {
-            return (TIMEOUT_NONE, None);
-        };
-        let live = matches!(s.state, State::Ok | State::New) && timeout > 0;
-        (timeout, live.then(|| self.expiry_after(s, timeout)))
-    }
-
-    fn evaluate(&self, s: &Service, now: Millis) -> State {
-        if s.muted_since != 0 {
-            State::Muted
-        } else if s.timeout == 0 {
-            State::Error
-        } else {
-            match self.expiry(s) {
-                Some(at) if now >= at => State::Error,
-                _ => State::Ok,
-            }
-        }
-    }
-
     /// Re-evaluates a service, records a state change (and its views'), and
     /// schedules its next expiry. Returns the previous state.
     fn reevaluate(&mut self, id: u32, now: Millis, out: &mut Vec<Event>) -> State {
         let s = self.svc(id);
         let previous = s.state;
-        let state = self.evaluate(s, now);
-        let deadline = if state == State::Ok {
-            self.expiry(s)
-        } else {
-            None
-        };
+        let (state, reason, deadline) = self.evaluate(id, s, now);
+        if s.flags & HAS_JOB != 0 {
+            if let Some(job) = self.jobs.get_mut(&id) {
+                job.reason = reason;
+            }
+        }
         if state != previous {
             self.dirty = true;
             let s = self.svc_mut(id);
@@ -508,6 +506,7 @@ impl Engine {
         for &vid in self.svc(id).views.clone().iter() {
             self.view_mut(vid).members.insert(id);
         }
+        self.attach_block(id, name, now);
         self.live += 1;
         self.service_counts[State::New.gauge() as usize] += 1;
         self.dirty = true;
@@ -515,55 +514,6 @@ impl Engine {
             service: self.service_record(id, false),
         });
         Ok(id)
-    }
-
-    /// Applies a beat and/or a timeout change to `name`, creating it when new.
-    pub fn apply(
-        &mut self,
-        name: &str,
-        update: Update,
-        now: Millis,
-        out: &mut Vec<Event>,
-    ) -> Result<Applied, EngineError> {
-        if !is_valid_name(name) {
-            return Err(EngineError::InvalidName(name.to_owned()));
-        }
-        let (id, created) = match self.find(name) {
-            Some(id) => (id, false),
-            None => (self.create(name, now, out)?, true),
-        };
-        let (timeout, beat) = match update {
-            Update::Beat => (None, true),
-            Update::SetTimeout(t) => (Some(t), false),
-            Update::SetTimeoutAndBeat(t) => (Some(t), true),
-            // Run signals: not built yet (jobs-engine).
-            Update::Start | Update::Fail | Update::Exit(_) => (None, false),
-        };
-        let s = self.svc_mut(id);
-        let mut changed = created;
-        if let Some(t) = timeout {
-            if s.timeout != t {
-                s.timeout = t;
-                changed = true;
-            }
-        }
-        let accepted = beat && s.beat(now);
-        self.changed |= accepted;
-        let previous = self.reevaluate(id, now, out);
-        let state = self.svc(id).state;
-        if changed {
-            self.dirty = true;
-        }
-        if (changed && state == previous && !created)
-            || state != previous
-            || (accepted && self.emit_beats)
-        {
-            out.push(Event::ServiceChanged {
-                service: self.service_record(id, false),
-                previous,
-            });
-        }
-        Ok(Applied { beat: accepted })
     }
 
     /// Mutes or unmutes a service (idempotent).
@@ -609,6 +559,9 @@ impl Engine {
         let service = self.services[id as usize].take();
         if let Some(s) = service {
             self.names.remove(s.name);
+            if let Some(job) = self.jobs.remove(&id) {
+                self.forget_job(&job);
+            }
             self.service_counts[s.state.gauge() as usize] -= 1;
             for &vid in s.views.iter() {
                 let v = self.view_mut(vid);
