@@ -164,7 +164,7 @@ fn start_store(
         templates,
         max_services: config.limits.max_services,
         started_at,
-        jobs: Default::default(),
+        jobs: config.job_config(),
     });
     let loaded = engine.load(database.services, database.views, now_ms());
     store::log_load_report(&loaded);
