@@ -63,7 +63,7 @@ impl<'de> Deserialize<'de> for DurationValue {
 
 impl DurationValue {
     /// The period of `timeout`: ms, or `TIMEOUT_NONE` / `TIMEOUT_AUTO`.
-    fn period(&self) -> Result<Millis, String> {
+    pub fn period(&self) -> Result<Millis, String> {
         match self {
             DurationValue::Seconds(-1) => Ok(TIMEOUT_NONE),
             DurationValue::Seconds(-2) => Ok(TIMEOUT_AUTO),
@@ -76,7 +76,7 @@ impl DurationValue {
     }
 
     /// A duration in ms; `None` for `"none"` (unset).
-    fn duration(&self) -> Result<Option<Millis>, String> {
+    pub fn duration(&self) -> Result<Option<Millis>, String> {
         let ms = match self {
             DurationValue::Seconds(s) if *s < 0 => {
                 return Err(format!("{s} is negative; a duration is at least 0 seconds"))
