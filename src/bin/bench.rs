@@ -15,6 +15,10 @@
 //! 100k and N (default 1M) services, save and load time, the longest stall
 //! of an HTTP request during a save, idle CPU, and expiry latency.
 //!
+//! `bench --db [--services N]` measures the database in-process instead
+//! (see `db_bench`): save and load time and file size of N plain services
+//! and of N services with schedules and 20 events each.
+//!
 //! `bench --ws [--services N] [--clients C]` measures dashboards instead
 //! (see `ws_bench`): RSS with C websocket clients (default 64) at N
 //! services (default 100k), and whether reading clients survive ~50k
@@ -28,6 +32,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "bench/db.rs"]
+mod db;
 #[path = "bench/ws.rs"]
 mod ws;
 
@@ -407,6 +413,11 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("lovebeat-bench-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let ticks = clock_ticks();
+    if args.iter().any(|a| a == "--db") {
+        db::db_bench(&dir, total);
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     if args.iter().any(|a| a == "--ws") {
         let services = if args.iter().any(|a| a == "--services") {
             total
