@@ -289,3 +289,20 @@ fn services_blocks_append_across_files_in_order() {
     assert_eq!(patterns, ["first.*", "second.*"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn services_the_commented_example_in_lovebeat_toml_is_valid() {
+    let text = include_str!("../../lovebeat.toml");
+    let block: Vec<&str> = text
+        .lines()
+        .skip_while(|l| *l != "# [[services]]")
+        .take_while(|l| l.starts_with("# "))
+        .filter(|l| !l.starts_with("# #"))
+        .map(|l| &l[2..])
+        .collect();
+    assert!(block.len() > 5, "the example block is in lovebeat.toml");
+    let c = Config::from_toml_str(&block.join("\n")).unwrap();
+    let jobs = c.job_config();
+    assert_eq!(jobs.blocks.len(), 1);
+    assert_eq!(jobs.blocks[0].settings.max_runtime, Some(7_200_000));
+}
