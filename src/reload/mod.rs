@@ -234,14 +234,3 @@ fn list(names: &[String]) -> String {
         names.join(", ")
     }
 }
-
-// TEMPORARY until branch jobs-engine (which owns it) is merged here.
-impl crate::engine::Engine {
-    pub fn set_job_config(
-        &mut self,
-        _config: crate::engine::JobConfig,
-        _now: crate::model::Millis,
-        _out: &mut Vec<crate::events::Event>,
-    ) {
-    }
-}
