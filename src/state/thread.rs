@@ -238,8 +238,9 @@ impl StateThread {
             Command::Ingest(batch) => {
                 let mut beats = 0;
                 let mut refused = 0;
+                let source = batch.source;
                 for (name, update) in batch.iter() {
-                    match self.engine.apply(name, update, now, events) {
+                    match self.engine.apply_from(name, update, source, now, events) {
                         Ok(applied) => beats += applied.beat as u64,
                         Err(EngineError::TooManyServices { max }) => {
                             refused += 1;
