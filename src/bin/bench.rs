@@ -15,6 +15,10 @@
 //! 100k and N (default 1M) services, save and load time, the longest stall
 //! of an HTTP request during a save, idle CPU, and expiry latency.
 //!
+//! `bench --db [--services N]` measures the database in-process instead
+//! (see `db_bench`): save and load time and file size of N plain services
+//! and of N services with schedules and 20 events each.
+//!
 //! `bench --engine [--services N]` measures the engine alone, in process
 //! (see `engine`): ns per plain beat and per scheduled success beat, RSS
 //! per plain service.
@@ -37,6 +41,8 @@ use std::time::{Duration, Instant};
 
 #[path = "bench/cron.rs"]
 mod cron;
+#[path = "bench/db.rs"]
+mod db;
 #[path = "bench/engine.rs"]
 mod engine;
 #[path = "bench/ws.rs"]
@@ -422,6 +428,11 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("lovebeat-bench-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let ticks = clock_ticks();
+    if args.iter().any(|a| a == "--db") {
+        db::db_bench(&dir, total);
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     if args.iter().any(|a| a == "--engine") {
         engine::engine_bench(total);
         return;

@@ -314,7 +314,7 @@ fn the_state_thread_applies_templates_and_max_services_and_publishes_the_changes
     let template = ViewTemplate::new("db", &["db.*".to_string()], &[], vec![])
         .unwrap_or_else(|e| panic!("{e}"));
     let done = handle
-        .reload(Some(vec![template]), 2)
+        .reload(Some(vec![template]), 2, None)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(done.added, vec!["db".to_string()]);
     assert_eq!(done.services_moved, 2);
@@ -323,7 +323,9 @@ fn the_state_thread_applies_templates_and_max_services_and_publishes_the_changes
         .any(|e| matches!(&*e, Event::ViewAdded { view } if view.name == "db"));
     assert!(added, "the reload's events are published");
     // max_services alone: the views stay, the new limit holds.
-    let done = handle.reload(None, 2).unwrap_or_else(|e| panic!("{e}"));
+    let done = handle
+        .reload(None, 2, None)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(done, crate::engine::ViewsReloaded::default());
     assert_eq!(handle.views().map(|v| v.len()).ok(), Some(1));
     assert!(matches!(
@@ -331,6 +333,105 @@ fn the_state_thread_applies_templates_and_max_services_and_publishes_the_changes
         Err(StateError::Engine(EngineError::TooManyServices { max: 2 }))
     ));
     // No saver: the final save fails at once and the thread ends.
+    drop(save_rx);
+    handle.shutdown();
+    drop(handle);
+    assert!(thread.join().is_ok(), "the state thread did not panic");
+}
+
+#[test]
+fn services_blocks_and_event_limits_are_live_max_body_bytes_needs_a_restart() {
+    let blocks = format!(
+        "{BASE}\n[[services]]\npattern = \"db.*\"\nschedule = \"@daily\"\ngrace = \"2h\"\n"
+    );
+    let p = plan(&config(BASE), &config(&blocks));
+    assert!(p.jobs && !p.views && !p.max_services && p.applies_anything());
+    assert_eq!(p.sections[4], "limits unchanged");
+    assert_eq!(p.sections[5], "services: 0 -> 1 blocks");
+    assert!(p.restart.is_empty());
+    // A changed block is a change too, the count alone is not the test.
+    let changed = blocks.replace("2h", "3h");
+    let p = plan(&config(&blocks), &config(&changed));
+    assert!(p.jobs);
+    assert_eq!(p.sections[5], "services: 1 -> 1 blocks");
+    assert!(!plan(&config(&blocks), &config(&blocks)).jobs);
+
+    let limits = format!(
+        "{BASE}\n[limits]\nevents_per_service = 5\nevent_body_memory = 1000\nmax_body_bytes = 100\n"
+    );
+    let p = plan(&config(BASE), &config(&limits));
+    assert!(p.jobs && !p.max_services);
+    assert_eq!(
+        p.sections[4],
+        "limits: events_per_service 20 -> 5, event_body_memory 67108864 -> 1000"
+    );
+    assert_eq!(p.restart, vec!["[limits] max_body_bytes"]);
+    let running = effective(&config(BASE), &config(&limits));
+    assert_eq!(
+        running.limits.max_body_bytes, 10_000,
+        "kept until a restart"
+    );
+    assert_eq!(running.limits.events_per_service, 5);
+    assert_eq!(running.limits.event_body_memory, 1000);
+
+    // max_body_bytes alone applies nothing now.
+    let body = format!("{BASE}\n[limits]\nmax_body_bytes = 100\n");
+    let p = plan(&config(BASE), &config(&body));
+    assert!(!p.applies_anything());
+    assert_eq!(p.restart, vec!["[limits] max_body_bytes"]);
+}
+
+#[test]
+fn the_state_thread_applies_a_new_job_config() {
+    use crate::engine::{Engine, EngineConfig};
+    use crate::model::Update;
+    use crossbeam_channel::bounded;
+    let engine = Engine::new(EngineConfig {
+        templates: vec![],
+        max_services: 10,
+        started_at: crate::clock::now_ms(),
+        jobs: Default::default(),
+    });
+    let (tx, rx) = bounded(crate::state::COMMAND_QUEUE);
+    let handle = StateHandle::new(tx);
+    let (save_tx, save_rx) = bounded(2);
+    let thread = crate::state::spawn(
+        engine,
+        rx,
+        save_tx,
+        Arc::new(Counters::default()),
+        crate::state::StateOptions {
+            save_interval: Duration::from_secs(3600),
+            stop: handle.stop_flag(),
+            saver_queue: None,
+        },
+    )
+    .unwrap_or_else(|e| panic!("spawn: {e}"));
+    handle
+        .update("backup.db1", Update::Beat)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let effective = |name: &str| {
+        handle
+            .service(name, true)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .job
+            .map(|j| j.effective.clone())
+    };
+    assert_eq!(effective("backup.db1").and_then(|e| e.max_runtime), None);
+    let new = config(
+        "[[services]]\npattern = \"backup.*\"\nmax_runtime = \"2h\"\nschedule = \"@daily\"\n",
+    );
+    handle
+        .reload(None, 10, Some(new.job_config()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let now = effective("backup.db1").unwrap_or_else(|| panic!("the block gives it jobs"));
+    assert_eq!(now.max_runtime, Some(7_200_000));
+    assert_eq!(now.schedule.as_deref(), Some("@daily"));
+    // Without the block, the settings in force go back.
+    handle
+        .reload(None, 10, Some(config("").job_config()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(effective("backup.db1").and_then(|e| e.max_runtime), None);
     drop(save_rx);
     handle.shutdown();
     drop(handle);

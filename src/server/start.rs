@@ -152,11 +152,19 @@ fn start_store(
         database.services.len(),
         database.views.len()
     );
+    let problems = &database.job_key_problems;
+    if problems.count > 0 {
+        log::warn!(
+            "database: {} malformed job keys skipped (the services loaded without them): {}",
+            problems.count,
+            problems.samples.join("; ")
+        );
+    }
     let mut engine = Engine::new(EngineConfig {
         templates,
         max_services: config.limits.max_services,
         started_at,
-        jobs: Default::default(),
+        jobs: config.job_config(),
     });
     let loaded = engine.load(database.services, database.views, now_ms());
     store::log_load_report(&loaded);
