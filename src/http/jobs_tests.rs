@@ -624,3 +624,42 @@ fn json_settings_over_the_body_cap_are_still_413_with_the_header() {
     assert!(head.contains("Ping-Body-Limit: 10000"), "{head}");
     assert!(got.try_recv().is_err());
 }
+
+#[test]
+fn behind_nginx_connection_upgrade_the_rest_is_read_and_dropped() {
+    use std::io::{Read, Write};
+    let (state, got) = fake_state();
+    let opts = HttpOptions {
+        max_body_bytes: 10,
+        ..HttpOptions::default()
+    };
+    let counters = std::sync::Arc::new(crate::counters::Counters::default());
+    let (addr, _) = spawn("127.0.0.1:0", state, counters, opts).unwrap();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    // nginx as in the README sends `Connection: upgrade` on every request;
+    // tiny_http then hands over the raw connection as the body and closes
+    // it after the reply. The rest of the body must be read first: closed
+    // unread, it would reset the connection and could lose the reply.
+    let body = vec![b'u'; 300_000];
+    let head = format!(
+        "POST /api/services/up/log HTTP/1.1\r\nHost: t\r\nConnection: upgrade\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(&body).unwrap();
+    let (status, head, _) = read_one(&mut s);
+    assert_eq!(status, 200, "{head}");
+    let Got::Job(_, _, Some(signal)) = got.recv().unwrap() else {
+        panic!("not a job")
+    };
+    assert_eq!(signal.kind, SignalKind::Log);
+    assert_eq!(
+        signal.body.map(|b| (b.bytes.len(), b.truncated)),
+        Some((10, true))
+    );
+    let mut rest = Vec::new();
+    let end = s.read_to_end(&mut rest);
+    assert!(end.is_ok(), "a clean close, not a reset: {end:?}");
+}

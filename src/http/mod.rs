@@ -426,6 +426,12 @@ fn read_body(rq: &mut tiny_http::Request, limit: BodyLimit) -> Result<(Vec<u8>, 
                 return Err(BodyError::TooLarge);
             }
             body.truncate(limit.max);
+            if upgrade {
+                // The raw connection: nothing drains the rest for us, and
+                // it must not be read as the next request.
+                let rest = rq.body_length().unwrap_or(0) as u64 - cap;
+                discard(rq.as_reader().take(rest), start);
+            }
             return Ok((body, true));
         }
         if start.elapsed() > BODY_DEADLINE {
@@ -436,6 +442,20 @@ fn read_body(rq: &mut tiny_http::Request, limit: BodyLimit) -> Result<(Vec<u8>, 
         }
     }
     Ok((body, false))
+}
+
+/// Reads `reader` to its end into nothing, through a small heap buffer,
+/// for at most what is left of `BODY_DEADLINE` since `start`.
+fn discard(mut reader: impl Read, start: Instant) {
+    let mut scratch = vec![0u8; 4096];
+    while start.elapsed() <= BODY_DEADLINE {
+        match reader.read(&mut scratch) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return,
+        }
+    }
 }
 
 /// Answers 413 to a request whose Content-Length is over the limit, without
