@@ -663,3 +663,31 @@ fn behind_nginx_connection_upgrade_the_rest_is_read_and_dropped() {
     let end = s.read_to_end(&mut rest);
     assert!(end.is_ok(), "a clean close, not a reset: {end:?}");
 }
+
+#[test]
+fn refusals_before_routing_carry_the_body_limit_too() {
+    use std::io::Write;
+    let (state, got) = fake_state();
+    let opts = HttpOptions {
+        auth: auth::Auth::new("secret", false),
+        ..HttpOptions::default()
+    };
+    let counters = std::sync::Arc::new(crate::counters::Counters::default());
+    let (addr, _) = spawn("127.0.0.1:0", state, counters, opts).unwrap();
+    for (req, status) in [
+        ("POST /api/services/a/start HTTP/1.1\r\nHost: t\r\n\r\n", 401),
+        (
+            "POST /api/services/a/start HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer secret\r\nContent-Length: x\r\n\r\n",
+            400,
+        ),
+    ] {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        s.write_all(req.as_bytes()).unwrap();
+        let (got_status, head, _) = read_one(&mut s);
+        assert_eq!(got_status, status, "{head}");
+        assert!(head.contains("Ping-Body-Limit: 10000"), "{head}");
+    }
+    assert!(got.try_recv().is_err());
+}

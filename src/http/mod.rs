@@ -176,18 +176,23 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
         max_body_bytes: shared.max_body_bytes,
         remote_addr: rq.remote_addr().map(|a| a.ip()),
     };
+    let endpoint = router::endpoint(&req);
+    // `Ping-Body-Limit` on every reply of a route that takes a run's output.
+    let limit_header = endpoint
+        .takes_output()
+        .then(|| router::body_limit_header(shared.max_body_bytes));
     if let Err(denied) = shared.auth.check(&req) {
         let need = auth::need(&req.method, &req.path);
         log::debug!("HTTP {} {} refused: {denied:?}", req.method, req.path);
         let mut resp = HttpResponse::json(401, &serde_json::json!({"error": denied.message(need)}));
         resp.headers
             .push(("WWW-Authenticate".into(), denied.challenge().into()));
+        resp.headers.extend(limit_header);
         if let Err(e) = rq.respond(to_tiny(resp)) {
             log::debug!("401 reply not sent: {e}");
         }
         return;
     }
-    let endpoint = router::endpoint(&req);
     // `/ws` takes the connection over before any body is read; `/metrics`
     // has none to read.
     match endpoint {
@@ -205,19 +210,18 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
     // request must not go through as an empty one.
     let declared = req.header("content-length").map(str::trim);
     if declared.is_some_and(|v| v.parse::<u64>().is_err()) {
-        let resp = HttpResponse::json(
+        let mut resp = HttpResponse::json(
             400,
             &serde_json::json!({"error": "invalid Content-Length header"}),
         );
+        resp.headers.extend(limit_header);
         let _ = rq.respond(to_tiny(resp));
         return;
     }
     let limit = body_limit(&endpoint, &req);
-    let takes_output = endpoint.takes_output();
     if let Some(len) = rq.body_length() {
         if len > MAX_BODY && !limit.truncate {
-            let header = takes_output.then_some(shared.max_body_bytes);
-            return reject_oversized(rq, len, header);
+            return reject_oversized(rq, len, limit_header);
         }
     }
     let resp = match read_body(&mut rq, limit) {
@@ -243,10 +247,7 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
                 ),
             };
             // `answer` adds it to the replies it makes.
-            if takes_output {
-                resp.headers
-                    .push(router::body_limit_header(shared.max_body_bytes));
-            }
+            resp.headers.extend(limit_header);
             resp
         }
     };
@@ -462,11 +463,10 @@ fn discard(mut reader: impl Read, start: Instant) {
 /// reading the body (tiny_http drains it when the request is dropped, on
 /// this connection's own thread, through a fixed buffer in our patched copy)
 /// and closes the connection.
-fn reject_oversized(rq: tiny_http::Request, len: usize, body_limit: Option<usize>) {
+fn reject_oversized(rq: tiny_http::Request, len: usize, header: Option<(String, String)>) {
     log::debug!("HTTP request declaring a {len}-byte body refused");
     let mut resp = ApiError::BodyTooLarge.into_response();
-    resp.headers
-        .extend(body_limit.map(router::body_limit_header));
+    resp.headers.extend(header);
     let mut resp = to_tiny(resp);
     if let Ok(close) = tiny_http::Header::from_bytes(&b"Connection"[..], &b"close"[..]) {
         resp.add_header(close);
