@@ -9,7 +9,10 @@
 //! `auth` (the optional access token),
 //! `handlers` (one function per route), `dashboard` (the embedded web
 //! page and its assets), `beat` (beat bodies), `timeout`
-//! (timeout text), `metrics` (`/metrics`), `urlenc`. The JSON shapes are
+//! (timeout text), `jobs` (the run signal and event routes of SPEC 14.4),
+//! `settings` (job settings from query, form or JSON), `metrics`
+//! (`/metrics`), `urlenc`. A run's output (a signal's body) is read only up
+//! to `max_body_bytes` (`body_limit`, `read_body`) and the rest drained. The JSON shapes are
 //! in `crate::json`, shared with `ws` and `eventlog`.
 //!
 //! Connections: our tiny_http fork (see `vendor/tiny_http/PATCHED.md`) runs
@@ -41,9 +44,11 @@ mod tests;
 pub use crate::json::Dialect;
 pub use beat::{beat_update, BeatError, BodyKind};
 pub use fds::raise_nofile_limit;
+pub use jobs::parse_signal;
 pub use request::DEFAULT_MAX_BODY_BYTES;
 pub use request::{ApiError, HttpRequest, HttpResponse, MAX_BODY};
 pub use router::{endpoint, route, Endpoint};
+pub use settings::{from_query as job_settings_from_query, parse_duration};
 pub use timeout::{parse_timeout, TimeoutError, MAX_TIMEOUT_SECS};
 
 use crate::counters::Counters;
