@@ -15,6 +15,10 @@
 //! 100k and N (default 1M) services, save and load time, the longest stall
 //! of an HTTP request during a save, idle CPU, and expiry latency.
 //!
+//! `bench --engine [--services N]` measures the engine alone, in process
+//! (see `engine`): ns per plain beat and per scheduled success beat, RSS
+//! per plain service.
+//!
 //! `bench --ws [--services N] [--clients C]` measures dashboards instead
 //! (see `ws_bench`): RSS with C websocket clients (default 64) at N
 //! services (default 100k), and whether reading clients survive ~50k
@@ -28,6 +32,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "bench/engine.rs"]
+mod engine;
 #[path = "bench/ws.rs"]
 mod ws;
 
@@ -407,6 +413,10 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("lovebeat-bench-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let ticks = clock_ticks();
+    if args.iter().any(|a| a == "--engine") {
+        engine::engine_bench(total);
+        return;
+    }
     if args.iter().any(|a| a == "--ws") {
         let services = if args.iter().any(|a| a == "--services") {
             total

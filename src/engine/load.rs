@@ -1,8 +1,10 @@
 //! Loading a database at start-up (`Engine::load`) and the report of what
 //! was loaded and what was skipped, for the caller to log.
 
+use super::service::OWN_TIMEOUT;
 use super::view::View;
 use super::Engine;
+use crate::jobs::{JobRecord, Reason, MAX_OPEN_RUNS};
 use crate::model::{
     is_valid_name, Millis, ServiceRecord, State, ViewRecord, NEVER, TIMEOUT_AUTO, TIMEOUT_NONE,
 };
@@ -81,6 +83,7 @@ impl Engine {
             } else {
                 TIMEOUT_NONE
             };
+            let stored_timeout = s.timeout;
             s.muted_since = record.muted_since.max(0);
             s.last_state_change = record.last_state_change;
             s.set_history(record.beat_history);
@@ -90,7 +93,15 @@ impl Engine {
                 State::New => State::Ok,
                 other => other,
             };
-            let state = s.state;
+            self.restore_job(
+                id,
+                &record.name,
+                stored_timeout,
+                record.job,
+                now,
+                &mut report,
+            );
+            let state = self.svc(id).state;
             self.service_counts[State::New.gauge() as usize] -= 1;
             self.service_counts[state.gauge() as usize] += 1;
             if state == State::Error {
@@ -111,8 +122,97 @@ impl Engine {
                 self.reevaluate(id, now, &mut sink);
             }
         }
+        self.enforce_body_budget();
         self.dirty = false;
         report
+    }
+
+    /// Restores what a record says of a service's jobs. The stored
+    /// `timeout` is the service's own period unless it is the block's (the
+    /// database does not say); while a schedule is stored it is ignored
+    /// (it is the longest gap plus grace, for 1.0.3). A schedule that no
+    /// longer parses leaves a period service with that stored timeout, and
+    /// is reported.
+    fn restore_job(
+        &mut self,
+        id: u32,
+        name: &str,
+        timeout: Millis,
+        record: Option<Box<JobRecord>>,
+        now: Millis,
+        report: &mut LoadReport,
+    ) {
+        let block = self.block_for(name);
+        let block_timeout = block.and_then(|b| self.config.jobs.blocks[b as usize].timeout);
+        let scheduled = record.as_ref().is_some_and(|r| r.own.schedule.is_some());
+        let s = self.svc_mut(id);
+        if scheduled {
+            s.timeout = block_timeout.unwrap_or(TIMEOUT_NONE);
+        } else if timeout != TIMEOUT_NONE && Some(timeout) != block_timeout {
+            s.flags |= OWN_TIMEOUT;
+        }
+        let Some(record) = record else {
+            return;
+        };
+        let record = *record;
+        self.give_job(id, block);
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        job.block = block;
+        job.own = record.own;
+        if let Err(why) = self.resolve_job(id, now) {
+            self.fix_unresolvable(id, name, timeout, why, now, report);
+        }
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        if job.effective.schedule.is_some() {
+            job.schedule_since = record.schedule_since.or(job.schedule_since);
+        }
+        job.open_runs = record.open_runs;
+        job.open_runs.truncate(MAX_OPEN_RUNS);
+        job.last_duration = record.last_duration;
+        job.last_exit_code = record.last_exit_code;
+        job.failure = record
+            .reason
+            .filter(|r| matches!(r, Reason::Failed | Reason::TooFast));
+        let keep = self.config.jobs.events_per_service;
+        let skip = record.events.len().saturating_sub(keep);
+        for event in record.events.into_iter().skip(skip) {
+            self.restore_event(id, event);
+        }
+    }
+
+    /// When the own settings of a loaded job no longer resolve (a schedule
+    /// or zone this version refuses): keep it as a period service.
+    fn fix_unresolvable(
+        &mut self,
+        id: u32,
+        name: &str,
+        timeout: Millis,
+        why: String,
+        now: Millis,
+        report: &mut LoadReport,
+    ) {
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        let why = format!(
+            "schedule '{}' (tz {}): {why}; kept as a period service",
+            job.own.schedule.as_deref().unwrap_or_default(),
+            job.own.tz.as_deref().unwrap_or("UTC")
+        );
+        job.own.schedule = None;
+        job.own.tz = None;
+        let s = self.svc_mut(id);
+        s.timeout = timeout;
+        s.flags |= OWN_TIMEOUT;
+        let _ = self.resolve_job(id, now);
+        report.bad_schedules.push(BadSchedule {
+            name: name.to_owned(),
+            why,
+        });
     }
 }
 
@@ -123,6 +223,16 @@ pub struct LoadReport {
     pub services: usize,
     /// Services not loaded, in file order, with the reason.
     pub skipped: Vec<Skipped>,
+    /// Services loaded whose stored schedule no longer parses: they were
+    /// kept as period services.
+    pub bad_schedules: Vec<BadSchedule>,
+}
+
+/// A loaded service whose schedule was dropped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadSchedule {
+    pub name: String,
+    pub why: String,
 }
 
 /// One service `Engine::load` left out.

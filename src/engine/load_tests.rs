@@ -41,7 +41,7 @@ fn a_clean_database_loads_everything_and_skips_nothing() {
         report,
         LoadReport {
             services: 2,
-            skipped: vec![]
+            ..LoadReport::default()
         }
     );
     assert_eq!(e.len(), 2);

@@ -69,10 +69,16 @@
 //! and the rare heap compaction.
 
 pub mod auto;
+mod cron_stub;
 #[cfg(test)]
 mod deadline_tests;
 mod error;
+mod job;
+mod job_events;
+#[cfg(test)]
+mod job_tests;
 mod jobs;
+mod judge;
 mod load;
 #[cfg(test)]
 mod load_tests;
@@ -93,15 +99,18 @@ mod view;
 
 pub use error::EngineError;
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
-pub use load::{LoadReport, SkipReason, Skipped};
+pub use load::{BadSchedule, LoadReport, SkipReason, Skipped};
 pub use reload::ViewsReloaded;
 use std::hash::BuildHasher;
 
 use crate::events::Event;
-use crate::model::{is_valid_name, Millis, State, Update, TIMEOUT_NONE};
+use crate::jobs::{SettingsChange, Signal, SignalKind, Source};
+use crate::model::{is_valid_name, Millis, State, Update};
+use job::{BlockRt, Job};
+use job_events::BodyBudget;
 use names::Names;
 use pattern::ViewTemplate;
-use service::Service;
+use service::{Service, HAS_JOB};
 use timers::{Timers, UNSCHEDULED};
 use unwatched::Unwatched;
 use view::View;
@@ -182,12 +191,22 @@ pub struct Engine {
     changed: bool,
     /// Build events for plain beats too (someone subscribed to everything).
     emit_beats: bool,
+    /// The job state of the services that use jobs (flag `HAS_JOB`), by id:
+    /// plain services carry nothing (SPEC 14.3).
+    jobs: HashMap<u32, Box<Job>>,
+    /// `config.jobs.blocks` with their schedules parsed.
+    blocks: Vec<BlockRt>,
+    /// The bodies of all events, within `event_body_memory`.
+    bodies: BodyBudget,
+    /// Counts `Job`s ever made (their epochs).
+    job_epoch: u64,
 }
 
 impl Engine {
     /// An engine with no services; the views of templates without a `$word`
     /// in their name exist already (state NEW, no members).
     pub fn new(config: EngineConfig) -> Engine {
+        let blocks = BlockRt::build(&config.jobs.blocks, config.started_at);
         let mut engine = Engine {
             config,
             services: Vec::new(),
@@ -206,6 +225,10 @@ impl Engine {
             dirty: false,
             changed: false,
             emit_beats: false,
+            jobs: HashMap::new(),
+            blocks,
+            bodies: BodyBudget::default(),
+            job_epoch: 0,
         };
         engine.create_fixed_views();
         engine
@@ -318,57 +341,22 @@ impl Engine {
 
     // ----- rules ---------------------------------------------------------
 
-    /// When `s` expires, or `None` if it never does.
-    fn expiry(&self, s: &Service) -> Option<Millis> {
-        s.effective_timeout().map(|t| self.expiry_after(s, t))
-    }
-
-    /// When `s` expires with `timeout` in force (restart and freeze grace
-    /// included).
-    fn expiry_after(&self, s: &Service, timeout: Millis) -> Millis {
-        let mut at = s.last_beat.saturating_add(timeout);
-        if s.grace {
-            at = at.max(self.config.started_at.saturating_add(timeout));
-        }
-        // The deadline was set by the beat (or the start) one timeout before.
-        self.unwatched.shift(at, at.saturating_sub(timeout))
-    }
-
-    /// The timeout in force and the next deadline as the API shows them
-    /// (see `ServiceRecord`): computed only when a record is built, so the
-    /// beat path pays nothing for them.
-    fn deadline_of(&self, s: &Service) -> (Millis, Option<Millis>) {
-        let Some(timeout) = s.effective_timeout() else {
-            return (TIMEOUT_NONE, None);
-        };
-        let live = matches!(s.state, State::Ok | State::New) && timeout > 0;
-        (timeout, live.then(|| self.expiry_after(s, timeout)))
-    }
-
-    fn evaluate(&self, s: &Service, now: Millis) -> State {
-        if s.muted_since != 0 {
-            State::Muted
-        } else if s.timeout == 0 {
-            State::Error
-        } else {
-            match self.expiry(s) {
-                Some(at) if now >= at => State::Error,
-                _ => State::Ok,
-            }
-        }
-    }
-
     /// Re-evaluates a service, records a state change (and its views'), and
     /// schedules its next expiry. Returns the previous state.
     fn reevaluate(&mut self, id: u32, now: Millis, out: &mut Vec<Event>) -> State {
         let s = self.svc(id);
         let previous = s.state;
-        let state = self.evaluate(s, now);
+        let (state, reason) = self.evaluate(id, s, now);
         let deadline = if state == State::Ok {
-            self.expiry(s)
+            self.deadline(id, s).map(|(at, _)| at)
         } else {
             None
         };
+        if s.flags & HAS_JOB != 0 {
+            if let Some(job) = self.jobs.get_mut(&id) {
+                job.reason = reason;
+            }
+        }
         if state != previous {
             self.dirty = true;
             let s = self.svc_mut(id);
@@ -502,6 +490,7 @@ impl Engine {
         for &vid in self.svc(id).views.clone().iter() {
             self.view_mut(vid).members.insert(id);
         }
+        self.attach_block(id, name, now);
         self.live += 1;
         self.service_counts[State::New.gauge() as usize] += 1;
         self.dirty = true;
@@ -519,23 +508,53 @@ impl Engine {
         now: Millis,
         out: &mut Vec<Event>,
     ) -> Result<Applied, EngineError> {
+        self.apply_from(name, update, Source::default(), now, out)
+    }
+
+    /// `apply`, for an update that came from `source` (run signals from
+    /// statsd are recorded with it).
+    pub fn apply_from(
+        &mut self,
+        name: &str,
+        update: Update,
+        source: Source,
+        now: Millis,
+        out: &mut Vec<Event>,
+    ) -> Result<Applied, EngineError> {
         if !is_valid_name(name) {
             return Err(EngineError::InvalidName(name.to_owned()));
         }
-        let (id, created) = match self.find(name) {
-            Some(id) => (id, false),
-            None => (self.create(name, now, out)?, true),
-        };
         let (timeout, beat) = match update {
             Update::Beat => (None, true),
             Update::SetTimeout(t) => (Some(t), false),
             Update::SetTimeoutAndBeat(t) => (Some(t), true),
-            // Run signals: not built yet (jobs-engine).
-            Update::Start | Update::Fail | Update::Exit(_) => (None, false),
+            Update::Start | Update::Fail | Update::Exit(_) => {
+                let kind = match update {
+                    Update::Start => SignalKind::Start,
+                    Update::Fail => SignalKind::Fail,
+                    Update::Exit(code) => SignalKind::Exit(code),
+                    _ => SignalKind::Log,
+                };
+                let signal = Signal::new(kind, source);
+                return self.job(name, &SettingsChange::default(), Some(signal), now, out);
+            }
         };
+        let (id, created) = match self.find(name) {
+            Some(id) => (id, false),
+            None => (self.create(name, now, out)?, true),
+        };
+        if self.svc(id).flags & HAS_JOB != 0 {
+            let change = SettingsChange {
+                timeout,
+                ..SettingsChange::default()
+            };
+            let signal = beat.then(|| Signal::new(SignalKind::Success, source));
+            return self.job_on(id, created, &change, signal, now, out);
+        }
         let s = self.svc_mut(id);
         let mut changed = created;
         if let Some(t) = timeout {
+            s.flags |= service::OWN_TIMEOUT;
             if s.timeout != t {
                 s.timeout = t;
                 changed = true;
@@ -603,6 +622,9 @@ impl Engine {
         let service = self.services[id as usize].take();
         if let Some(s) = service {
             self.names.remove(s.name);
+            if let Some(job) = self.jobs.remove(&id) {
+                self.forget_job(&job);
+            }
             self.service_counts[s.state.gauge() as usize] -= 1;
             for &vid in s.views.iter() {
                 let v = self.view_mut(vid);

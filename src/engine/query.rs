@@ -1,7 +1,9 @@
 //! Read-only views of the engine: snapshots of services and views for the
 //! API and the database, the status summary and the per-state counts.
 
+use super::service::HAS_JOB;
 use super::{auto, Engine, EngineError, Service};
+use crate::jobs::JobRecord;
 use crate::model::{ServiceRecord, ServiceRef, ServiceSnapshot, State, StatusSummary, ViewRecord};
 
 impl Engine {
@@ -9,10 +11,16 @@ impl Engine {
 
     /// A snapshot of one service. `history` copies the beat history (API
     /// details, the database); `analysis` computes it (the API).
-    pub(super) fn record_of(&self, s: &Service, history: bool, analysis: bool) -> ServiceRecord {
+    pub(super) fn record_of(
+        &self,
+        id: u32,
+        s: &Service,
+        history: bool,
+        analysis: bool,
+    ) -> ServiceRecord {
         let mut views: Vec<String> = s.views.iter().map(|&v| self.view(v).name.clone()).collect();
         views.sort_unstable();
-        let (timeout_in_force, next_deadline) = self.deadline_of(s);
+        let (timeout_in_force, next_deadline) = self.deadline_of(id, s);
         ServiceRecord {
             name: self.names.get(s.name).to_owned(),
             state: s.state,
@@ -33,12 +41,39 @@ impl Engine {
             },
             timeout_in_force,
             next_deadline,
-            job: None,
+            job: self.job_record(id, s, history).map(Box::new),
         }
     }
 
+    /// The job part of a record; `events` copies the events (details, a
+    /// save).
+    fn job_record(&self, id: u32, s: &Service, events: bool) -> Option<JobRecord> {
+        if s.flags & HAS_JOB == 0 {
+            return None;
+        }
+        let job = self.jobs.get(&id)?;
+        Some(JobRecord {
+            own: job.own.clone(),
+            effective: job.effective.settings(),
+            schedule_since: job.schedule_since,
+            open_runs: job.open_runs.clone(),
+            last_duration: job.last_duration,
+            last_exit_code: job.last_exit_code,
+            reason: if s.state == State::Error {
+                job.reason
+            } else {
+                None
+            },
+            events: if events {
+                job.events.iter().cloned().collect()
+            } else {
+                Vec::new()
+            },
+        })
+    }
+
     pub(super) fn service_record(&self, id: u32, details: bool) -> ServiceRecord {
-        self.record_of(self.svc(id), details, true)
+        self.record_of(id, self.svc(id), details, true)
     }
 
     pub(super) fn view_record(&self, id: u32) -> ViewRecord {
@@ -153,17 +188,24 @@ impl Engine {
         max: usize,
         out: &mut ServiceSnapshot,
     ) -> bool {
-        self.walk(cursor, max, |s| {
+        self.walk(cursor, max, |id, s| {
+            let job = self.job_record(id, s, true);
+            // A scheduled service is stored with the longest gap plus grace
+            // as its timeout, so 1.0.3 still watches it after a rollback.
+            let timeout = match s.flags & HAS_JOB {
+                0 => None,
+                _ => self.jobs.get(&id).and_then(|j| j.schedule_timeout()),
+            };
             let service = ServiceRef {
                 name: self.names.get(s.name),
                 state: s.state,
                 last_beat: s.last_beat,
-                timeout: s.timeout,
+                timeout: timeout.unwrap_or(s.timeout),
                 muted_since: s.muted_since,
                 last_state_change: s.last_state_change,
                 beat_history: s.history(),
                 views: &[],
-                job: None,
+                job: job.as_ref(),
             };
             let views = s.views.iter().map(|&v| self.view(v).name.as_str());
             out.push_with_views(service, views);
@@ -178,14 +220,16 @@ impl Engine {
         max: usize,
         out: &mut Vec<ServiceRecord>,
     ) -> bool {
-        self.walk(cursor, max, |s| out.push(self.record_of(s, false, true)))
+        self.walk(cursor, max, |id, s| {
+            out.push(self.record_of(id, s, false, true))
+        })
     }
 
-    fn walk(&self, cursor: &mut usize, max: usize, mut visit: impl FnMut(&Service)) -> bool {
+    fn walk(&self, cursor: &mut usize, max: usize, mut visit: impl FnMut(u32, &Service)) -> bool {
         let mut taken = 0;
         while *cursor < self.services.len() && taken < max {
             if let Some(s) = &self.services[*cursor] {
-                visit(s);
+                visit(*cursor as u32, s);
                 taken += 1;
             }
             *cursor += 1;

@@ -28,7 +28,18 @@ pub(super) struct Service {
     /// Loaded at start-up and not in ERROR then: may not expire before one
     /// timeout after the start.
     pub grace: bool,
+    /// `HAS_JOB`, `OWN_TIMEOUT` (in what was padding: no bigger).
+    pub flags: u8,
 }
+
+/// The service has a `Job` in the engine's `jobs` (SPEC 14).
+pub(super) const HAS_JOB: u8 = 1;
+/// Its period was set for it (API, statsd, the database), not given by a
+/// `[[services]]` block.
+pub(super) const OWN_TIMEOUT: u8 = 2;
+
+// A plain service stays as small as before jobs (SPEC 14.3).
+const _: () = assert!(std::mem::size_of::<Service>() == 72);
 
 impl Service {
     pub fn new(name: NameRef, now: Millis, views: Box<[u32]>) -> Service {
@@ -43,6 +54,7 @@ impl Service {
             views,
             state: State::New,
             grace: false,
+            flags: 0,
         }
     }
 

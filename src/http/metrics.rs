@@ -120,6 +120,24 @@ pub fn render(stats: &Stats, counters: &Counters) -> String {
         family(&mut out, name, "counter", help);
         let _ = writeln!(out, "{name} {}", Counters::get(counter));
     }
+    family(
+        &mut out,
+        "lovebeat_event_bodies_dropped_total",
+        "counter",
+        "Event bodies dropped to stay within [limits] event_body_memory.",
+    );
+    let _ = writeln!(
+        out,
+        "lovebeat_event_bodies_dropped_total {}",
+        stats.event_bodies_dropped
+    );
+    family(
+        &mut out,
+        "lovebeat_event_body_bytes",
+        "gauge",
+        "Bytes of event bodies held, all services together.",
+    );
+    let _ = writeln!(out, "lovebeat_event_body_bytes {}", stats.event_body_bytes);
     let seconds = |ms: u64| ms as f64 / 1000.0;
     let get = Counters::get;
     let started = get(&counters.started_at_ms);
@@ -172,6 +190,8 @@ mod tests {
             &Stats {
                 services: [0, 3, 1, 2],
                 views: [0, 1, 0, 0],
+                event_body_bytes: 120,
+                event_bodies_dropped: 3,
             },
             &counters,
         );
@@ -181,6 +201,8 @@ mod tests {
         assert!(text.contains("lovebeat_beats_total 7\n"));
         assert!(text.contains("lovebeat_notify_failures_total 2\n"));
         assert!(text.contains("lovebeat_db_save_seconds 1.5\n"));
+        assert!(text.contains("lovebeat_event_body_bytes 120\n"));
+        assert!(text.contains("lovebeat_event_bodies_dropped_total 3\n"));
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let (name, value) = line.rsplit_once(' ').unwrap_or(("", ""));
             assert!(value.parse::<f64>().is_ok(), "{line}");

@@ -197,6 +197,7 @@ mod tests {
         let stats = Stats {
             services: [1, 2, 3, 4],
             views: [0, 1, 0, 0],
+            ..Stats::default()
         };
         assert_eq!(
             flush_lines(&n, last, now, 12, Some(&stats)),

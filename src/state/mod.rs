@@ -104,6 +104,10 @@ pub enum Command {
 pub struct Stats {
     pub services: [usize; 4],
     pub views: [usize; 4],
+    /// Bytes of event bodies held, all services together (SPEC 14.3).
+    pub event_body_bytes: usize,
+    /// Event bodies dropped to stay within `[limits] event_body_memory`.
+    pub event_bodies_dropped: u64,
 }
 
 /// A cheap, clonable handle to the state thread.

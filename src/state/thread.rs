@@ -238,8 +238,9 @@ impl StateThread {
             Command::Ingest(batch) => {
                 let mut beats = 0;
                 let mut refused = 0;
+                let source = batch.source;
                 for (name, update) in batch.iter() {
-                    match self.engine.apply(name, update, now, events) {
+                    match self.engine.apply_from(name, update, source, now, events) {
                         Ok(applied) => beats += applied.beat as u64,
                         Err(EngineError::TooManyServices { max }) => {
                             refused += 1;
@@ -365,7 +366,13 @@ impl StateThread {
             }
             Command::Stats { reply } => {
                 let (services, views) = self.engine.state_counts();
-                let _ = reply.send(Ok(super::Stats { services, views }));
+                let (event_body_bytes, event_bodies_dropped) = self.engine.body_stats();
+                let _ = reply.send(Ok(super::Stats {
+                    services,
+                    views,
+                    event_body_bytes,
+                    event_bodies_dropped,
+                }));
             }
             Command::Subscribe(subscriber) => {
                 self.bus.subscribe(subscriber);
