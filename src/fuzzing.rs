@@ -18,12 +18,13 @@ use std::io::Write;
 pub type Check = fn(&[u8]);
 
 /// The fuzz targets, by the name of their folder in `fuzz/regressions/`.
-pub const TARGETS: [(&str, Check); 5] = [
+pub const TARGETS: [(&str, Check); 6] = [
     ("statsd_line", statsd_line),
     ("timeout", timeout),
     ("beat_body", beat_body),
     ("config", config),
     ("database", database),
+    ("cron", cron),
 ];
 
 /// The longest timeout the HTTP API accepts, in ms.
@@ -91,6 +92,52 @@ pub fn beat_body(data: &[u8]) {
     let query = String::from_utf8_lossy(query);
     if let Ok(Some(update)) = beat_update(&query, kind, body) {
         check_update(update, HTTP_MAX_MS);
+    }
+}
+
+/// A cron schedule: the first line is the expression, the second the time
+/// zone, then up to 8 bytes (little-endian) pick the instant to start from
+/// (within 2020-2036 for an even first byte, anything otherwise). Fire
+/// times come strictly after their start, on a whole minute, and a
+/// schedule that parses has a positive longest gap or none.
+pub fn cron(data: &[u8]) {
+    use crate::cron::{validate_tz, CronError, Schedule};
+    let mut lines = data.splitn(3, |&b| b == b'\n');
+    let expression = String::from_utf8_lossy(lines.next().unwrap_or_default());
+    let zone = String::from_utf8_lossy(lines.next().unwrap_or_default());
+    let rest = lines.next().unwrap_or_default();
+    let mut bytes = [0u8; 8];
+    for (b, r) in bytes.iter_mut().zip(rest) {
+        *b = *r;
+    }
+    let raw = i64::from_le_bytes(bytes);
+    let mut after = if raw % 2 == 0 {
+        1_577_836_800_000 + raw.rem_euclid(16 * 366 * 86_400_000)
+    } else {
+        raw
+    };
+    let schedule = match Schedule::parse(&expression, &zone) {
+        Ok(schedule) => schedule,
+        Err(CronError::UnknownZone(_)) => {
+            assert!(validate_tz(&zone).is_err());
+            return;
+        }
+        Err(_) => return,
+    };
+    assert!(validate_tz(&zone).is_ok());
+    assert!(schedule.expression().len() <= crate::cron::MAX_EXPRESSION_LEN);
+    for _ in 0..4 {
+        match schedule.next_fire(after) {
+            Some(t) => {
+                assert!(t > after, "next_fire({after}) = {t}");
+                assert_eq!(t.rem_euclid(60_000), 0, "not on a minute: {t}");
+                after = t;
+            }
+            None => break,
+        }
+    }
+    if let Some(gap) = schedule.longest_gap(after) {
+        assert!(gap > 0, "longest gap {gap}");
     }
 }
 

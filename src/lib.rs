@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod counters;
+pub mod cron;
 pub mod engine;
 pub mod eventlog;
 pub mod events;

@@ -23,6 +23,9 @@
 //! (see `ws_bench`): RSS with C websocket clients (default 64) at N
 //! services (default 100k), and whether reading clients survive ~50k
 //! beats/s.
+//!
+//! `bench --cron` measures `lovebeat::cron` in-process: ns per next fire
+//! time (over a year and around DST changes) and per parse.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
@@ -32,6 +35,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "bench/cron.rs"]
+mod cron;
 #[path = "bench/engine.rs"]
 mod engine;
 #[path = "bench/ws.rs"]
@@ -401,6 +406,10 @@ fn http_beats(server: &Server, ticks: f64) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--cron") {
+        cron::cron_bench();
+        return;
+    }
     let total: usize = args
         .iter()
         .position(|a| a == "--services")
