@@ -84,6 +84,19 @@ fn the_nightly_backup_story() {
     assert_eq!(s["min_duration"], 1000, "{s}");
     assert_eq!(s["schedule"], "0 2 * * *", "{s}");
 
+    // A schedule and zone by JSON on a new service, without a beat.
+    ok(
+        &server,
+        "/api/services/weekly.report",
+        &[JSON],
+        br#"{"schedule": "@weekly", "tz": "Asia/Kathmandu", "grace": "2h", "beat": false}"#,
+    );
+    let s = service(&server, "weekly.report");
+    assert_eq!(s["schedule"], "@weekly", "{s}");
+    assert_eq!(s["tz"], "Asia/Kathmandu", "{s}");
+    assert_eq!(s["grace"], 7_200_000, "{s}");
+    assert_eq!(s["last_beat"], -1, "no beat: {s}");
+
     // The run starts, with a run id.
     ok(
         &server,
