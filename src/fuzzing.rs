@@ -4,7 +4,7 @@
 //! in the normal test suite. Each function takes arbitrary bytes, must never
 //! panic, and asserts the invariants its parser promises.
 
-use crate::config::Config;
+use crate::config::{Config, DurationValue};
 use crate::counters::Counters;
 use crate::http::{beat_update, parse_timeout, BodyKind, MAX_TIMEOUT_SECS};
 use crate::model::{
@@ -18,13 +18,14 @@ use std::io::Write;
 pub type Check = fn(&[u8]);
 
 /// The fuzz targets, by the name of their folder in `fuzz/regressions/`.
-pub const TARGETS: [(&str, Check); 6] = [
+pub const TARGETS: [(&str, Check); 7] = [
     ("statsd_line", statsd_line),
     ("timeout", timeout),
     ("beat_body", beat_body),
     ("config", config),
     ("database", database),
     ("cron", cron),
+    ("job_settings", job_settings),
 ];
 
 /// The longest timeout the HTTP API accepts, in ms.
@@ -189,6 +190,79 @@ pub fn database(data: &[u8]) {
     );
 }
 
+/// The duration settings of jobs (`grace`, `max_runtime`, `min_duration`,
+/// a block's `timeout`) as text and as integer seconds (the first 8 bytes),
+/// and the rid rule: a duration is never negative nor over the longest
+/// timeout, `is_valid_rid` agrees with the rule as written, and a rid it
+/// accepts survives the database.
+pub fn job_settings(data: &[u8]) {
+    let mut values = Vec::new();
+    if let Ok(text) = std::str::from_utf8(data) {
+        values.push(DurationValue::Text(text.to_string()));
+    }
+    if let Some(first) = data.get(..8) {
+        let mut n = [0u8; 8];
+        n.copy_from_slice(first);
+        values.push(DurationValue::Seconds(i64::from_le_bytes(n)));
+    }
+    for value in values {
+        if let Ok(Some(ms)) = value.duration() {
+            assert!(
+                (0..=HTTP_MAX_MS).contains(&ms),
+                "duration out of range: {ms}"
+            );
+        }
+        if let Ok(ms) = value.period() {
+            check_timeout(ms, HTTP_MAX_MS);
+        }
+    }
+    let text = String::from_utf8_lossy(data);
+    let rule = (1..=crate::jobs::MAX_RID_LEN).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-');
+    assert_eq!(
+        crate::jobs::is_valid_rid(&text),
+        rule,
+        "rid rule on {text:?}"
+    );
+    if rule {
+        rid_survives_the_database(&text);
+    }
+}
+
+fn rid_survives_the_database(rid: &str) {
+    use crate::jobs::{JobEvent, JobRecord, OpenRun, SignalKind, Source};
+    let job = JobRecord {
+        open_runs: vec![OpenRun {
+            since: 1,
+            rid: Some(rid.into()),
+        }],
+        events: vec![JobEvent {
+            n: 1,
+            ts: 2,
+            kind: SignalKind::Start,
+            rid: Some(rid.into()),
+            duration: None,
+            source: Source::Udp,
+            body: None,
+            body_dropped: false,
+        }],
+        ..JobRecord::default()
+    };
+    let record = crate::model::ServiceRecord {
+        name: "fuzz".into(),
+        job: Some(Box::new(job)),
+        ..crate::model::ServiceRecord::default()
+    };
+    let mut snapshot = ServiceSnapshot::with_capacity(1);
+    snapshot.push((&record).into());
+    let mut written = Vec::new();
+    encode(&snapshot, &[], &mut written).expect("encoding to memory cannot fail");
+    let db = decode(&written[..]).expect("a database we wrote loads again");
+    assert_eq!(db.services.first().map(|s| &s.job), Some(&record.job));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +287,36 @@ mod tests {
         let mut input = vec![0u8];
         input.extend_from_slice(file);
         database(&input);
+    }
+
+    #[test]
+    fn the_database_seed_with_job_keys_loads_every_key() {
+        let seed = include_bytes!("../fuzz/seeds/database/jobs-text");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&seed[1..]).expect("gzip to memory");
+        let db = decode(&gz.finish().expect("gzip to memory")[..]).expect("seed loads");
+        assert_eq!(db.job_key_problems.count, 0, "{:?}", db.job_key_problems);
+        let job = db.services[0].job.as_ref().expect("the seed has job keys");
+        assert_eq!((job.events.len(), job.open_runs.len()), (5, 2));
+        assert!(job.own.schedule.is_some() && job.reason.is_some());
+        assert_eq!(db.services[1].job, None);
+        database(seed);
+    }
+
+    #[test]
+    fn the_job_settings_check_holds_for_its_seeds() {
+        for input in [
+            &b"90s"[..],
+            b"none",
+            b"auto",
+            b"-5",
+            b"run-1.a_B",
+            b"a b",
+            b"",
+        ] {
+            job_settings(input);
+        }
+        job_settings(&3600i64.to_le_bytes());
+        job_settings(&(-1i64).to_le_bytes());
     }
 }

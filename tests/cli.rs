@@ -228,3 +228,43 @@ fn an_empty_listen_disables_that_listener() {
     assert!(server.tcp.is_none());
     assert_eq!(server.get("/api/services").status, 200);
 }
+
+#[test]
+fn check_config_names_the_services_block_and_key() {
+    let dir = TempDir::new("cfg-services");
+    let good = dir.path().join("good.toml");
+    std::fs::write(
+        &good,
+        "[[services]]\npattern = \"backup.*\"\nschedule = \"0 2 * * *\"\ntz = \"Europe/Berlin\"\ngrace = \"1h\"\n",
+    )
+    .expect("write");
+    let (code, _, err) = run(&["-check-config", "-config", good.to_str().unwrap_or("")]);
+    assert_eq!(code, 0, "{err}");
+    for (body, key, needle) in [
+        ("schedule = \"61 * * * *\"", "schedule", "minute"),
+        ("tz = \"Mars/Olympus\"", "tz", "Mars/Olympus"),
+        (
+            "max_runtime = \"2 fortnights\"",
+            "max_runtime",
+            "2 fortnights",
+        ),
+        ("colour = \"red\"", "colour", "unknown field"),
+    ] {
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(
+            &bad,
+            format!(
+                "[[services]]\npattern = \"a.*\"\n\n[[services]]\npattern = \"backup.*\"\n{body}\n"
+            ),
+        )
+        .expect("write");
+        let (code, _, err) = run(&["-check-config", "-config", bad.to_str().unwrap_or("")]);
+        assert_eq!(code, 2, "{body}: {err}");
+        assert!(err.contains("bad.toml:6"), "names file and line: {err}");
+        assert!(
+            err.contains(&format!("services[1].{key}")),
+            "names block and key: {err}"
+        );
+        assert!(err.contains(needle), "says what is wrong: {err}");
+    }
+}

@@ -257,3 +257,36 @@ fn notify_and_metrics_start_with_a_reload() {
         server.log_text()
     );
 }
+
+#[test]
+fn services_blocks_and_event_limits_reload_and_a_bad_block_is_refused() {
+    let dir = TempDir::new("reload-services");
+    let server = Server::start(dir.path(), "");
+    post(&server, "/api/services/backup.db1?timeout=none");
+    let block =
+        "[[services]]\npattern = \"backup.*\"\nschedule = \"0 2 * * *\"\ntz = \"Europe/Berlin\"\n";
+    reload(&server, dir.path(), block, "services: 0 -> 1 blocks");
+    let limits = format!("{block}[limits]\nevents_per_service = 5\nmax_body_bytes = 100\n");
+    reload(
+        &server,
+        dir.path(),
+        &limits,
+        "limits: events_per_service 20 -> 5",
+    );
+    assert!(
+        count(
+            &server,
+            "changed but applied only after a restart: [limits] max_body_bytes"
+        ) >= 1,
+        "{}",
+        server.log_text()
+    );
+    // A bad block: refused, naming the block and the key; nothing changes.
+    let bad = "[[services]]\npattern = \"backup.*\"\nschedule = \"*/0 * * * *\"\n";
+    reload(&server, dir.path(), bad, "services[0].schedule");
+    assert!(count(&server, "still running on the previous configuration") >= 1);
+    // The good configuration again: nothing to apply.
+    reload(&server, dir.path(), &limits, "reload: configuration unchanged");
+    assert_eq!(count(&server, "services: 1 -> 1 blocks"), 0);
+    assert!(server.service("backup.db1").is_some(), "state kept");
+}

@@ -19,6 +19,10 @@
 //! (see `engine`): ns per plain beat and per scheduled success beat, RSS
 //! per plain service.
 //!
+//! `bench --db [--services N]` measures the database in-process instead
+//! (see `db_bench`): save and load time and file size of N plain services
+//! and of N services with schedules and 20 events each.
+//!
 //! `bench --ws [--services N] [--clients C]` measures dashboards instead
 //! (see `ws_bench`): RSS with C websocket clients (default 64) at N
 //! services (default 100k), and whether reading clients survive ~50k
@@ -39,6 +43,8 @@ use std::time::{Duration, Instant};
 mod cron;
 #[path = "bench/engine.rs"]
 mod engine;
+#[path = "bench/db.rs"]
+mod db;
 #[path = "bench/ws.rs"]
 mod ws;
 
@@ -424,6 +430,11 @@ fn main() {
     let ticks = clock_ticks();
     if args.iter().any(|a| a == "--engine") {
         engine::engine_bench(total);
+        return;
+    }
+    if args.iter().any(|a| a == "--db") {
+        db::db_bench(&dir, total);
+        let _ = std::fs::remove_dir_all(&dir);
         return;
     }
     if args.iter().any(|a| a == "--ws") {

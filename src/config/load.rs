@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// Top-level keys whose arrays of tables append across files instead of
 /// being replaced.
-const APPEND_KEYS: [&str; 3] = ["views", "alarms", "notify"];
+const APPEND_KEYS: [&str; 4] = ["views", "alarms", "notify", "services"];
 
 /// Where to read the configuration from (the `-config` and `-config-dir`
 /// flags); `None` means the default locations.
@@ -164,6 +164,16 @@ fn parse_file(path: &Path, text: &str) -> Result<(toml::Table, RawConfig), Confi
                     message,
                 })?;
         }
+    }
+    for (idx, block) in raw.services.iter().enumerate() {
+        block
+            .block(idx)
+            .map_err(|(key, message)| ConfigError::Invalid {
+                path: Some(path.to_path_buf()),
+                line: array_entry_key_line(text, "services", idx, key),
+                key: format!("services[{idx}].{key}"),
+                message,
+            })?;
     }
     Ok((table, raw))
 }

@@ -3,25 +3,33 @@
 //!
 //! Owns the [`Config`] types and their defaults, finding the files
 //! (`/etc/lovebeat.toml`, `/etc/lovebeat.cfg`, `/etc/lovebeat.conf.d`),
-//! merging them (tables key by key, `[[views]]`/`[[alarms]]`/`[[notify]]`
-//! appended), and validation. Each file is first checked on its own so that
+//! merging them (tables key by key, `[[views]]`/`[[alarms]]`/`[[notify]]`/
+//! `[[services]]` appended), and validation. Each file is first checked on its own so that
 //! an error can point at the file and line it came from.
 //!
 //! This file holds the public types, their defaults and serde attributes;
 //! the work is done in the submodules: `load` (finding, reading and merging
 //! files), `error` ([`ConfigError`] and locating errors in the text) and
-//! `validate` (value checks and the custom deserializers).
+//! `validate` (value checks and the custom deserializers), `services`
+//! (`[[services]]` blocks and the job limits, SPEC 14.4).
 
 #[cfg(test)]
 mod auth_tests;
 mod error;
 mod load;
+mod services;
+#[cfg(test)]
+mod services_tests;
 #[cfg(test)]
 mod tests;
 mod validate;
 
 pub use error::ConfigError;
 pub use load::{load, load_with_defaults, Source};
+pub use services::{
+    DurationValue, ServiceDefaults, MAX_BODIES_PER_SERVICE, MAX_BODY_BYTES_LIMIT,
+    MAX_EVENTS_PER_SERVICE,
+};
 pub use validate::{check_token, listen_addr, s3_location, MIN_TOKEN_LEN};
 
 use serde::Deserialize;
@@ -63,6 +71,8 @@ pub struct Config {
     pub views: Vec<ViewConfig>,
     pub alerts: BTreeMap<String, AlertConfig>,
     pub limits: Limits,
+    /// `[[services]]` blocks, in file order (SPEC 14.4).
+    pub services: Vec<ServiceDefaults>,
     /// The files this configuration was read from, in order; empty when
     /// none was found and only the built-in defaults apply.
     pub files: Vec<PathBuf>,
@@ -329,6 +339,15 @@ pub struct Limits {
     pub max_tcp_connections: usize,
     #[serde(deserialize_with = "de_positive_usize")]
     pub max_ws_clients: usize,
+    /// How much of a request body is kept as a run's output (SPEC 14.3).
+    #[serde(deserialize_with = "de_positive_usize")]
+    pub max_body_bytes: usize,
+    /// Events kept per service.
+    #[serde(deserialize_with = "de_positive_usize")]
+    pub events_per_service: usize,
+    /// Bytes of event bodies kept, all services together.
+    #[serde(deserialize_with = "de_positive_usize")]
+    pub event_body_memory: usize,
 }
 
 impl Default for Limits {
@@ -337,6 +356,9 @@ impl Default for Limits {
             max_services: 100_000,
             max_tcp_connections: 256,
             max_ws_clients: 64,
+            max_body_bytes: 10_000,
+            events_per_service: 20,
+            event_body_memory: 64 << 20,
         }
     }
 }
@@ -362,6 +384,7 @@ struct RawConfig {
     alarms: Vec<ViewConfig>,
     alerts: BTreeMap<String, AlertConfig>,
     limits: Limits,
+    services: Vec<ServiceDefaults>,
 }
 
 impl From<RawConfig> for Config {
@@ -387,6 +410,7 @@ impl From<RawConfig> for Config {
             views,
             alerts: raw.alerts,
             limits: raw.limits,
+            services: raw.services,
             files: Vec::new(),
         }
     }

@@ -56,10 +56,19 @@ impl Config {
                 self.limits.max_tcp_connections,
             ),
             ("limits.max_ws_clients", self.limits.max_ws_clients),
+            ("limits.max_body_bytes", self.limits.max_body_bytes),
+            ("limits.events_per_service", self.limits.events_per_service),
+            ("limits.event_body_memory", self.limits.event_body_memory),
         ] {
             if value < 1 {
                 return Err(invalid(key.into(), "must be at least 1".into()));
             }
+        }
+        if let Some((key, m)) = self.job_limits_problem() {
+            return Err(invalid(format!("limits.{key}"), m));
+        }
+        if let Some((i, key, m)) = self.services_problem() {
+            return Err(invalid(format!("services[{i}].{key}"), m));
         }
         parse_mode(&self.eventlog.mode).map_err(|m| invalid("eventlog.mode".into(), m))?;
         check_s3_url(&self.database.remote_s3_url)

@@ -8,15 +8,17 @@
 //! this order:
 //! 1. alerts: the alerter gets new `AlertSettings` on its channel (first,
 //!    so the view changes the new templates cause are planned with them);
-//! 2. views and `max_services`: `StateHandle::reload` (the engine
-//!    recomputes every service's views, keeping state and incidents);
+//! 2. views, `max_services`, `[[services]]` blocks and the event limits:
+//!    `StateHandle::reload` (the engine recomputes every service's views,
+//!    keeping state and incidents, and the job settings in force from the
+//!    new blocks, `Engine::set_job_config`);
 //! 3. `[[notify]]`: new notify threads, the `Notifier` (shared by every
 //!    clone) retargeted, the old threads end;
 //! 4. `[metrics]`: the metrics thread is replaced.
 //!
 //! It logs one line per section and warns about changed keys that only a
 //! restart applies (listen addresses, `[database]`, `[http]` auth,
-//! `[eventlog]`, `max_tcp_connections`, `max_ws_clients`). A step that
+//! `[eventlog]`, `max_tcp_connections`, `max_ws_clients`, `max_body_bytes`). A step that
 //! fails (state thread busy, a thread that cannot start) is logged and that
 //! section keeps running as before, so the next SIGHUP tries it again.
 
@@ -113,8 +115,8 @@ impl Reloader {
                 keep_alerts(&mut effective, &self.running);
             }
         }
-        if plan.views || plan.max_services {
-            self.apply_views(&new, plan.views, &mut effective);
+        if plan.views || plan.max_services || plan.jobs {
+            self.apply_views(&new, &plan, &mut effective);
         }
         if plan.notify {
             self.apply_notify(&mut effective);
@@ -136,10 +138,11 @@ impl Reloader {
         self.running = effective;
     }
 
-    fn apply_views(&mut self, new: &Config, views: bool, effective: &mut Config) {
+    fn apply_views(&mut self, new: &Config, plan: &plan::Plan, effective: &mut Config) {
         // Validated in `load`; compiled again here (cheap, and the error
         // case is handled, not unwrapped).
-        let templates = match views
+        let templates = match plan
+            .views
             .then(|| crate::server::view_templates(new))
             .transpose()
         {
@@ -150,7 +153,8 @@ impl Reloader {
                 return;
             }
         };
-        match self.state.reload(templates, new.limits.max_services) {
+        let jobs = plan.jobs.then(|| new.job_config());
+        match self.state.reload(templates, new.limits.max_services, jobs) {
             Ok(done) => {
                 if !done.added.is_empty() || !done.removed.is_empty() || done.services_moved > 0 {
                     log::info!(
@@ -163,7 +167,7 @@ impl Reloader {
             }
             Err(error) => {
                 log::error!(
-                    "reload: views and max_services not applied ({error}); send SIGHUP again"
+                    "reload: views, [[services]] and limits not applied ({error}); send SIGHUP again"
                 );
                 keep_views(effective, &self.running);
             }
@@ -210,6 +214,9 @@ pub fn load(source: &Source) -> Result<Config, String> {
 fn keep_views(effective: &mut Config, running: &Config) {
     effective.views = running.views.clone();
     effective.limits.max_services = running.limits.max_services;
+    effective.services = running.services.clone();
+    effective.limits.events_per_service = running.limits.events_per_service;
+    effective.limits.event_body_memory = running.limits.event_body_memory;
 }
 
 fn keep_alerts(effective: &mut Config, running: &Config) {

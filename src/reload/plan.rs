@@ -19,6 +19,9 @@ pub struct Plan {
     pub metrics: bool,
     /// `[limits] max_services` changed (the state thread gets it).
     pub max_services: bool,
+    /// `[[services]]` blocks or `[limits] events_per_service` /
+    /// `event_body_memory` changed: the state thread gets a new `JobConfig`.
+    pub jobs: bool,
     /// One text per section: "views: 1 added (db)", "notify unchanged".
     pub sections: Vec<String>,
     /// Keys that changed but take effect only after a restart.
@@ -28,7 +31,7 @@ pub struct Plan {
 impl Plan {
     /// Whether anything is applied at all.
     pub fn applies_anything(&self) -> bool {
-        self.views || self.alerts || self.notify || self.metrics || self.max_services
+        self.views || self.alerts || self.notify || self.metrics || self.max_services || self.jobs
     }
 
     /// The one line logged for a reload.
@@ -97,15 +100,40 @@ pub fn plan(old: &Config, new: &Config) -> Plan {
         format!("metrics: {}", parts.join(", "))
     });
 
+    p.jobs = old.services != new.services
+        || old.limits.events_per_service != new.limits.events_per_service
+        || old.limits.event_body_memory != new.limits.event_body_memory;
     p.max_services = old.limits.max_services != new.limits.max_services;
-    p.sections.push(if p.max_services {
-        format!(
-            "limits: max_services {} -> {}",
-            old.limits.max_services, new.limits.max_services
-        )
-    } else {
+    let (o, n) = (&old.limits, &new.limits);
+    let limits: Vec<String> = [
+        ("max_services", o.max_services, n.max_services),
+        (
+            "events_per_service",
+            o.events_per_service,
+            n.events_per_service,
+        ),
+        (
+            "event_body_memory",
+            o.event_body_memory,
+            n.event_body_memory,
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, a, b)| a != b)
+    .map(|(key, a, b)| format!("{key} {a} -> {b}"))
+    .collect();
+    p.sections.push(if limits.is_empty() {
         "limits unchanged".into()
+    } else {
+        format!("limits: {}", limits.join(", "))
     });
+    if old.services != new.services {
+        p.sections.push(format!(
+            "services: {} -> {} blocks",
+            old.services.len(),
+            new.services.len()
+        ));
+    }
 
     p.restart = restart_keys(old, new);
     p
@@ -123,12 +151,13 @@ pub fn effective(old: &Config, new: &Config) -> Config {
     config.eventlog = old.eventlog.clone();
     config.limits.max_tcp_connections = old.limits.max_tcp_connections;
     config.limits.max_ws_clients = old.limits.max_ws_clients;
+    config.limits.max_body_bytes = old.limits.max_body_bytes;
     config
 }
 
 /// Keys read only at start-up whose value changed.
 fn restart_keys(old: &Config, new: &Config) -> Vec<&'static str> {
-    let checks: [(&'static str, bool); 14] = [
+    let checks: [(&'static str, bool); 15] = [
         ("[udp] listen", old.udp != new.udp),
         ("[tcp] listen", old.tcp != new.tcp),
         ("[http] listen", old.http.listen != new.http.listen),
@@ -166,6 +195,10 @@ fn restart_keys(old: &Config, new: &Config) -> Vec<&'static str> {
         (
             "[limits] max_ws_clients",
             old.limits.max_ws_clients != new.limits.max_ws_clients,
+        ),
+        (
+            "[limits] max_body_bytes",
+            old.limits.max_body_bytes != new.limits.max_body_bytes,
         ),
     ];
     checks

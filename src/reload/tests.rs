@@ -314,7 +314,7 @@ fn the_state_thread_applies_templates_and_max_services_and_publishes_the_changes
     let template = ViewTemplate::new("db", &["db.*".to_string()], &[], vec![])
         .unwrap_or_else(|e| panic!("{e}"));
     let done = handle
-        .reload(Some(vec![template]), 2)
+        .reload(Some(vec![template]), 2, None)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(done.added, vec!["db".to_string()]);
     assert_eq!(done.services_moved, 2);
@@ -323,7 +323,9 @@ fn the_state_thread_applies_templates_and_max_services_and_publishes_the_changes
         .any(|e| matches!(&*e, Event::ViewAdded { view } if view.name == "db"));
     assert!(added, "the reload's events are published");
     // max_services alone: the views stay, the new limit holds.
-    let done = handle.reload(None, 2).unwrap_or_else(|e| panic!("{e}"));
+    let done = handle
+        .reload(None, 2, None)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(done, crate::engine::ViewsReloaded::default());
     assert_eq!(handle.views().map(|v| v.len()).ok(), Some(1));
     assert!(matches!(
@@ -335,4 +337,46 @@ fn the_state_thread_applies_templates_and_max_services_and_publishes_the_changes
     handle.shutdown();
     drop(handle);
     assert!(thread.join().is_ok(), "the state thread did not panic");
+}
+
+#[test]
+fn services_blocks_and_event_limits_are_live_max_body_bytes_needs_a_restart() {
+    let blocks = format!(
+        "{BASE}\n[[services]]\npattern = \"db.*\"\nschedule = \"@daily\"\ngrace = \"2h\"\n"
+    );
+    let p = plan(&config(BASE), &config(&blocks));
+    assert!(p.jobs && !p.views && !p.max_services && p.applies_anything());
+    assert_eq!(p.sections[4], "limits unchanged");
+    assert_eq!(p.sections[5], "services: 0 -> 1 blocks");
+    assert!(p.restart.is_empty());
+    // A changed block is a change too, the count alone is not the test.
+    let changed = blocks.replace("2h", "3h");
+    let p = plan(&config(&blocks), &config(&changed));
+    assert!(p.jobs);
+    assert_eq!(p.sections[5], "services: 1 -> 1 blocks");
+    assert!(!plan(&config(&blocks), &config(&blocks)).jobs);
+
+    let limits = format!(
+        "{BASE}\n[limits]\nevents_per_service = 5\nevent_body_memory = 1000\nmax_body_bytes = 100\n"
+    );
+    let p = plan(&config(BASE), &config(&limits));
+    assert!(p.jobs && !p.max_services);
+    assert_eq!(
+        p.sections[4],
+        "limits: events_per_service 20 -> 5, event_body_memory 67108864 -> 1000"
+    );
+    assert_eq!(p.restart, vec!["[limits] max_body_bytes"]);
+    let running = effective(&config(BASE), &config(&limits));
+    assert_eq!(
+        running.limits.max_body_bytes, 10_000,
+        "kept until a restart"
+    );
+    assert_eq!(running.limits.events_per_service, 5);
+    assert_eq!(running.limits.event_body_memory, 1000);
+
+    // max_body_bytes alone applies nothing now.
+    let body = format!("{BASE}\n[limits]\nmax_body_bytes = 100\n");
+    let p = plan(&config(BASE), &config(&body));
+    assert!(!p.applies_anything());
+    assert_eq!(p.restart, vec!["[limits] max_body_bytes"]);
 }

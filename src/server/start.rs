@@ -152,11 +152,19 @@ fn start_store(
         database.services.len(),
         database.views.len()
     );
+    let problems = &database.job_key_problems;
+    if problems.count > 0 {
+        log::warn!(
+            "database: {} malformed job keys skipped (the services loaded without them): {}",
+            problems.count,
+            problems.samples.join("; ")
+        );
+    }
     let mut engine = Engine::new(EngineConfig {
         templates,
         max_services: config.limits.max_services,
         started_at,
-        jobs: Default::default(),
+        jobs: config.job_config(),
     });
     let loaded = engine.load(database.services, database.views, now_ms());
     store::log_load_report(&loaded);
@@ -367,6 +375,7 @@ fn start_listeners(
             http::HttpOptions {
                 max_ws_clients: config.limits.max_ws_clients,
                 auth: http::auth::Auth::new(&config.http.auth_token, config.http.auth_read),
+                max_body_bytes: config.limits.max_body_bytes,
                 ..http::HttpOptions::default()
             },
         )

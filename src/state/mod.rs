@@ -88,10 +88,13 @@ pub enum Command {
         reply: Reply<()>,
     },
     /// A configuration reload (SIGHUP): new view templates (`None`:
-    /// unchanged) and `max_services` (see `Engine::set_templates`).
+    /// unchanged) and `max_services` (see `Engine::set_templates`), and new
+    /// `[[services]]` blocks and event limits (`None`: unchanged; see
+    /// `Engine::set_job_config`).
     Reload {
         templates: Option<Vec<ViewTemplate>>,
         max_services: usize,
+        jobs: Option<crate::engine::JobConfig>,
         reply: Reply<ViewsReloaded>,
     },
     /// Save and stop the thread.
@@ -325,16 +328,19 @@ impl StateHandle {
         Ok(Subscription::new(rx, losses))
     }
 
-    /// Applies new view templates (when `Some`) and `max_services` (a
-    /// reload); replies with what happened to the views.
+    /// Applies new view templates (when `Some`), `max_services` and new
+    /// job settings (when `Some`) (a reload); replies with what happened
+    /// to the views.
     pub fn reload(
         &self,
         templates: Option<Vec<ViewTemplate>>,
         max_services: usize,
+        jobs: Option<crate::engine::JobConfig>,
     ) -> Result<ViewsReloaded, StateError> {
         self.ask(|reply| Command::Reload {
             templates,
             max_services,
+            jobs,
             reply,
         })
     }

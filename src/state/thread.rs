@@ -390,12 +390,16 @@ impl StateThread {
             Command::Reload {
                 templates,
                 max_services,
+                jobs,
                 reply,
             } => {
                 self.engine.set_max_services(max_services);
                 let done = templates
                     .map(|t| self.engine.set_templates(t, now, events))
                     .unwrap_or_default();
+                if let Some(jobs) = jobs {
+                    self.engine.set_job_config(jobs, now, events);
+                }
                 let _ = reply.send(Ok(done));
             }
             Command::Shutdown => {}

@@ -1,8 +1,11 @@
 //! The bytes of the database file: Lovebeat 1.x's gzip-compressed text, one
 //! `SERV\t{json}` line per service and one `ALARM\t{json}` line per view,
-//! read and written with 1.x's key names. No files or threads here.
+//! read and written with 1.x's key names. No files or threads here. The
+//! job keys of SPEC 14 follow 1.x's keys on a `SERV` line (`jobkeys`).
 
+use super::jobkeys::{write_job_keys, JobIn};
 use super::{Database, StoreError};
+use crate::jobs::JobRecord;
 use crate::model::{
     Millis, ServiceRecord, ServiceSnapshot, State, ViewRecord, NEVER, TIMEOUT_NONE,
 };
@@ -10,6 +13,7 @@ use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, Read, Write};
 
@@ -42,6 +46,25 @@ pub(super) struct ServiceOut<'a> {
     last_state_change: Millis,
     #[cfg_attr(test, serde(skip_serializing_if = "<[String]>::is_empty"))]
     in_alarms: &'a [String],
+    /// The job keys (SPEC 14.4), after 1.x's; `None` writes exactly 1.x's
+    /// line.
+    #[cfg_attr(
+        test,
+        serde(
+            flatten,
+            serialize_with = "ser_job",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
+    job: Option<&'a JobRecord>,
+}
+
+#[cfg(test)]
+fn ser_job<S: serde::Serializer>(job: &Option<&JobRecord>, s: S) -> Result<S::Ok, S::Error> {
+    match job {
+        Some(job) => super::jobkeys::JobOut::from(*job).serialize(s),
+        None => s.serialize_none(),
+    }
 }
 
 /// A view ("alarm") line as 1.x writes it, except that `failed_services` is
@@ -75,6 +98,29 @@ struct ServiceIn<'a> {
     /// Some 1.x development versions called it `in_views`.
     #[serde(default, alias = "in_views")]
     in_alarms: Option<Vec<String>>,
+    // The job keys (SPEC 14.4), each read on its own by `JobIn`.
+    #[serde(default, borrow)]
+    schedule: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    tz: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    grace: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    max_runtime: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    min_duration: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    schedule_since: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    open_runs: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    last_duration: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    last_exit_code: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    reason: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    events: Option<&'a RawValue>,
 }
 
 /// A view line as read (`ALARM` from 1.x, or `VIEW`).
@@ -125,6 +171,7 @@ pub fn encode<W: Write>(
             muted_since: s.muted_since,
             last_state_change: s.last_state_change,
             in_alarms: s.views,
+            job: s.job,
         };
         line_buf.clear();
         line_buf.extend_from_slice(b"SERV\t");
@@ -182,6 +229,9 @@ pub(super) fn write_service(out: &mut Vec<u8>, s: &ServiceOut<'_>) {
             write_str(out, view);
         }
         out.push(b']');
+    }
+    if let Some(job) = s.job {
+        write_job_keys(out, job);
     }
     out.push(b'}');
 }
@@ -266,7 +316,9 @@ pub fn decode<R: Read>(input: R) -> Result<Database, StoreError> {
             None => (line, &line[line.len()..]),
         };
         match kind {
-            b"SERV" => db.services.push(service_from(json, line_no)?),
+            b"SERV" => db
+                .services
+                .push(service_from(json, line_no, &mut db.job_key_problems)?),
             b"ALARM" | b"VIEW" => db.views.push(view_from(json, line_no)?),
             _ if is_binary(line) => {
                 return Err(corrupt(
@@ -280,9 +332,28 @@ pub fn decode<R: Read>(input: R) -> Result<Database, StoreError> {
     Ok(db)
 }
 
-fn service_from(json: &[u8], line: usize) -> Result<ServiceRecord, StoreError> {
+fn service_from(
+    json: &[u8],
+    line: usize,
+    problems: &mut super::KeyProblems,
+) -> Result<ServiceRecord, StoreError> {
     let s: ServiceIn = serde_json::from_slice(json)
         .map_err(|e| corrupt(line, format!("invalid SERV record: {e}")))?;
+    let job = JobIn {
+        schedule: s.schedule,
+        tz: s.tz,
+        grace: s.grace,
+        max_runtime: s.max_runtime,
+        min_duration: s.min_duration,
+        schedule_since: s.schedule_since,
+        open_runs: s.open_runs,
+        last_duration: s.last_duration,
+        last_exit_code: s.last_exit_code,
+        reason: s.reason,
+        events: s.events,
+    }
+    .into_record(&s.name, problems)
+    .map(Box::new);
     Ok(ServiceRecord {
         state: parse_state(s.state.as_deref()),
         name: s.name,
@@ -295,7 +366,7 @@ fn service_from(json: &[u8], line: usize) -> Result<ServiceRecord, StoreError> {
         analysis: None,
         timeout_in_force: TIMEOUT_NONE,
         next_deadline: None,
-        job: None,
+        job,
     })
 }
 
@@ -350,30 +421,43 @@ mod tests {
     fn format_service_lines_are_byte_for_byte_serde_json() {
         let views = ["web".to_string(), "a \"quoted\"\\ view\n\u{1}é".to_string()];
         let history = [i64::MIN, -1, 0, 7, 1_000, i64::MAX];
-        for name in ["svc.a", "ünïcode \"name\" with \\ and \t", ""] {
-            for (beat_history, in_alarms) in [
-                (&history[..], &views[..]),
-                (&[][..], &[][..]),
-                (&history[2..3], &views[..1]),
-            ] {
-                for n in [i64::MIN, -42, -1, 0, 9, 10, 1_700_000_000_123, i64::MAX] {
-                    let line = ServiceOut {
-                        name,
-                        last_beat: n,
-                        beat_history,
-                        timeout: n.wrapping_add(1),
-                        state: "muted",
-                        muted_since: n.wrapping_abs().wrapping_neg(),
-                        last_state_change: n / 3,
-                        in_alarms,
-                    };
-                    let mut ours = Vec::new();
-                    write_service(&mut ours, &line);
-                    let theirs = serde_json::to_vec(&line).unwrap_or_default();
-                    assert_eq!(
-                        String::from_utf8_lossy(&ours),
-                        String::from_utf8_lossy(&theirs)
-                    );
+        let job = JobRecord {
+            own: crate::jobs::JobSettings {
+                schedule: Some("*/5 * * * *".into()),
+                tz: Some("a \"zone\"\n".into()),
+                grace: Some(0),
+                ..Default::default()
+            },
+            last_exit_code: Some(7),
+            ..JobRecord::default()
+        };
+        for job in [None, Some(&job)] {
+            for name in ["svc.a", "ünïcode \"name\" with \\ and \t", ""] {
+                for (beat_history, in_alarms) in [
+                    (&history[..], &views[..]),
+                    (&[][..], &[][..]),
+                    (&history[2..3], &views[..1]),
+                ] {
+                    for n in [i64::MIN, -42, -1, 0, 9, 10, 1_700_000_000_123, i64::MAX] {
+                        let line = ServiceOut {
+                            name,
+                            last_beat: n,
+                            beat_history,
+                            timeout: n.wrapping_add(1),
+                            state: "muted",
+                            muted_since: n.wrapping_abs().wrapping_neg(),
+                            last_state_change: n / 3,
+                            in_alarms,
+                            job,
+                        };
+                        let mut ours = Vec::new();
+                        write_service(&mut ours, &line);
+                        let theirs = serde_json::to_vec(&line).unwrap_or_default();
+                        assert_eq!(
+                            String::from_utf8_lossy(&ours),
+                            String::from_utf8_lossy(&theirs)
+                        );
+                    }
                 }
             }
         }

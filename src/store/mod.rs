@@ -11,6 +11,9 @@
 //! - `s3`: the S3 copy (download at start, upload after each save).
 
 mod format;
+mod jobkeys;
+#[cfg(test)]
+mod jobkeys_tests;
 pub mod s3;
 mod saver;
 mod startup;
@@ -20,6 +23,7 @@ mod startup_tests;
 mod tests;
 
 pub use format::{decode, encode};
+pub use jobkeys::KeyProblems;
 pub use saver::{spawn_saver, AfterSave, SaveJob, SaveReport};
 pub(crate) use startup::quarantine;
 pub use startup::{
@@ -43,6 +47,8 @@ pub struct Database {
     pub views: Vec<ViewRecord>,
     /// Non-blank lines of kinds other than `SERV`, `ALARM` and `VIEW`.
     pub skipped_lines: usize,
+    /// Malformed job keys of `SERV` lines, skipped (the services loaded).
+    pub job_key_problems: KeyProblems,
 }
 
 /// Why the database could not be read or written.
