@@ -413,3 +413,16 @@ fn bad_input_is_refused_and_changes_nothing() {
     assert_eq!(last["body"].as_str().map(str::len), Some(10_000));
     assert_eq!(service(&server, BACKUP), before);
 }
+
+#[test]
+fn max_body_bytes_comes_from_the_configuration() {
+    let dir = TempDir::new("jobs-limit");
+    let server = Server::start(dir.path(), "[limits]\nmax_body_bytes = 500\n");
+    let r = server.request("POST", "/api/services/small/log", &[TEXT], &[b'q'; 800]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("Ping-Body-Limit"), Some("500"));
+    let list = events(&server, "small");
+    let log = list.last().expect("the log event");
+    assert_eq!(log["body"].as_str().map(str::len), Some(500), "{log}");
+    assert_eq!(log["body_truncated"], true, "{log}");
+}

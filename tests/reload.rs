@@ -286,7 +286,12 @@ fn services_blocks_and_event_limits_reload_and_a_bad_block_is_refused() {
     reload(&server, dir.path(), bad, "services[0].schedule");
     assert!(count(&server, "still running on the previous configuration") >= 1);
     // The good configuration again: nothing to apply.
-    reload(&server, dir.path(), &limits, "reload: configuration unchanged");
+    reload(
+        &server,
+        dir.path(),
+        &limits,
+        "reload: configuration unchanged",
+    );
     assert_eq!(count(&server, "services: 1 -> 1 blocks"), 0);
     assert!(server.service("backup.db1").is_some(), "state kept");
 }

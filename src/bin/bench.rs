@@ -41,10 +41,10 @@ use std::time::{Duration, Instant};
 
 #[path = "bench/cron.rs"]
 mod cron;
-#[path = "bench/engine.rs"]
-mod engine;
 #[path = "bench/db.rs"]
 mod db;
+#[path = "bench/engine.rs"]
+mod engine;
 #[path = "bench/ws.rs"]
 mod ws;
 
