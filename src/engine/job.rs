@@ -5,8 +5,8 @@
 //! settings), `job_deadline` (when it expires) and `job_events` (the ring
 //! and the body budget).
 
-use super::cron_stub as cron;
 use super::ServiceBlock;
+use crate::cron;
 use crate::jobs::{
     JobEvent, JobSettings, OpenRun, Reason, DEFAULT_SCHEDULE_GRACE_MS, MAX_OPEN_RUNS,
     MAX_PAIRING_MS,

@@ -62,25 +62,32 @@ impl Engine {
         self.unwatched.shift(at, at.saturating_sub(timeout))
     }
 
-    /// The state `s` should be in at `now`, and the reason when ERROR.
-    pub(super) fn evaluate(&self, id: u32, s: &Service, now: Millis) -> (State, Option<Reason>) {
+    /// The state `s` should be in at `now`, the reason when ERROR, and
+    /// the deadline to schedule when OK.
+    pub(super) fn evaluate(
+        &self,
+        id: u32,
+        s: &Service,
+        now: Millis,
+    ) -> (State, Option<Reason>, Option<Millis>) {
         if s.muted_since != 0 {
-            return (State::Muted, None);
+            return (State::Muted, None, None);
         }
         let job = match s.flags & HAS_JOB {
             0 => None,
             _ => self.jobs.get(&id),
         };
         if let Some(failure) = job.and_then(|j| j.failure) {
-            return (State::Error, Some(failure));
+            return (State::Error, Some(failure), None);
         }
         let scheduled = job.is_some_and(|j| j.effective.schedule.is_some());
         if s.timeout == 0 && !scheduled {
-            return (State::Error, Some(Reason::Always));
+            return (State::Error, Some(Reason::Always), None);
         }
         match self.deadline(id, s) {
-            Some((at, reason)) if now >= at => (State::Error, Some(reason)),
-            _ => (State::Ok, None),
+            Some((at, reason)) if now >= at => (State::Error, Some(reason), None),
+            Some((at, _)) => (State::Ok, None, Some(at)),
+            None => (State::Ok, None, None),
         }
     }
 

@@ -69,7 +69,6 @@
 //! and the rare heap compaction.
 
 pub mod auto;
-mod cron_stub;
 #[cfg(test)]
 mod deadline_tests;
 mod error;
@@ -346,12 +345,7 @@ impl Engine {
     fn reevaluate(&mut self, id: u32, now: Millis, out: &mut Vec<Event>) -> State {
         let s = self.svc(id);
         let previous = s.state;
-        let (state, reason) = self.evaluate(id, s, now);
-        let deadline = if state == State::Ok {
-            self.deadline(id, s).map(|(at, _)| at)
-        } else {
-            None
-        };
+        let (state, reason, deadline) = self.evaluate(id, s, now);
         if s.flags & HAS_JOB != 0 {
             if let Some(job) = self.jobs.get_mut(&id) {
                 job.reason = reason;
