@@ -458,6 +458,9 @@ fn events_and_their_bodies() {
     assert_eq!(r.status, 200);
     assert_eq!(r.body, b"disk full\n");
     assert!(r.content_type.starts_with("text/plain"));
+    assert!(r
+        .headers
+        .contains(&("Body-Truncated".to_owned(), "true".to_owned())));
 
     let not_found = |path: &str, says: &str| {
         let r = route(&req("GET", path, None, b""), &state);
