@@ -37,6 +37,8 @@ mod timeout;
 mod urlenc;
 
 #[cfg(test)]
+mod jobs_socket_tests;
+#[cfg(test)]
 mod jobs_tests;
 #[cfg(test)]
 mod tests;
