@@ -283,6 +283,20 @@ fn europe_berlin_dst() {
         "2025-10-26T02:10:00+01:00",
         &["2025-10-27T02:30:00+01:00"],
     );
+    // Every minute in the fixed form is wall-clock too: nothing fires in
+    // the second pass.
+    check(
+        "0-59 0-23 * * *",
+        "Europe/Berlin",
+        "2025-10-26T02:10:00+01:00",
+        &["2025-10-26T03:00:00+01:00"],
+    );
+    check(
+        "0-59 0-23 * * *",
+        "Europe/Berlin",
+        "2025-10-26T02:58:30+02:00",
+        &["2025-10-26T02:59:00+02:00", "2025-10-26T03:00:00+01:00"],
+    );
     // Wildcard minute or hour: every existing minute, both passes.
     check(
         "*/30 * * * *",

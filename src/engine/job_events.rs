@@ -36,11 +36,19 @@ fn body_len(e: &JobEvent) -> Option<usize> {
     e.body.as_ref().map(|b| b.bytes.len())
 }
 
-/// The event numbered `n` in a ring (numbers are consecutive).
+/// The event numbered `n` in a ring: found by its offset from the first
+/// (numbers are consecutive), else by a search (a hand-edited database).
 fn find_event(job: &mut Job, n: u64) -> Option<&mut JobEvent> {
     let first = job.events.front()?.n;
-    let at = usize::try_from(n.checked_sub(first)?).ok()?;
-    job.events.get_mut(at).filter(|e| e.n == n)
+    let direct = n
+        .checked_sub(first)
+        .and_then(|d| usize::try_from(d).ok())
+        .filter(|&at| job.events.get(at).is_some_and(|e| e.n == n));
+    let at = match direct {
+        Some(at) => at,
+        None => job.events.iter().position(|e| e.n == n)?,
+    };
+    job.events.get_mut(at)
 }
 
 impl Engine {

@@ -1,24 +1,21 @@
-//! Engine unit tests of jobs (SPEC 14.1–14.3), one per rule, named after
-//! it; plus the body budget, the load round trip, block precedence and the
-//! reload of `[[services]]` blocks.
+//! Engine unit tests of jobs (SPEC 14.1–14.2), one per rule, named after
+//! it, and the helpers `job_record_tests` shares.
 
-use super::pattern::ServicePattern;
 use super::*;
 use crate::cron;
 use crate::jobs::{
-    Body, JobRecord, JobSettings, Reason, SettingsChange, Signal, SignalKind, Source,
-    DEFAULT_SCHEDULE_GRACE_MS, MAX_OPEN_RUNS, MAX_PAIRING_MS,
+    JobRecord, Reason, SettingsChange, Signal, SignalKind, Source, DEFAULT_SCHEDULE_GRACE_MS,
+    MAX_OPEN_RUNS, MAX_PAIRING_MS,
 };
-use crate::model::{ServiceRecord, ServiceSnapshot, TIMEOUT_NONE};
-use std::sync::Arc;
+use crate::model::ServiceRecord;
 
 /// On the hour (UTC).
-const H0: Millis = 1_699_999_200_000;
-const MIN: Millis = 60_000;
-const HOUR: Millis = 3_600_000;
-const EVERY_5: &str = "*/5 * * * *";
+pub(super) const H0: Millis = 1_699_999_200_000;
+pub(super) const MIN: Millis = 60_000;
+pub(super) const HOUR: Millis = 3_600_000;
+pub(super) const EVERY_5: &str = "*/5 * * * *";
 
-fn config(blocks: Vec<ServiceBlock>, started_at: Millis) -> EngineConfig {
+pub(super) fn config(blocks: Vec<ServiceBlock>, started_at: Millis) -> EngineConfig {
     EngineConfig {
         templates: vec![],
         max_services: 1000,
@@ -30,38 +27,38 @@ fn config(blocks: Vec<ServiceBlock>, started_at: Millis) -> EngineConfig {
     }
 }
 
-fn engine() -> Engine {
+pub(super) fn engine() -> Engine {
     Engine::new(config(vec![], H0 - 10 * HOUR))
 }
 
-fn next_fire(expr: &str, after: Millis) -> Millis {
+pub(super) fn next_fire(expr: &str, after: Millis) -> Millis {
     match cron::Schedule::parse(expr, "UTC").map(|s| s.next_fire(after)) {
         Ok(Some(at)) => at,
         other => panic!("{expr}: {other:?}"),
     }
 }
 
-fn schedule(expr: &str) -> SettingsChange {
+pub(super) fn schedule(expr: &str) -> SettingsChange {
     SettingsChange {
         schedule: Some(Some(expr.to_owned())),
         ..SettingsChange::default()
     }
 }
 
-fn set(e: &mut Engine, name: &str, change: SettingsChange, now: Millis) {
+pub(super) fn set(e: &mut Engine, name: &str, change: SettingsChange, now: Millis) {
     if let Err(err) = e.job(name, &change, None, now, &mut Vec::new()) {
         panic!("set {name}: {err}");
     }
 }
 
-fn signal_with(kind: SignalKind, rid: Option<&str>) -> Signal {
+pub(super) fn signal_with(kind: SignalKind, rid: Option<&str>) -> Signal {
     Signal {
         rid: rid.map(Into::into),
         ..Signal::new(kind, Source::Http(None))
     }
 }
 
-fn send(e: &mut Engine, name: &str, kind: SignalKind, rid: Option<&str>, now: Millis) {
+pub(super) fn send(e: &mut Engine, name: &str, kind: SignalKind, rid: Option<&str>, now: Millis) {
     let signal = signal_with(kind, rid);
     if let Err(err) = e.job(
         name,
@@ -74,24 +71,24 @@ fn send(e: &mut Engine, name: &str, kind: SignalKind, rid: Option<&str>, now: Mi
     }
 }
 
-fn record(e: &Engine, name: &str) -> ServiceRecord {
+pub(super) fn record(e: &Engine, name: &str) -> ServiceRecord {
     e.service(name, true)
         .unwrap_or_else(|err| panic!("{name}: {err}"))
 }
 
-fn job(e: &Engine, name: &str) -> JobRecord {
+pub(super) fn job(e: &Engine, name: &str) -> JobRecord {
     match record(e, name).job {
         Some(job) => *job,
         None => panic!("{name} has no job record"),
     }
 }
 
-fn state(e: &Engine, name: &str) -> (State, Option<Reason>) {
+pub(super) fn state(e: &Engine, name: &str) -> (State, Option<Reason>) {
     let r = record(e, name);
     (r.state, r.job.and_then(|j| j.reason))
 }
 
-fn tick(e: &mut Engine, now: Millis) {
+pub(super) fn tick(e: &mut Engine, now: Millis) {
     e.tick(now, &mut Vec::new());
 }
 
@@ -611,295 +608,4 @@ fn rule_14_3_plain_beats_of_plain_services_are_not_recorded() {
     assert_eq!(e.events("p"), Ok(vec![]));
     assert!(e.jobs.is_empty(), "no job state at all");
     assert_eq!(std::mem::size_of::<service::Service>(), 72);
-}
-
-// ----- 14.3 events and bodies -------------------------------------------------
-
-fn body(len: usize) -> Option<Body> {
-    Some(Body {
-        bytes: Arc::from(vec![b'x'; len]),
-        truncated: false,
-    })
-}
-
-fn send_body(e: &mut Engine, name: &str, len: usize, now: Millis) {
-    let signal = Signal {
-        body: body(len),
-        ..Signal::new(SignalKind::Log, Source::Http(None))
-    };
-    assert!(e
-        .job(
-            name,
-            &SettingsChange::default(),
-            Some(signal),
-            now,
-            &mut Vec::new()
-        )
-        .is_ok());
-}
-
-#[test]
-fn rule_14_3_the_last_events_per_service_are_kept_with_stable_numbers() {
-    let mut c = config(vec![], H0);
-    c.jobs.events_per_service = 3;
-    let mut e = Engine::new(c);
-    for i in 0..5 {
-        send(&mut e, "a", SignalKind::Log, None, H0 + i);
-    }
-    let ns: Vec<u64> = e
-        .events("a")
-        .unwrap_or_default()
-        .iter()
-        .map(|e| e.n)
-        .collect();
-    assert_eq!(ns, [3, 4, 5]);
-}
-
-#[test]
-fn rule_14_3_bodies_beyond_the_budget_are_dropped_oldest_first_of_any_service() {
-    let mut c = config(vec![], H0);
-    c.jobs.event_body_memory = 250;
-    let mut e = Engine::new(c);
-    send_body(&mut e, "a", 100, H0);
-    send_body(&mut e, "b", 100, H0 + 1);
-    assert_eq!(e.body_stats(), (200, 0));
-    send_body(&mut e, "a", 100, H0 + 2);
-    assert_eq!(e.body_stats(), (200, 1));
-    let a = e.events("a").unwrap_or_default();
-    assert!(a[0].body.is_none() && a[0].body_dropped, "the oldest, of a");
-    assert!(a[1].body.is_some() && !a[1].body_dropped);
-    assert!(e.events("b").unwrap_or_default()[0].body.is_some());
-    assert_eq!(a.len(), 2, "the events stay");
-    // A deleted service gives its bodies back.
-    assert_eq!(e.delete_service("b", H0 + 3, &mut Vec::new()), Ok(()));
-    assert_eq!(e.body_stats(), (100, 1));
-    // Events leaving the ring give theirs back too.
-    let mut c = config(vec![], H0);
-    c.jobs.events_per_service = 1;
-    let mut e = Engine::new(c);
-    for i in 0..3000 {
-        send_body(&mut e, "a", 10, H0 + i);
-    }
-    assert_eq!(e.body_stats(), (10, 0));
-    assert!(
-        e.bodies.fifo.len() < 2100,
-        "stale entries compacted: {}",
-        e.bodies.fifo.len()
-    );
-}
-
-// ----- records and load --------------------------------------------------------
-
-#[test]
-fn a_saved_job_loads_back_with_every_field() {
-    let mut e = engine();
-    let change = SettingsChange {
-        tz: Some(Some("Europe/Paris".into())),
-        grace: Some(Some(2 * MIN)),
-        max_runtime: Some(Some(30 * MIN)),
-        min_duration: Some(Some(1_000)),
-        ..schedule(EVERY_5)
-    };
-    set(&mut e, "a", change, H0);
-    send(&mut e, "a", SignalKind::Start, Some("r1"), H0 + MIN);
-    send(&mut e, "a", SignalKind::Exit(7), Some("r1"), H0 + 2 * MIN);
-    send(&mut e, "a", SignalKind::Start, Some("r2"), H0 + 3 * MIN);
-    send_body(&mut e, "a", 5, H0 + 4 * MIN);
-    let mut snapshot = ServiceSnapshot::with_capacity(1);
-    e.snapshot_for_save(&mut 0, 10, &mut snapshot);
-    let saved: Vec<ServiceRecord> = snapshot.iter().map(ServiceRecord::from).collect();
-    let gap = cron::Schedule::parse(EVERY_5, "Europe/Paris")
-        .ok()
-        .and_then(|s| s.longest_gap(H0));
-    let stored = gap.map(|g| g + 2 * MIN);
-    assert_eq!(
-        Some(saved[0].timeout),
-        stored,
-        "stored for 1.0.3: longest gap + grace"
-    );
-    let mut r = Engine::new(config(vec![], H0 + 5 * MIN));
-    let report = r.load(saved, vec![], H0 + 5 * MIN);
-    assert!(report.bad_schedules.is_empty());
-    let (before, after) = (job(&e, "a"), job(&r, "a"));
-    assert_eq!(after, before);
-    assert_eq!(after.reason, Some(Reason::Failed));
-    assert_eq!(after.events.len(), 4);
-    assert_eq!(r.body_stats().0, 5);
-    assert_eq!(Some(record(&r, "a").timeout_in_force), stored);
-    // Numbers go on from the loaded ones.
-    send(&mut r, "a", SignalKind::Log, None, H0 + 6 * MIN);
-    assert_eq!(
-        r.events("a").unwrap_or_default().last().map(|e| e.n),
-        Some(5)
-    );
-}
-
-#[test]
-fn a_stored_schedule_that_no_longer_parses_loads_as_a_period_and_is_reported() {
-    let record = ServiceRecord {
-        name: "a".into(),
-        state: State::Ok,
-        last_beat: H0,
-        timeout: 7 * MIN,
-        last_state_change: H0,
-        timeout_in_force: 7 * MIN,
-        job: Some(Box::new(JobRecord {
-            own: JobSettings {
-                schedule: Some("not a cron".into()),
-                ..JobSettings::default()
-            },
-            ..JobRecord::default()
-        })),
-        ..ServiceRecord::default()
-    };
-    let mut r = Engine::new(config(vec![], H0));
-    let report = r.load(vec![record], vec![], H0);
-    assert_eq!(report.services, 1);
-    assert_eq!(report.bad_schedules.len(), 1);
-    assert!(
-        report.bad_schedules[0].why.contains("not a cron"),
-        "{:?}",
-        report.bad_schedules
-    );
-    assert_eq!(job(&r, "a").effective.schedule, None);
-    assert_eq!(record_timeout(&r), 7 * MIN);
-}
-
-fn record_timeout(e: &Engine) -> Millis {
-    record(e, "a").timeout_in_force
-}
-
-// ----- blocks and reload -----------------------------------------------------
-
-fn block(pattern: &str, timeout: Option<Millis>, settings: JobSettings) -> ServiceBlock {
-    ServiceBlock {
-        pattern: ServicePattern::compile(pattern).unwrap_or_else(|e| panic!("{e:?}")),
-        timeout,
-        settings,
-    }
-}
-
-#[test]
-fn the_first_matching_block_gives_defaults_and_own_settings_win() {
-    let blocks = vec![
-        block(
-            "backup.*",
-            None,
-            JobSettings {
-                schedule: Some("@hourly".into()),
-                grace: Some(5 * MIN),
-                ..JobSettings::default()
-            },
-        ),
-        block("*", Some(10 * MIN), JobSettings::default()),
-    ];
-    let mut e = Engine::new(config(blocks, H0 - HOUR));
-    send(&mut e, "backup.db", SignalKind::Success, None, H0);
-    let j = job(&e, "backup.db");
-    assert_eq!(
-        j.effective.schedule.as_deref(),
-        Some("@hourly"),
-        "first block"
-    );
-    assert_eq!(j.effective.grace, Some(5 * MIN));
-    assert_eq!(j.own, JobSettings::default());
-    assert_eq!(
-        record(&e, "backup.db").next_deadline,
-        Some(next_fire("@hourly", H0) + 5 * MIN)
-    );
-    // The second block gives only a period: no job state.
-    assert!(e.apply("web", Update::Beat, H0, &mut Vec::new()).is_ok());
-    assert!(record(&e, "web").job.is_none());
-    assert_eq!(record(&e, "web").timeout_in_force, 10 * MIN);
-    // Own settings win over the block.
-    set(
-        &mut e,
-        "backup.db",
-        SettingsChange {
-            grace: Some(Some(MIN)),
-            ..Default::default()
-        },
-        H0,
-    );
-    assert_eq!(job(&e, "backup.db").effective.grace, Some(MIN));
-    set(
-        &mut e,
-        "backup.db",
-        SettingsChange {
-            timeout: Some(2 * MIN),
-            ..Default::default()
-        },
-        H0,
-    );
-    assert_eq!(
-        job(&e, "backup.db").effective.schedule,
-        None,
-        "an own period beats the block's schedule"
-    );
-    assert!(e
-        .apply("web", Update::SetTimeout(3 * MIN), H0, &mut Vec::new())
-        .is_ok());
-    assert_eq!(record(&e, "web").timeout_in_force, 3 * MIN);
-}
-
-#[test]
-fn a_reload_gives_services_their_new_blocks_and_deadlines() {
-    let blocks = vec![block("*", Some(10 * MIN), JobSettings::default())];
-    let mut e = Engine::new(config(blocks, H0 - HOUR));
-    assert!(e.apply("a", Update::Beat, H0, &mut Vec::new()).is_ok());
-    assert!(e
-        .apply("own", Update::SetTimeoutAndBeat(MIN), H0, &mut Vec::new())
-        .is_ok());
-    assert_eq!(record(&e, "a").next_deadline, Some(H0 + 10 * MIN));
-    let new = JobConfig {
-        blocks: vec![block(
-            "*",
-            None,
-            JobSettings {
-                schedule: Some(EVERY_5.into()),
-                grace: Some(MIN),
-                ..JobSettings::default()
-            },
-        )],
-        ..JobConfig::default()
-    };
-    let mut out = Vec::new();
-    e.set_job_config(new, H0 + MIN, &mut out);
-    let j = job(&e, "a");
-    assert_eq!(j.effective.schedule.as_deref(), Some(EVERY_5));
-    assert_eq!(j.schedule_since, Some(H0 + MIN));
-    let due = next_fire(EVERY_5, H0 + MIN) + MIN;
-    assert_eq!(record(&e, "a").next_deadline, Some(due));
-    assert_eq!(
-        record(&e, "own").timeout_in_force,
-        MIN,
-        "its own period is kept"
-    );
-    assert!(out
-        .iter()
-        .any(|ev| matches!(ev, Event::ServiceChanged { service, .. } if service.name == "a")));
-    tick(&mut e, due);
-    assert_eq!(state(&e, "a"), (State::Error, Some(Reason::Missed)));
-    // And back: no block, no period of its own.
-    e.set_job_config(JobConfig::default(), H0 + HOUR, &mut Vec::new());
-    assert_eq!(job(&e, "a").effective.schedule, None);
-    assert_eq!(record(&e, "a").timeout_in_force, TIMEOUT_NONE);
-}
-
-#[test]
-fn a_settings_change_is_told_and_marks_the_database_dirty() {
-    let mut e = engine();
-    set(&mut e, "a", schedule(EVERY_5), H0);
-    assert!(e.take_dirty());
-    let mut out = Vec::new();
-    let change = SettingsChange {
-        grace: Some(Some(MIN)),
-        ..Default::default()
-    };
-    assert!(e.job("a", &change, None, H0, &mut out).is_ok());
-    assert!(e.take_dirty());
-    assert!(
-        matches!(&out[..], [Event::ServiceChanged { .. }]),
-        "{out:?}"
-    );
 }

@@ -365,8 +365,21 @@ impl Engine {
             if block.is_some_and(|b| self.blocks[b as usize].gives_job) {
                 self.give_job(id, block);
             }
+            let keep = self.config.jobs.events_per_service;
             if let Some(job) = self.jobs.get_mut(&id) {
                 job.block = block;
+                while job.events.len() > keep {
+                    let len = job
+                        .events
+                        .pop_front()
+                        .and_then(|e| e.body)
+                        .map(|b| b.bytes.len());
+                    if let Some(len) = len {
+                        self.bodies.forget(len);
+                    }
+                }
+            }
+            if self.jobs.contains_key(&id) {
                 // Own settings were checked when set; a block the new
                 // configuration made unusable leaves them as they were.
                 changed |= self.resolve_job(id, now).unwrap_or(false);

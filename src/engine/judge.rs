@@ -3,6 +3,7 @@
 //! (`next_fire(after) + grace`) and of an open run (`running_since +
 //! max_runtime`), with the restart grace and the freeze shift.
 
+use super::job::Job;
 use super::service::{Service, HAS_JOB};
 use super::Engine;
 use crate::jobs::Reason;
@@ -12,10 +13,19 @@ impl Engine {
     /// When `s` (id `id`) goes to ERROR if nothing arrives, and why; `None`
     /// when it never does.
     pub(super) fn deadline(&self, id: u32, s: &Service) -> Option<(Millis, Reason)> {
-        let job = match s.flags & HAS_JOB {
+        self.deadline_with(s, self.job_of(id, s))
+    }
+
+    /// The job state of `s` (id `id`), if it has one.
+    fn job_of(&self, id: u32, s: &Service) -> Option<&Job> {
+        match s.flags & HAS_JOB {
             0 => None,
-            _ => self.jobs.get(&id),
-        };
+            _ => self.jobs.get(&id).map(|j| &**j),
+        }
+    }
+
+    /// `deadline`, with the job state already at hand.
+    fn deadline_with(&self, s: &Service, job: Option<&Job>) -> Option<(Millis, Reason)> {
         let Some(job) = job else {
             return s
                 .effective_timeout()
@@ -73,10 +83,7 @@ impl Engine {
         if s.muted_since != 0 {
             return (State::Muted, None, None);
         }
-        let job = match s.flags & HAS_JOB {
-            0 => None,
-            _ => self.jobs.get(&id),
-        };
+        let job = self.job_of(id, s);
         if let Some(failure) = job.and_then(|j| j.failure) {
             return (State::Error, Some(failure), None);
         }
@@ -84,7 +91,7 @@ impl Engine {
         if s.timeout == 0 && !scheduled {
             return (State::Error, Some(Reason::Always), None);
         }
-        match self.deadline(id, s) {
+        match self.deadline_with(s, job) {
             Some((at, reason)) if now >= at => (State::Error, Some(reason), None),
             Some((at, _)) => (State::Ok, None, Some(at)),
             None => (State::Ok, None, None),

@@ -129,8 +129,9 @@ impl Engine {
 
     /// Restores what a record says of a service's jobs. The stored
     /// `timeout` is the service's own period unless it is the block's (the
-    /// database does not say); while a schedule is stored it is ignored
-    /// (it is the longest gap plus grace, for 1.0.3). A schedule that no
+    /// database does not say); while a schedule is stored, or the job
+    /// service's block gives one, it is ignored (it is the longest gap plus
+    /// grace, for 1.0.3). A schedule that no
     /// longer parses leaves a period service with that stored timeout, and
     /// is reported.
     fn restore_job(
@@ -144,7 +145,12 @@ impl Engine {
     ) {
         let block = self.block_for(name);
         let block_timeout = block.and_then(|b| self.config.jobs.blocks[b as usize].timeout);
-        let scheduled = record.as_ref().is_some_and(|r| r.own.schedule.is_some());
+        // A schedule of its own, or its block's (a job service stored with
+        // a block's schedule has longest gap + grace as its timeout too).
+        let block_schedule = block.is_some_and(|b| self.blocks[b as usize].schedule.is_some());
+        let scheduled = record
+            .as_ref()
+            .is_some_and(|r| r.own.schedule.is_some() || block_schedule);
         let s = self.svc_mut(id);
         if scheduled {
             s.timeout = block_timeout.unwrap_or(TIMEOUT_NONE);

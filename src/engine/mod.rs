@@ -20,7 +20,9 @@
 //!    names have no `$word` exist from here.
 //! 2. Call [`Engine::load`] once, before any input, with the database; log
 //!    the [`LoadReport`] it returns (what was skipped, and why).
-//! 3. For each input, call [`Engine::apply`] (a beat and/or a timeout),
+//! 3. For each input, call [`Engine::apply`] (a beat and/or a timeout;
+//!    [`Engine::apply_from`] for statsd, whose run signals record their
+//!    source), [`Engine::job`] (job settings and run signals, SPEC 14),
 //!    [`Engine::set_muted`], [`Engine::delete_service`] or
 //!    [`Engine::delete_view`] with the current wall-clock `now` (ms since
 //!    the epoch). Reads ([`Engine::service`], [`Engine::services`],
@@ -40,6 +42,8 @@
 //! 7. On a configuration reload (any time after `load`), call
 //!    [`Engine::set_max_services`] and [`Engine::set_templates`]`(templates,
 //!    now, out)`: views follow the new templates, state is kept.
+//!    With `[[services]]` blocks or `[limits]` of jobs changed, call
+//!    [`Engine::set_job_config`]`(config, now, out)` too.
 //! 8. When the monitor was not watching (the process stopped, the host
 //!    froze), call [`Engine::note_unwatched`]`(from, to)` before the next
 //!    input or tick: deadlines that fell inside move later instead of
@@ -56,6 +60,12 @@
 //!   beat does not grow with the number of services.
 //! - Every service in state OK with a timeout in force has a live entry in
 //!   the expiry schedule at or before its real deadline (see `timers`).
+//! - A job service (SPEC 14) has one deadline too: its open run's limit,
+//!   else its schedule's next fire after its last success (or after the
+//!   schedule was set) plus grace, else its period plus grace. `last_beat`
+//!   is its last success (a start or a log does not move it). The restart
+//!   grace of a scheduled service: not before the first fire after the
+//!   start plus grace.
 //! - Errors ([`EngineError`]) are about the request (a name, a view, the
 //!   limit) and leave the state unchanged.
 //!
@@ -68,12 +78,15 @@
 //! in `timers` (see there); nothing here walks all services except snapshots
 //! and the rare heap compaction.
 
+mod apply;
 pub mod auto;
 #[cfg(test)]
 mod deadline_tests;
 mod error;
 mod job;
 mod job_events;
+#[cfg(test)]
+mod job_record_tests;
 #[cfg(test)]
 mod job_tests;
 mod jobs;
@@ -103,8 +116,9 @@ pub use reload::ViewsReloaded;
 use std::hash::BuildHasher;
 
 use crate::events::Event;
-use crate::jobs::{SettingsChange, Signal, SignalKind, Source};
-use crate::model::{is_valid_name, Millis, State, Update};
+#[cfg(test)] // the unit tests take it from here (`use super::*`)
+use crate::model::Update;
+use crate::model::{Millis, State};
 use job::{BlockRt, Job};
 use job_events::BodyBudget;
 use names::Names;
@@ -492,85 +506,6 @@ impl Engine {
             service: self.service_record(id, false),
         });
         Ok(id)
-    }
-
-    /// Applies a beat and/or a timeout change to `name`, creating it when new.
-    pub fn apply(
-        &mut self,
-        name: &str,
-        update: Update,
-        now: Millis,
-        out: &mut Vec<Event>,
-    ) -> Result<Applied, EngineError> {
-        self.apply_from(name, update, Source::default(), now, out)
-    }
-
-    /// `apply`, for an update that came from `source` (run signals from
-    /// statsd are recorded with it).
-    pub fn apply_from(
-        &mut self,
-        name: &str,
-        update: Update,
-        source: Source,
-        now: Millis,
-        out: &mut Vec<Event>,
-    ) -> Result<Applied, EngineError> {
-        if !is_valid_name(name) {
-            return Err(EngineError::InvalidName(name.to_owned()));
-        }
-        let (timeout, beat) = match update {
-            Update::Beat => (None, true),
-            Update::SetTimeout(t) => (Some(t), false),
-            Update::SetTimeoutAndBeat(t) => (Some(t), true),
-            Update::Start | Update::Fail | Update::Exit(_) => {
-                let kind = match update {
-                    Update::Start => SignalKind::Start,
-                    Update::Fail => SignalKind::Fail,
-                    Update::Exit(code) => SignalKind::Exit(code),
-                    _ => SignalKind::Log,
-                };
-                let signal = Signal::new(kind, source);
-                return self.job(name, &SettingsChange::default(), Some(signal), now, out);
-            }
-        };
-        let (id, created) = match self.find(name) {
-            Some(id) => (id, false),
-            None => (self.create(name, now, out)?, true),
-        };
-        if self.svc(id).flags & HAS_JOB != 0 {
-            let change = SettingsChange {
-                timeout,
-                ..SettingsChange::default()
-            };
-            let signal = beat.then(|| Signal::new(SignalKind::Success, source));
-            return self.job_on(id, created, &change, signal, now, out);
-        }
-        let s = self.svc_mut(id);
-        let mut changed = created;
-        if let Some(t) = timeout {
-            s.flags |= service::OWN_TIMEOUT;
-            if s.timeout != t {
-                s.timeout = t;
-                changed = true;
-            }
-        }
-        let accepted = beat && s.beat(now);
-        self.changed |= accepted;
-        let previous = self.reevaluate(id, now, out);
-        let state = self.svc(id).state;
-        if changed {
-            self.dirty = true;
-        }
-        if (changed && state == previous && !created)
-            || state != previous
-            || (accepted && self.emit_beats)
-        {
-            out.push(Event::ServiceChanged {
-                service: self.service_record(id, false),
-                previous,
-            });
-        }
-        Ok(Applied { beat: accepted })
     }
 
     /// Mutes or unmutes a service (idempotent).

@@ -174,6 +174,9 @@ pub fn log_load_report(report: &LoadReport) {
             first.reason
         );
     }
+    for bad in &report.bad_schedules {
+        log::warn!("database: service {:?}: {}", bad.name, bad.why);
+    }
 }
 
 /// Writes atomically: `<filename>.tmp-<pid>` in the same directory, write,
