@@ -380,3 +380,60 @@ fn services_blocks_and_event_limits_are_live_max_body_bytes_needs_a_restart() {
     assert!(!p.applies_anything());
     assert_eq!(p.restart, vec!["[limits] max_body_bytes"]);
 }
+
+#[test]
+fn the_state_thread_applies_a_new_job_config() {
+    use crate::engine::{Engine, EngineConfig};
+    use crate::model::Update;
+    use crossbeam_channel::bounded;
+    let engine = Engine::new(EngineConfig {
+        templates: vec![],
+        max_services: 10,
+        started_at: crate::clock::now_ms(),
+        jobs: Default::default(),
+    });
+    let (tx, rx) = bounded(crate::state::COMMAND_QUEUE);
+    let handle = StateHandle::new(tx);
+    let (save_tx, save_rx) = bounded(2);
+    let thread = crate::state::spawn(
+        engine,
+        rx,
+        save_tx,
+        Arc::new(Counters::default()),
+        crate::state::StateOptions {
+            save_interval: Duration::from_secs(3600),
+            stop: handle.stop_flag(),
+            saver_queue: None,
+        },
+    )
+    .unwrap_or_else(|e| panic!("spawn: {e}"));
+    handle
+        .update("backup.db1", Update::Beat)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let effective = |name: &str| {
+        handle
+            .service(name, true)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .job
+            .map(|j| j.effective.clone())
+    };
+    assert_eq!(effective("backup.db1").and_then(|e| e.max_runtime), None);
+    let new = config(
+        "[[services]]\npattern = \"backup.*\"\nmax_runtime = \"2h\"\nschedule = \"@daily\"\n",
+    );
+    handle
+        .reload(None, 10, Some(new.job_config()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let now = effective("backup.db1").unwrap_or_else(|| panic!("the block gives it jobs"));
+    assert_eq!(now.max_runtime, Some(7_200_000));
+    assert_eq!(now.schedule.as_deref(), Some("@daily"));
+    // Without the block, the settings in force go back.
+    handle
+        .reload(None, 10, Some(config("").job_config()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(effective("backup.db1").and_then(|e| e.max_runtime), None);
+    drop(save_rx);
+    handle.shutdown();
+    drop(handle);
+    assert!(thread.join().is_ok(), "the state thread did not panic");
+}

@@ -303,10 +303,30 @@ impl JobIn<'_> {
             }
             Err(why) => problems.add(service, "open_runs", &why),
         }
-        match typed::<Vec<&RawValue>>(self.events) {
+        // Every event well-formed JSON of the right types (the usual case):
+        // one pass. Else each entry on its own, so one bad entry costs
+        // only itself.
+        let events = match typed::<Vec<EventIn>>(self.events) {
+            Ok(events) => Ok(events
+                .unwrap_or_default()
+                .into_iter()
+                .map(event_from)
+                .collect()),
+            Err(_) => typed::<Vec<&RawValue>>(self.events).map(|raws| {
+                raws.unwrap_or_default()
+                    .into_iter()
+                    .map(|raw| {
+                        serde_json::from_str::<EventIn>(raw.get())
+                            .map_err(|e| e.to_string())
+                            .and_then(event_from)
+                    })
+                    .collect::<Vec<_>>()
+            }),
+        };
+        match events {
             Ok(events) => {
-                for raw in events.unwrap_or_default() {
-                    match event(raw) {
+                for e in events {
+                    match e {
                         Ok(e) => job.events.push(e),
                         Err(why) => problems.add(service, "events", &why),
                     }
@@ -334,8 +354,7 @@ fn open_run(raw: &RawValue) -> Result<OpenRun, String> {
     })
 }
 
-fn event(raw: &RawValue) -> Result<JobEvent, String> {
-    let e: EventIn = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+fn event_from(e: EventIn<'_>) -> Result<JobEvent, String> {
     let kind = match &*e.kind {
         "success" => SignalKind::Success,
         "start" => SignalKind::Start,

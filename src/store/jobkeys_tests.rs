@@ -349,3 +349,87 @@ fn store_job_nulls_are_unset_and_1x_lines_have_no_job() {
     assert!(db.services.iter().all(|s| s.job.is_none()));
     assert_eq!(db.job_key_problems.count, 0);
 }
+
+/// The whole path: what the engine snapshots for a save loads back into an
+/// engine with every job field it had.
+#[test]
+fn store_job_engine_save_and_load_keep_every_field() {
+    use crate::engine::{Engine, EngineConfig};
+    use crate::jobs::{SettingsChange, Signal};
+    let now = 1_800_000_000_000;
+    let new_engine = || {
+        Engine::new(EngineConfig {
+            templates: vec![],
+            max_services: 10,
+            started_at: now,
+            jobs: Default::default(),
+        })
+    };
+    let mut engine = new_engine();
+    let mut out = Vec::new();
+    let change = SettingsChange {
+        max_runtime: Some(Some(7_200_000)),
+        min_duration: Some(Some(1_000)),
+        grace: Some(Some(60_000)),
+        ..SettingsChange::default()
+    };
+    let http = Source::Http(Some("127.0.0.1".parse().unwrap()));
+    let signal = |kind, rid: &str, body: &[u8]| Signal {
+        kind,
+        rid: Some(rid.into()),
+        source: http,
+        body: Some(Body {
+            bytes: body.into(),
+            truncated: false,
+        }),
+    };
+    engine
+        .job(
+            "backup.x",
+            &change,
+            Some(signal(SignalKind::Start, "r1", b"go")),
+            now,
+            &mut out,
+        )
+        .unwrap();
+    engine
+        .job(
+            "backup.x",
+            &SettingsChange::default(),
+            Some(signal(SignalKind::Exit(3), "r1", b"\xffboom")),
+            now + 5_000,
+            &mut out,
+        )
+        .unwrap();
+    engine
+        .job(
+            "backup.x",
+            &SettingsChange::default(),
+            Some(signal(SignalKind::Start, "r2", b"")),
+            now + 6_000,
+            &mut out,
+        )
+        .unwrap();
+    let mut snapshot = ServiceSnapshot::default();
+    let mut cursor = 0;
+    while !engine.snapshot_for_save(&mut cursor, 100, &mut snapshot) {}
+    let mut file = Vec::new();
+    encode(&snapshot, &[], &mut file).unwrap();
+    let db = decode(&file[..]).unwrap();
+    assert_eq!(db.job_key_problems.count, 0);
+    let before = engine.service("backup.x", true).unwrap();
+    let mut again = new_engine();
+    again.load(db.services, db.views, now + 7_000);
+    let after = again.service("backup.x", true).unwrap();
+    let (b, a) = (before.job.unwrap(), after.job.unwrap());
+    assert_eq!(a.own, b.own);
+    assert_eq!(a.effective, b.effective);
+    assert_eq!(a.open_runs, b.open_runs);
+    assert_eq!(
+        (a.last_duration, a.last_exit_code, a.reason),
+        (b.last_duration, b.last_exit_code, b.reason)
+    );
+    assert_eq!(a.events, b.events);
+    assert_eq!(a.events.len(), 3);
+    assert_eq!(a.reason, Some(Reason::Failed));
+}
