@@ -1,10 +1,14 @@
 //! The JSON shapes of the API in its two dialects: ours (`/api/services`,
 //! `/api/views`: `views`, `incident_number`) and Lovebeat 1.x's
 //! (`/api/alarms`: `in_alarms`, `incident_nbr`, omitted empty fields exactly
-//! as 1.0.3 wrote them), plus the status summary in text and JSON. Neutral
-//! ground: the HTTP API, the websocket and the event log all write these.
+//! as 1.0.3 wrote them), plus the status summary in text and JSON, and the
+//! events of a job (SPEC 14.3). Neutral ground: the HTTP API, the websocket
+//! and the event log all write these. The job keys of a service (SPEC 14.2)
+//! are absent, not null, when unset, so a plain service's object is as
+//! before.
 
-use crate::model::{Analysis, Millis, ServiceRecord, StatusSummary, ViewRecord};
+use crate::jobs::{JobEvent, JobRecord, Reason};
+use crate::model::{Analysis, Millis, ServiceRecord, State, StatusSummary, ViewRecord};
 use serde::Serialize;
 
 /// Which key names to speak.
@@ -37,6 +41,117 @@ struct ServiceOurs<'a> {
     analysis: Option<&'a Analysis>,
     #[serde(skip_serializing_if = "Option::is_none")]
     beat_history: Option<&'a [Millis]>,
+    #[serde(flatten)]
+    job: JobKeys<'a>,
+}
+
+/// The job keys of a service (SPEC 14.2): the settings in force, the open
+/// runs, the last run, and why it is in ERROR.
+#[derive(Serialize, Default)]
+struct JobKeys<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schedule: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tz: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grace: Option<Millis>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_runtime: Option<Millis>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_duration: Option<Millis>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    running_since: Option<Millis>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    open_runs: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_duration: Option<Millis>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_exit_code: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+}
+
+impl<'a> JobKeys<'a> {
+    fn of(s: &'a ServiceRecord) -> Self {
+        let reason = (s.state == State::Error).then(|| reason(s).as_str());
+        let Some(job) = s.job.as_deref() else {
+            return JobKeys {
+                reason,
+                ..JobKeys::default()
+            };
+        };
+        let e = &job.effective;
+        JobKeys {
+            schedule: e.schedule.as_deref(),
+            tz: e.tz.as_deref(),
+            grace: e.grace,
+            max_runtime: e.max_runtime,
+            min_duration: e.min_duration,
+            running_since: job.running_since(),
+            open_runs: (!job.open_runs.is_empty()).then_some(job.open_runs.len()),
+            last_duration: job.last_duration,
+            last_exit_code: job.last_exit_code,
+            reason,
+        }
+    }
+}
+
+/// Why a service in ERROR is: the engine's reason, else (a service that
+/// never used jobs keeps none) `always` for timeout 0 and `missed`.
+fn reason(s: &ServiceRecord) -> Reason {
+    match s.job.as_deref().and_then(|j: &JobRecord| j.reason) {
+        Some(r) => r,
+        None if s.timeout_in_force == 0 => Reason::Always,
+        None => Reason::Missed,
+    }
+}
+
+/// One event of a job (SPEC 14.3); keys absent when not applicable.
+#[derive(Serialize)]
+struct EventJson<'a> {
+    n: u64,
+    ts: Millis,
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exit_code: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rid: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration: Option<Millis>,
+    source: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remote_addr: Option<String>,
+    /// The body as text (invalid UTF-8 replaced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<std::borrow::Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body_truncated: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body_dropped: Option<bool>,
+}
+
+/// One event object.
+pub fn event(e: &JobEvent) -> serde_json::Value {
+    let sent = e.body.is_some() || e.body_dropped;
+    serde_json::to_value(EventJson {
+        n: e.n,
+        ts: e.ts,
+        kind: e.kind.as_str(),
+        exit_code: e.kind.exit_code(),
+        rid: e.rid.as_deref(),
+        duration: e.duration,
+        source: e.source.as_str(),
+        remote_addr: e.source.addr().map(|a| a.to_string()),
+        body: e.body.as_ref().map(|b| String::from_utf8_lossy(&b.bytes)),
+        body_truncated: e.body.as_ref().map(|b| b.truncated),
+        body_dropped: sent.then_some(e.body_dropped),
+    })
+    .unwrap_or(serde_json::Value::Null)
+}
+
+/// A list of events, in the order given (oldest first: newest last).
+pub fn events(list: &[JobEvent]) -> serde_json::Value {
+    serde_json::Value::Array(list.iter().map(event).collect())
 }
 
 #[derive(Serialize)]
@@ -97,6 +212,7 @@ pub fn service(s: &ServiceRecord, dialect: Dialect, details: bool) -> serde_json
             in_alarms: &s.views,
             analysis: s.analysis.as_ref(),
             beat_history: history,
+            job: JobKeys::of(s),
         }),
         Dialect::V1 => serde_json::to_value(ServiceV1 {
             name: &s.name,
@@ -175,6 +291,10 @@ pub fn render(value: &serde_json::Value) -> Vec<u8> {
     out.push(b'\n');
     out
 }
+
+#[cfg(test)]
+#[path = "json_tests.rs"]
+mod job_tests;
 
 #[cfg(test)]
 mod tests {

@@ -15,13 +15,13 @@
 //! 100k and N (default 1M) services, save and load time, the longest stall
 //! of an HTTP request during a save, idle CPU, and expiry latency.
 //!
-//! `bench --db [--services N]` measures the database in-process instead
-//! (see `db_bench`): save and load time and file size of N plain services
-//! and of N services with schedules and 20 events each.
-//!
 //! `bench --engine [--services N]` measures the engine alone, in process
 //! (see `engine`): ns per plain beat and per scheduled success beat, RSS
 //! per plain service.
+//!
+//! `bench --db [--services N]` measures the database in-process instead
+//! (see `db_bench`): save and load time and file size of N plain services
+//! and of N services with schedules and 20 events each.
 //!
 //! `bench --ws [--services N] [--clients C]` measures dashboards instead
 //! (see `ws_bench`): RSS with C websocket clients (default 64) at N
@@ -428,13 +428,13 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("lovebeat-bench-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let ticks = clock_ticks();
+    if args.iter().any(|a| a == "--engine") {
+        engine::engine_bench(total);
+        return;
+    }
     if args.iter().any(|a| a == "--db") {
         db::db_bench(&dir, total);
         let _ = std::fs::remove_dir_all(&dir);
-        return;
-    }
-    if args.iter().any(|a| a == "--engine") {
-        engine::engine_bench(total);
         return;
     }
     if args.iter().any(|a| a == "--ws") {

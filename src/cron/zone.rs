@@ -172,24 +172,64 @@ impl Zone {
         }
     }
 
-    /// zoneinfo's `utcoffset` of (wall, fold), as an instant.
+    /// zoneinfo's `utcoffset` of (wall, fold), as an instant: the offset
+    /// of the last transition i with `wall >= utc_i + max(before_i,
+    /// after_i)` (fold 0) or `+ min(..)` (fold 1), which in a gap or a fold
+    /// is the offset before (fold 0) or after (fold 1) the transition.
     pub(crate) fn to_instant(&self, wall: i64, fold: bool) -> i64 {
-        match self.wall(wall) {
-            Wall::One(off) => wall - i64::from(off),
-            Wall::Gap(before, after) | Wall::Fold(before, after) => {
-                wall - i64::from(if fold { after } else { before })
+        if !(TABLE_FROM + DAY..TABLE_UNTIL - DAY).contains(&wall) {
+            return match self.wall(wall) {
+                Wall::One(off) => wall - i64::from(off),
+                Wall::Gap(before, after) | Wall::Fold(before, after) => {
+                    wall - i64::from(if fold { after } else { before })
+                }
+            };
+        }
+        let d = &self.data;
+        let before = |i: usize| match i {
+            0 => d.first_offset,
+            _ => d.transitions[i - 1].1,
+        };
+        let key = |i: usize| {
+            let (at, after) = d.transitions[i];
+            let (a, b) = (before(i), after);
+            at + i64::from(if fold { a.min(b) } else { a.max(b) })
+        };
+        let (mut lo, mut hi) = (0, d.transitions.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if key(mid) <= wall {
+                lo = mid + 1;
+            } else {
+                hi = mid;
             }
         }
+        wall - i64::from(before(lo))
     }
 
     /// zoneinfo's `fromutc`: the wall-clock time of an instant, with fold
     /// 1 for the second pass through a repeated hour.
     pub(crate) fn to_wall(&self, secs: i64) -> (i64, bool) {
-        let off = self.offset(secs);
-        let wall = secs + i64::from(off);
-        let fold =
-            matches!(self.wall(wall), Wall::Fold(before, after) if after == off && before != after);
-        (wall, fold)
+        if !(TABLE_FROM + DAY..TABLE_UNTIL - DAY).contains(&secs) {
+            let off = self.offset(secs);
+            let wall = secs + i64::from(off);
+            let fold = matches!(self.wall(wall), Wall::Fold(before, after) if after == off && before != after);
+            return (wall, fold);
+        }
+        let d = &self.data;
+        let i = d.transitions.partition_point(|(t, _)| *t <= secs);
+        if i == 0 {
+            return (secs + i64::from(d.first_offset), false);
+        }
+        let (at, off) = d.transitions[i - 1];
+        let prev = if i >= 2 {
+            d.transitions[i - 2].1
+        } else {
+            d.first_offset
+        };
+        // The same wall time came already, before the transition.
+        let fold = prev > off && secs - at < i64::from(prev - off);
+        (secs + i64::from(off), fold)
     }
 }
 

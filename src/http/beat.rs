@@ -17,6 +17,8 @@ pub enum BeatError {
     BadJson(String),
     /// Valid JSON of the wrong shape.
     WrongType(String),
+    /// A job setting (SPEC 14) in the wrong form: the whole message.
+    Setting(String),
 }
 
 impl fmt::Display for BeatError {
@@ -28,7 +30,7 @@ impl fmt::Display for BeatError {
                 f,
                 "the request body is not valid JSON ({e}); send e.g. {{\"timeout\": 3600, \"beat\": true}}"
             ),
-            BeatError::WrongType(e) => write!(f, "{e}"),
+            BeatError::WrongType(e) | BeatError::Setting(e) => write!(f, "{e}"),
         }
     }
 }
@@ -102,17 +104,23 @@ pub fn beat_update(query: &str, kind: BodyKind, body: &[u8]) -> Result<Option<Up
 /// whether to beat. An empty (or all-whitespace) body is a plain beat;
 /// unknown keys are ignored, as 1.x did; `null` means "not given".
 pub fn parse_json_body(body: &[u8]) -> Result<(Option<Millis>, bool), BeatError> {
+    Ok(json_fields(body)?.map_or((None, true), |(_, timeout, beat)| (timeout, beat)))
+}
+
+/// A JSON settings body as an object, with its `timeout` and `beat` read;
+/// `None` for an empty body.
+pub(super) fn json_fields(body: &[u8]) -> Result<Option<JsonFields>, BeatError> {
     let text = std::str::from_utf8(body).map_err(|_| BeatError::NotUtf8)?;
     if text.trim().is_empty() {
-        return Ok((None, true));
+        return Ok(None);
     }
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| BeatError::BadJson(e.to_string()))?;
-    let obj = value.as_object().ok_or_else(|| {
-        BeatError::WrongType(
+    let serde_json::Value::Object(obj) = value else {
+        return Err(BeatError::WrongType(
             "the JSON body must be an object, e.g. {\"timeout\": 3600, \"beat\": false}".into(),
-        )
-    })?;
+        ));
+    };
     let timeout = match obj.get("timeout") {
         None | Some(serde_json::Value::Null) => None,
         Some(v) => Some(json_timeout(v)?),
@@ -127,8 +135,15 @@ pub fn parse_json_body(body: &[u8]) -> Result<(Option<Millis>, bool), BeatError>
             )))
         }
     };
-    Ok((timeout, beat))
+    Ok(Some((obj, timeout, beat)))
 }
+
+/// A JSON body's object, its `timeout` and its `beat`.
+pub(super) type JsonFields = (
+    serde_json::Map<String, serde_json::Value>,
+    Option<Millis>,
+    bool,
+);
 
 /// A JSON `timeout`: an integer (seconds, or -1/-2/0), a float only when it
 /// is integral (`3600.0`), or a string in the timeout text syntax.

@@ -1,7 +1,6 @@
 //! One function per API route: check the input, ask the state thread, shape
 //! the reply. Errors come back as `ApiError`; the router renders them.
 
-use super::beat::{beat_update, BodyKind};
 use super::request::{ApiError, HttpRequest, HttpResponse};
 use super::urlenc;
 use crate::clock::now_ms;
@@ -48,20 +47,6 @@ fn existing_name(name: &str) -> Result<(), ApiError> {
     } else {
         Err(crate::engine::EngineError::ServiceNotFound(name.to_owned()).into())
     }
-}
-
-/// `POST /api/services/<name>`.
-pub fn beat(req: &HttpRequest, state: &StateHandle, name: &str) -> Result<HttpResponse, ApiError> {
-    if !is_valid_name(name) {
-        return Err(ApiError::InvalidName(name.to_owned()));
-    }
-    let kind = BodyKind::from_content_type(req.header("content-type"));
-    // `{"beat": false}` and no timeout gives `None`: nothing to change.
-    // Answer like a beat would, without creating the service.
-    if let Some(update) = beat_update(&req.query, kind, &req.body)? {
-        state.update(name, update)?;
-    }
-    Ok(HttpResponse::empty_ok())
 }
 
 /// `GET /api/services` (`?view=` filter).

@@ -9,7 +9,10 @@
 //! `auth` (the optional access token),
 //! `handlers` (one function per route), `dashboard` (the embedded web
 //! page and its assets), `beat` (beat bodies), `timeout`
-//! (timeout text), `metrics` (`/metrics`), `urlenc`. The JSON shapes are
+//! (timeout text), `jobs` (the run signal and event routes of SPEC 14.4),
+//! `settings` (job settings from query, form or JSON), `metrics`
+//! (`/metrics`), `urlenc`. A run's output (a signal's body) is read only up
+//! to `max_body_bytes` (`body_limit`, `read_body`) and the rest drained. The JSON shapes are
 //! in `crate::json`, shared with `ws` and `eventlog`.
 //!
 //! Connections: our tiny_http fork (see `vendor/tiny_http/PATCHED.md`) runs
@@ -25,20 +28,29 @@ mod beat;
 mod dashboard;
 mod fds;
 mod handlers;
+mod jobs;
 mod metrics;
 mod request;
 mod router;
+mod settings;
 mod timeout;
 mod urlenc;
 
+#[cfg(test)]
+mod jobs_socket_tests;
+#[cfg(test)]
+mod jobs_tests;
 #[cfg(test)]
 mod tests;
 
 pub use crate::json::Dialect;
 pub use beat::{beat_update, BeatError, BodyKind};
 pub use fds::raise_nofile_limit;
+pub use jobs::parse_signal;
+pub use request::DEFAULT_MAX_BODY_BYTES;
 pub use request::{ApiError, HttpRequest, HttpResponse, MAX_BODY};
 pub use router::{endpoint, route, Endpoint};
+pub use settings::{from_query as job_settings_from_query, parse_duration};
 pub use timeout::{parse_timeout, TimeoutError, MAX_TIMEOUT_SECS};
 
 use crate::counters::Counters;
@@ -65,6 +77,10 @@ pub struct HttpOptions {
     /// A request head must arrive within 10 s of its first byte and be at
     /// most 16 KiB (request line: 8 KiB).
     pub head_limits: tiny_http::HeadLimits,
+    /// `[limits] max_body_bytes` (default 10,000): how much of a run's
+    /// output (the body of a signal) is read and kept; the rest is
+    /// drained unread into nothing.
+    pub max_body_bytes: usize,
 }
 
 impl Default for HttpOptions {
@@ -75,6 +91,7 @@ impl Default for HttpOptions {
             max_ws_clients: 64,
             auth: auth::Auth::default(),
             head_limits: tiny_http::HeadLimits::default(),
+            max_body_bytes: request::DEFAULT_MAX_BODY_BYTES,
         }
     }
 }
@@ -88,6 +105,7 @@ struct Shared {
     counters: Arc<Counters>,
     ws: crate::ws::Hub,
     auth: auth::Auth,
+    max_body_bytes: usize,
 }
 
 /// Binds `addr` (e.g. "[::]:8080" for every interface, IPv4 and IPv6, see
@@ -116,6 +134,7 @@ pub fn spawn(
         counters,
         ws,
         auth: opts.auth,
+        max_body_bytes: opts.max_body_bytes,
     });
     let max_connections = fds::connection_cap(opts.max_connections.max(1));
     if max_connections < opts.max_connections {
@@ -160,19 +179,27 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
             })
             .collect(),
         body: Vec::new(),
+        body_truncated: false,
+        max_body_bytes: shared.max_body_bytes,
+        remote_addr: rq.remote_addr().map(|a| a.ip()),
     };
+    let endpoint = router::endpoint(&req);
+    // `Ping-Body-Limit` on every reply of a route that takes a run's output.
+    let limit_header = endpoint
+        .takes_output()
+        .then(|| router::body_limit_header(shared.max_body_bytes));
     if let Err(denied) = shared.auth.check(&req) {
         let need = auth::need(&req.method, &req.path);
         log::debug!("HTTP {} {} refused: {denied:?}", req.method, req.path);
         let mut resp = HttpResponse::json(401, &serde_json::json!({"error": denied.message(need)}));
         resp.headers
             .push(("WWW-Authenticate".into(), denied.challenge().into()));
+        resp.headers.extend(limit_header);
         if let Err(e) = rq.respond(to_tiny(resp)) {
             log::debug!("401 reply not sent: {e}");
         }
         return;
     }
-    let endpoint = router::endpoint(&req);
     // `/ws` takes the connection over before any body is read; `/metrics`
     // has none to read.
     match endpoint {
@@ -190,21 +217,24 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
     // request must not go through as an empty one.
     let declared = req.header("content-length").map(str::trim);
     if declared.is_some_and(|v| v.parse::<u64>().is_err()) {
-        let resp = HttpResponse::json(
+        let mut resp = HttpResponse::json(
             400,
             &serde_json::json!({"error": "invalid Content-Length header"}),
         );
+        resp.headers.extend(limit_header);
         let _ = rq.respond(to_tiny(resp));
         return;
     }
+    let limit = body_limit(&endpoint, &req);
     if let Some(len) = rq.body_length() {
-        if len > MAX_BODY {
-            return reject_oversized(rq, len);
+        if len > MAX_BODY && !limit.truncate {
+            return reject_oversized(rq, len, limit_header);
         }
     }
-    let resp = match read_body(&mut rq) {
-        Ok(body) => {
+    let resp = match read_body(&mut rq, limit) {
+        Ok((body, truncated)) => {
             req.body = body;
+            req.body_truncated = truncated;
             let state = &shared.state;
             let counters = &shared.counters;
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -215,14 +245,64 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
                 HttpResponse::json(500, &serde_json::json!({"error": "internal error"}))
             })
         }
-        Err(BodyError::TooLarge) => ApiError::BodyTooLarge.into_response(),
-        Err(BodyError::Io(e)) => HttpResponse::json(
-            400,
-            &serde_json::json!({"error": format!("could not read the request body: {e}")}),
-        ),
+        Err(e) => {
+            let mut resp = match e {
+                BodyError::TooLarge => ApiError::BodyTooLarge.into_response(),
+                BodyError::Io(e) => HttpResponse::json(
+                    400,
+                    &serde_json::json!({"error": format!("could not read the request body: {e}")}),
+                ),
+            };
+            // `answer` adds it to the replies it makes.
+            resp.headers.extend(limit_header);
+            resp
+        }
     };
     if let Err(e) = rq.respond(to_tiny(resp)) {
         log::debug!("HTTP reply to {} not sent: {e}", req.path);
+    }
+}
+
+/// How much of a request body is read into memory, and what happens to
+/// more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct BodyLimit {
+    /// Bytes kept.
+    max: usize,
+    /// More is cut off (the rest is drained unread when the request is
+    /// dropped, see `vendor/tiny_http`) instead of refused with 413.
+    truncate: bool,
+}
+
+/// The body limit of a route: a run's output (signal routes, and a beat
+/// whose body is not JSON) is read up to `max_body_bytes` and cut there,
+/// never refused; a form body of a beat may still be settings, so it is
+/// read up to the larger of that and `MAX_BODY`; everything else (JSON
+/// settings included) as before: `MAX_BODY`, 413 beyond.
+fn body_limit(endpoint: &router::Endpoint, req: &HttpRequest) -> BodyLimit {
+    let output = BodyLimit {
+        max: req.max_body_bytes,
+        truncate: true,
+    };
+    match endpoint {
+        router::Endpoint::Signal(..) | router::Endpoint::BadSignal(_) => output,
+        router::Endpoint::Beat(_) => {
+            match BodyKind::from_content_type(req.header("content-type")) {
+                BodyKind::Json => BodyLimit {
+                    max: MAX_BODY,
+                    truncate: false,
+                },
+                BodyKind::Form => BodyLimit {
+                    max: req.max_body_bytes.max(MAX_BODY),
+                    truncate: true,
+                },
+                BodyKind::Other => output,
+            }
+        }
+        _ => BodyLimit {
+            max: MAX_BODY,
+            truncate: false,
+        },
     }
 }
 
@@ -305,21 +385,23 @@ enum BodyError {
     Io(io::Error),
 }
 
-/// Reads the body, never more than `MAX_BODY + 1` bytes (so a chunked body
-/// cannot exceed the limit either) and for at most `BODY_DEADLINE`.
+/// Reads the body, never more than `limit.max + 1` bytes (so a chunked
+/// body cannot exceed the limit either) and for at most `BODY_DEADLINE`.
+/// Beyond `limit.max`: `TooLarge`, or, when `limit.truncate`, the first
+/// `limit.max` bytes and `true` (the rest is not read here).
 ///
 /// A request saying `Connection: upgrade` gets the raw connection as its
 /// body from tiny_http (meant for protocol switches). nginx configured as
 /// in the README's reverse-proxy section sends that header on every
 /// request, so for those the body is cut at `Content-Length` (none: empty)
 /// here, or a POST through the proxy would wait for the connection to end.
-fn read_body(rq: &mut tiny_http::Request) -> Result<Vec<u8>, BodyError> {
+fn read_body(rq: &mut tiny_http::Request, limit: BodyLimit) -> Result<(Vec<u8>, bool), BodyError> {
     let start = Instant::now();
     let mut body = Vec::new();
     let upgrade = rq.headers().iter().any(|h| {
         h.field.equiv("Connection") && h.value.as_str().to_ascii_lowercase().contains("upgrade")
     });
-    let limit = if upgrade {
+    let cap = if upgrade {
         let chunked = rq
             .headers()
             .iter()
@@ -329,11 +411,11 @@ fn read_body(rq: &mut tiny_http::Request) -> Result<Vec<u8>, BodyError> {
                 "a chunked body with Connection: upgrade is not supported; send Content-Length",
             )));
         }
-        rq.body_length().unwrap_or(0) as u64
+        rq.body_length().unwrap_or(0).min(limit.max + 1) as u64
     } else {
-        MAX_BODY as u64 + 1
+        limit.max as u64 + 1
     };
-    let mut reader = rq.as_reader().take(limit);
+    let mut reader = rq.as_reader().take(cap);
     // Read straight into the body (on the heap): an 8 KiB buffer on the
     // stack would stay resident in every idle connection's thread.
     loop {
@@ -347,8 +429,18 @@ fn read_body(rq: &mut tiny_http::Request) -> Result<Vec<u8>, BodyError> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(BodyError::Io(e)),
         }
-        if body.len() > MAX_BODY {
-            return Err(BodyError::TooLarge);
+        if body.len() > limit.max {
+            if !limit.truncate {
+                return Err(BodyError::TooLarge);
+            }
+            body.truncate(limit.max);
+            if upgrade {
+                // The raw connection: nothing drains the rest for us, and
+                // it must not be read as the next request.
+                let rest = rq.body_length().unwrap_or(0) as u64 - cap;
+                discard(rq.as_reader().take(rest), start);
+            }
+            return Ok((body, true));
         }
         if start.elapsed() > BODY_DEADLINE {
             return Err(BodyError::Io(io::Error::new(
@@ -357,16 +449,32 @@ fn read_body(rq: &mut tiny_http::Request) -> Result<Vec<u8>, BodyError> {
             )));
         }
     }
-    Ok(body)
+    Ok((body, false))
+}
+
+/// Reads `reader` to its end into nothing, through a small heap buffer,
+/// for at most what is left of `BODY_DEADLINE` since `start`.
+fn discard(mut reader: impl Read, start: Instant) {
+    let mut scratch = vec![0u8; 4096];
+    while start.elapsed() <= BODY_DEADLINE {
+        match reader.read(&mut scratch) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return,
+        }
+    }
 }
 
 /// Answers 413 to a request whose Content-Length is over the limit, without
 /// reading the body (tiny_http drains it when the request is dropped, on
 /// this connection's own thread, through a fixed buffer in our patched copy)
 /// and closes the connection.
-fn reject_oversized(rq: tiny_http::Request, len: usize) {
+fn reject_oversized(rq: tiny_http::Request, len: usize, header: Option<(String, String)>) {
     log::debug!("HTTP request declaring a {len}-byte body refused");
-    let mut resp = to_tiny(ApiError::BodyTooLarge.into_response());
+    let mut resp = ApiError::BodyTooLarge.into_response();
+    resp.headers.extend(header);
+    let mut resp = to_tiny(resp);
     if let Ok(close) = tiny_http::Header::from_bytes(&b"Connection"[..], &b"close"[..]) {
         resp.add_header(close);
     }

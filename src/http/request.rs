@@ -9,16 +9,22 @@ use crate::json;
 use crate::model::NAME_RULE;
 use crate::state::StateError;
 use std::fmt;
+use std::net::IpAddr;
 
-/// Largest accepted request body.
+/// Largest accepted request body (of a route that does not keep bodies as
+/// a run's output, and of a JSON settings body).
 pub const MAX_BODY: usize = 64 * 1024;
+
+/// `[limits] max_body_bytes` when none is configured: the part of a run's
+/// output (a signal's request body) that is kept (SPEC 14.3).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 10_000;
 
 pub const CT_JSON: &str = "application/json";
 pub const CT_TEXT: &str = "text/plain; charset=utf-8";
 pub const CT_HTML: &str = "text/html; charset=utf-8";
 
 /// A request, already read off the socket.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct HttpRequest {
     /// Upper-case method (`GET`, `POST`, ...).
     pub method: String,
@@ -29,6 +35,29 @@ pub struct HttpRequest {
     /// Header names and values as received.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The sender sent more body than was read (routes whose body is a
+    /// run's output read at most `max_body_bytes` of it, see `http::read_body`).
+    pub body_truncated: bool,
+    /// The server's `[limits] max_body_bytes`: how much of a run's output
+    /// is kept, and the `Ping-Body-Limit` reply header.
+    pub max_body_bytes: usize,
+    /// The client's address (the event's `remote_addr`).
+    pub remote_addr: Option<IpAddr>,
+}
+
+impl Default for HttpRequest {
+    fn default() -> Self {
+        HttpRequest {
+            method: String::new(),
+            path: String::new(),
+            query: String::new(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            body_truncated: false,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            remote_addr: None,
+        }
+    }
 }
 
 impl HttpRequest {
@@ -109,6 +138,11 @@ pub enum ApiError {
         allow: &'static str,
     },
     BodyTooLarge,
+    /// Anything else a client got wrong (a bad run id, exit code, event
+    /// number): 400 with this message.
+    BadRequest(String),
+    /// 404 with this message (a missing part of something that exists).
+    Missing(String),
     /// A service name in a path of a write that would create it.
     InvalidName(String),
     Beat(BeatError),
@@ -120,10 +154,10 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
-            ApiError::NotFound(_) => 404,
+            ApiError::NotFound(_) | ApiError::Missing(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::BodyTooLarge => 413,
-            ApiError::InvalidName(_) | ApiError::Beat(_) => 400,
+            ApiError::InvalidName(_) | ApiError::Beat(_) | ApiError::BadRequest(_) => 400,
             ApiError::Engine(e) => match e {
                 EngineError::InvalidName(_) | EngineError::InvalidSetting(_) => 400,
                 EngineError::ServiceNotFound(_)
@@ -158,6 +192,7 @@ impl fmt::Display for ApiError {
             ApiError::BodyTooLarge => {
                 write!(f, "request body too large: at most {MAX_BODY} bytes")
             }
+            ApiError::BadRequest(why) | ApiError::Missing(why) => f.write_str(why),
             ApiError::InvalidName(name) => {
                 write!(f, "invalid service name {name:?}: {NAME_RULE}")
             }

@@ -7,8 +7,10 @@
 
 use super::dashboard;
 use super::handlers;
+use super::jobs;
 use super::request::{ApiError, HttpRequest, HttpResponse};
 use crate::counters::Counters;
+use crate::jobs::SignalKind;
 use crate::json::Dialect;
 use crate::state::StateHandle;
 
@@ -36,6 +38,15 @@ pub enum Endpoint {
     DeleteService(String),
     /// `/api/services/<name>/mute` (true) and `/unmute` (false).
     Mute(String, bool),
+    /// `POST /api/services/<name>/start|success|fail|log|<0-255>`.
+    Signal(String, SignalKind),
+    /// `POST /api/services/<name>/<x>` where `x` is no signal (`/256`,
+    /// `/abc`): 400 with this message.
+    BadSignal(String),
+    /// `GET /api/services/<name>/events`.
+    Events(String),
+    /// `GET /api/services/<name>/events/<n>/body` (`n` as given).
+    EventBody(String, String),
     ListViews(Dialect),
     GetView(String, Dialect),
     DeleteView(String),
@@ -91,6 +102,19 @@ pub fn endpoint(req: &HttpRequest) -> Endpoint {
         (["api", "services", n, "mute"], "POST") => E::Mute(name(n), true),
         (["api", "services", n, "unmute"], "POST") => E::Mute(name(n), false),
         (["api", "services", _, "mute" | "unmute"], _) => E::NotAllowed("POST"),
+        (["api", "services", n, "events"], "GET") => E::Events(name(n)),
+        (["api", "services", _, "events"], _) => E::NotAllowed("GET, HEAD"),
+        (["api", "services", n, "events", k, "body"], "GET") => E::EventBody(name(n), name(k)),
+        (["api", "services", _, "events", _, "body"], _) => E::NotAllowed("GET, HEAD"),
+        (["api", "services", n, sig], "POST") => match jobs::parse_signal(sig) {
+            Ok(kind) => E::Signal(name(n), kind),
+            Err(why) => E::BadSignal(why),
+        },
+        (["api", "services", _, sig], _)
+            if jobs::parse_signal(sig).is_ok() || jobs::looks_numeric(sig) =>
+        {
+            E::NotAllowed("POST")
+        }
         (["api", kind @ ("views" | "alarms")], "GET") => E::ListViews(dialect_of(kind)),
         (["api", "views" | "alarms"], _) => E::NotAllowed("GET, HEAD"),
         (["api", kind @ ("views" | "alarms"), n], "GET") => E::GetView(name(n), dialect_of(kind)),
@@ -116,9 +140,31 @@ pub fn answer(
     state: &StateHandle,
     counters: &Counters,
 ) -> HttpResponse {
-    match call(req, endpoint, state, counters) {
+    let limit_header = endpoint.takes_output();
+    let mut resp = match call(req, endpoint, state, counters) {
         Ok(r) => r,
         Err(e) => e.into_response(),
+    };
+    if limit_header {
+        resp.headers.push(body_limit_header(req.max_body_bytes));
+    }
+    resp
+}
+
+/// `Ping-Body-Limit: <max_body_bytes>`, on every reply of a route whose
+/// body is a run's output.
+pub fn body_limit_header(max_body_bytes: usize) -> (String, String) {
+    (jobs::BODY_LIMIT_HEADER.into(), max_body_bytes.to_string())
+}
+
+impl Endpoint {
+    /// The routes whose request body is a run's output (SPEC 14.3): read
+    /// only up to `max_body_bytes`, and answered with `Ping-Body-Limit`.
+    pub fn takes_output(&self) -> bool {
+        matches!(
+            self,
+            Endpoint::Beat(_) | Endpoint::Signal(..) | Endpoint::BadSignal(_)
+        )
     }
 }
 
@@ -139,9 +185,13 @@ fn call(
         E::Version => Ok(handlers::version(req)),
         E::ListServices => handlers::list_services(req, state, Dialect::Ours),
         E::GetService(name) => handlers::get_service(req, state, &name),
-        E::Beat(name) => handlers::beat(req, state, &name),
+        E::Beat(name) => jobs::beat(req, state, &name),
         E::DeleteService(name) => handlers::delete_service(state, &name),
         E::Mute(name, muted) => handlers::mute(state, &name, muted),
+        E::Signal(name, kind) => jobs::signal(req, state, &name, kind),
+        E::BadSignal(why) => Err(ApiError::BadRequest(why)),
+        E::Events(name) => jobs::events(state, &name),
+        E::EventBody(name, n) => jobs::event_body(state, &name, &n),
         E::ListViews(dialect) => handlers::list_views(state, dialect),
         E::GetView(name, dialect) => handlers::get_view(state, &name, dialect),
         E::DeleteView(name) => handlers::delete_view(state, &name),

@@ -617,8 +617,12 @@ fn huge_declared_length_is_refused_without_reading() {
     for len in ["100000", "99999999999999", "18446744073709551615"] {
         let mut s = TcpStream::connect(addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        let head =
-            format!("POST /api/services/x HTTP/1.1\r\nHost: t\r\nContent-Length: {len}\r\n\r\nabc");
+        // JSON: settings, not a run's output (whose body would be read up
+        // to `max_body_bytes` and the rest drained, see jobs_tests).
+        let head = format!(
+            "POST /api/services/x HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+             Content-Length: {len}\r\n\r\nabc"
+        );
         s.write_all(head.as_bytes()).unwrap();
         let mut buf = [0u8; 12];
         s.read_exact(&mut buf).unwrap();

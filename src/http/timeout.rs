@@ -87,7 +87,7 @@ fn secs_to_ms(secs: Option<u64>, text: &str) -> Result<Millis, TimeoutError> {
 }
 
 /// Keeps error messages short when someone sends a megabyte of junk.
-fn shorten(text: &str) -> String {
+pub(super) fn shorten(text: &str) -> String {
     const MAX: usize = 64;
     if text.len() <= MAX {
         return text.to_owned();

@@ -375,6 +375,7 @@ fn start_listeners(
             http::HttpOptions {
                 max_ws_clients: config.limits.max_ws_clients,
                 auth: http::auth::Auth::new(&config.http.auth_token, config.http.auth_read),
+                max_body_bytes: config.limits.max_body_bytes,
                 ..http::HttpOptions::default()
             },
         )

@@ -1,7 +1,9 @@
 //! The statsd line format of Lovebeat (SPEC 3): `<service>.beat:<n>|c`,
 //! `<service>.timeout:<secs>|g`, `<service>.autobeat:<n>|c`, with type `c`,
-//! `g` or `ms` and an optional sample rate `|@<rate>`. Parsing borrows from
-//! the input and allocates nothing per line.
+//! `g` or `ms` and an optional sample rate `|@<rate>`; and the run signals
+//! of SPEC 14.4: `<service>.start:1|c`, `<service>.fail:1|c`,
+//! `<service>.exit:<code>|g` (an exit code 0-255, digits only). Parsing
+//! borrows from the input and allocates nothing per line.
 //!
 //! Numbers are `-?digits(.digits)?` (no `+`, no exponent, no spaces, a digit
 //! on both sides of the dot). Beat and autobeat values are checked and then
@@ -36,6 +38,8 @@ pub enum LineError {
     BadValue,
     ValueOutOfRange,
     NegativeTimeout,
+    /// An `.exit` value that is not a whole number 0-255.
+    BadExitCode,
     BadName,
 }
 
@@ -45,8 +49,9 @@ impl fmt::Display for LineError {
             LineError::Empty => "empty line",
             LineError::NotUtf8 => "line is not valid UTF-8",
             LineError::NoColon => {
-                "no ':' in line; expected <service>.beat:1|c, <service>.timeout:<secs>|g \
-                 or <service>.autobeat:1|c"
+                "no ':' in line; expected <service>.beat:1|c, <service>.timeout:<secs>|g, \
+                 <service>.autobeat:1|c, <service>.start:1|c, <service>.fail:1|c or \
+                 <service>.exit:<code>|g"
             }
             LineError::NoType => "no '|<type>' after the value; expected e.g. <service>.beat:1|c",
             LineError::UnknownType => "unknown metric type; use c, g or ms",
@@ -54,7 +59,8 @@ impl fmt::Display for LineError {
                 "after the type only an optional sample rate like |@0.5 is allowed"
             }
             LineError::UnknownMetric => {
-                "unknown metric; the name must end in .beat, .timeout or .autobeat"
+                "unknown metric; the name must end in .beat, .timeout, .autobeat, .start, \
+                 .fail or .exit"
             }
             LineError::BadValue => "value is not a number (expected e.g. 1, -1 or 1.5)",
             LineError::ValueOutOfRange => {
@@ -62,6 +68,9 @@ impl fmt::Display for LineError {
             }
             LineError::NegativeTimeout => {
                 "negative timeout; use -1 for no timeout, -2 for auto, 0 for always error"
+            }
+            LineError::BadExitCode => {
+                "an exit code is a whole number from 0 to 255 (e.g. .exit:3|g)"
             }
             LineError::BadName => return write!(f, "invalid service name: {NAME_RULE}"),
         };
@@ -77,6 +86,9 @@ enum Metric {
     Beat,
     Timeout,
     Autobeat,
+    Start,
+    Fail,
+    Exit,
 }
 
 /// A parsed `-?digits(.digits)?`.
@@ -148,6 +160,17 @@ fn timeout_ms(value: &[u8]) -> Result<Millis, LineError> {
     Ok(ms)
 }
 
+/// An exit code: 1-3 digits, 0 to 255 (no sign, no fraction).
+fn exit_code(value: &[u8]) -> Result<u8, LineError> {
+    if value.is_empty() || value.len() > 3 || !value.iter().all(u8::is_ascii_digit) {
+        return Err(LineError::BadExitCode);
+    }
+    let code = value
+        .iter()
+        .fold(0u16, |n, &d| n * 10 + u16::from(d - b'0'));
+    u8::try_from(code).map_err(|_| LineError::BadExitCode)
+}
+
 /// `@` followed by `[0-9.]+` with at least one digit and at most one dot.
 fn valid_sample_rate(s: &[u8]) -> bool {
     match s.split_first() {
@@ -189,6 +212,12 @@ pub fn parse_line(line: &[u8]) -> Result<(&str, Update), LineError> {
         (name, Metric::Timeout)
     } else if let Some(name) = key.strip_suffix(".autobeat") {
         (name, Metric::Autobeat)
+    } else if let Some(name) = key.strip_suffix(".start") {
+        (name, Metric::Start)
+    } else if let Some(name) = key.strip_suffix(".fail") {
+        (name, Metric::Fail)
+    } else if let Some(name) = key.strip_suffix(".exit") {
+        (name, Metric::Exit)
     } else {
         return Err(LineError::UnknownMetric);
     };
@@ -205,6 +234,15 @@ pub fn parse_line(line: &[u8]) -> Result<(&str, Update), LineError> {
             Update::AUTOBEAT
         }
         Metric::Timeout => Update::SetTimeout(timeout_ms(value.as_bytes())?),
+        Metric::Start => {
+            parse_number(value.as_bytes())?;
+            Update::Start
+        }
+        Metric::Fail => {
+            parse_number(value.as_bytes())?;
+            Update::Fail
+        }
+        Metric::Exit => Update::Exit(exit_code(value.as_bytes())?),
     };
     Ok((name, update))
 }
@@ -316,6 +354,44 @@ mod tests {
             ok(&format!("{long}.beat:1|c")),
             (long.as_str(), Update::Beat)
         );
+    }
+
+    #[test]
+    fn run_signals() {
+        for t in ["c", "g", "ms"] {
+            assert_eq!(
+                ok(&format!("backup.start:1|{t}")),
+                ("backup", Update::Start)
+            );
+            assert_eq!(ok(&format!("a.b.fail:1|{t}")), ("a.b", Update::Fail));
+        }
+        assert_eq!(ok("nightly.exit:3|g"), ("nightly", Update::Exit(3)));
+        assert_eq!(ok("nightly.exit:0|g"), ("nightly", Update::Exit(0)));
+        assert_eq!(ok("nightly.exit:255|g"), ("nightly", Update::Exit(255)));
+        assert_eq!(ok("nightly.exit:007|g|@1"), ("nightly", Update::Exit(7)));
+        assert_eq!(ok("x.start:1|c\r\n"), ("x", Update::Start));
+        // `.beat` stays a success, and names may contain the signal words.
+        assert_eq!(ok("a.start.beat:1|c"), ("a.start", Update::Beat));
+        assert_eq!(ok("exit.fail:1|c"), ("exit", Update::Fail));
+        for bad in [
+            "n.exit:256|g",
+            "n.exit:-1|g",
+            "n.exit:1000|g",
+            "n.exit:0255|g",
+            "n.exit:3.0|g",
+            "n.exit:abc|g",
+            "n.exit:|g",
+            "n.exit:+3|g",
+            "n.exit: 3|g",
+            "n.exit:99999999999999999999|g",
+        ] {
+            assert_eq!(err(bad.as_bytes()), LineError::BadExitCode, "{bad}");
+        }
+        assert_eq!(err(b"n.start:x|c"), LineError::BadValue);
+        assert_eq!(err(b"n.fail:|c"), LineError::BadValue);
+        assert_eq!(err(b".start:1|c"), LineError::BadName);
+        assert_eq!(err(b"n.exit:3|x"), LineError::UnknownType);
+        assert_eq!(err(b"n.stop:1|c"), LineError::UnknownMetric);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 use super::parse::{count, log_invalid, parse_into};
 use super::{hand_over, LogLimiter};
 use crate::counters::Counters;
+use crate::jobs::Source;
 use crate::model::Batch;
 use crate::state::StateHandle;
 use std::collections::HashMap;
@@ -205,6 +206,7 @@ fn serve(mut stream: TcpStream, peer: SocketAddr, slot: Slot, last_line: Arc<Ato
             }
         };
         let mut batch = Batch::with_capacity(16);
+        batch.source = Source::Tcp;
         let (valid, invalid) = lines.feed(&buf[..n], &mut batch);
         if valid + invalid > 0 {
             line_at = Instant::now();
@@ -223,6 +225,7 @@ fn serve(mut stream: TcpStream, peer: SocketAddr, slot: Slot, last_line: Arc<Ato
         );
     }
     let mut batch = Batch::with_capacity(1);
+    batch.source = Source::Tcp;
     let (valid, invalid) = lines.finish(&mut batch);
     count(&shared.counters, valid, invalid);
     hand_over(
