@@ -95,6 +95,31 @@ pub(super) fn tick(e: &mut Engine, now: Millis) {
 // ----- 14.1 expectations ---------------------------------------------------
 
 #[test]
+fn rule_14_1_a_period_and_a_schedule_in_one_request_is_refused() {
+    let mut e = engine();
+    set(&mut e, "a", schedule(EVERY_5), H0);
+    let both = SettingsChange {
+        timeout: Some(MIN),
+        ..schedule("0 2 * * *")
+    };
+    let refused = e.job("a", &both, None, H0, &mut Vec::new());
+    assert!(
+        matches!(&refused, Err(EngineError::InvalidSetting(why)) if why.contains("not both")),
+        "{refused:?}"
+    );
+    let j = job(&e, "a");
+    assert_eq!(j.own.schedule.as_deref(), Some(EVERY_5), "nothing changed");
+    // `timeout` with `schedule=none` is no contradiction.
+    let back = SettingsChange {
+        timeout: Some(MIN),
+        schedule: Some(None),
+        ..SettingsChange::default()
+    };
+    assert!(e.job("a", &back, None, H0, &mut Vec::new()).is_ok());
+    assert_eq!(record(&e, "a").timeout, MIN);
+}
+
+#[test]
 fn rule_14_1_setting_a_schedule_or_a_period_clears_the_other() {
     let mut e = engine();
     set(

@@ -53,6 +53,12 @@ impl Engine {
         if !is_valid_name(name) {
             return Err(EngineError::InvalidName(name.to_owned()));
         }
+        if change.timeout.is_some() && matches!(change.schedule, Some(Some(_))) {
+            return Err(EngineError::InvalidSetting(
+                "a service has either a period (timeout) or a schedule, not both: send one of them"
+                    .to_owned(),
+            ));
+        }
         check_duration("grace", &change.grace)?;
         check_duration("max_runtime", &change.max_runtime)?;
         check_duration("min_duration", &change.min_duration)?;
