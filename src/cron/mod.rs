@@ -32,7 +32,7 @@ pub use error::{CronError, Field, Problem};
 
 use civil::{civil_from_days, day_mask, days_from_civil, year_of, DAY};
 use parse::Fields;
-use zone::{Wall, Zone};
+use zone::Zone;
 
 /// The longest expression accepted, in bytes.
 pub const MAX_EXPRESSION_LEN: usize = 256;
@@ -187,7 +187,7 @@ impl Schedule {
         let mut wall = civil::search(&self.fields, start, start_year)?;
         for _ in 0..10_000 {
             let mut steps = 0;
-            while matches!(self.zone.wall(wall), Wall::Gap(..)) && steps < 1440 {
+            while self.zone.is_imaginary(wall) && steps < 1440 {
                 wall += 60;
                 steps += 1;
             }

@@ -207,6 +207,12 @@ impl Zone {
         wall - i64::from(before(lo))
     }
 
+    /// cronsim's `is_imaginary`: the wall-clock time (fold 0) does not
+    /// come back from a round trip through UTC, i.e. lies in a gap.
+    pub(crate) fn is_imaginary(&self, wall: i64) -> bool {
+        self.to_wall(self.to_instant(wall, false)).0 != wall
+    }
+
     /// zoneinfo's `fromutc`: the wall-clock time of an instant, with fold
     /// 1 for the second pass through a repeated hour.
     pub(crate) fn to_wall(&self, secs: i64) -> (i64, bool) {
