@@ -250,6 +250,27 @@ try {
   assert.match(await row(page, 'jitter.job').locator('td.interval').textContent(), /^every \d+ s – \d+ s\s*unstable$/);
   await shot(page, 'analysis');
 
+  step('a scheduled job shows its schedule, its run, and why it failed');
+  curl('-X', 'POST', `${BASE}api/services/job.backup?schedule=0%202%20*%20*%20*&tz=Europe/Berlin&max_runtime=2h`);
+  curl('-X', 'POST', `${BASE}api/services/job.backup/start?rid=r1`);
+  const job = row(page, 'job.backup');
+  await job.waitFor({ timeout: LIVE });
+  assert.equal(await job.locator('td.timeout').textContent(), '0 2 * * * (Europe/Berlin)');
+  assert.match(await job.locator('td.timeout').getAttribute('title'), /^runs on the schedule "0 2 \* \* \*" in Europe\/Berlin, grace 1 h, max run 2 h/);
+  await poll('the run in progress', async () => /^running \d+ s$/.test(await job.locator('td.lastrun.running').textContent()));
+  assert.match(await job.locator('td.deadline').getAttribute('title'), /unless the run ends$/);
+  curl('-X', 'POST', '-H', 'Content-Type: text/plain', '--data-binary', 'disk full', `${BASE}api/services/job.backup/3?rid=r1`);
+  await page.locator('tr[data-service="job.backup"][data-state="error"]').waitFor({ timeout: LIVE });
+  assert.equal(await job.locator('.reason').textContent(), 'failed (exit 3)');
+  await poll('the last run', async () => /^took \d+ (ms|s) · exit 3$/.test(await job.locator('td.lastrun').textContent()));
+  await shot(page, 'job');
+  await page.setViewportSize({ width: 390, height: 740 });
+  await shot(page, 'job-phone');
+  await page.setViewportSize({ width: 1280, height: 800 });
+  // Back to OK, so what follows sees the page as before.
+  curl('-X', 'POST', `${BASE}api/services/job.backup/success`);
+  await page.locator('tr[data-service="job.backup"][data-state="ok"]').waitFor({ timeout: LIVE });
+
   assert.deepEqual(errors, [], 'no errors in the page');
   step('the page reconnects by itself when the server restarts');
   // Listen for the answer before asking: a fast restart may answer before
