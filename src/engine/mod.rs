@@ -68,6 +68,7 @@
 //! in `timers` (see there); nothing here walks all services except snapshots
 //! and the rare heap compaction.
 
+pub mod adaptive;
 pub mod auto;
 #[cfg(test)]
 mod deadline_tests;
