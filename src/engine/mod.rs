@@ -85,6 +85,7 @@ mod reload;
 #[cfg(test)]
 mod reload_tests;
 mod service;
+pub mod simulate;
 #[cfg(test)]
 mod tests;
 mod timers;
