@@ -43,8 +43,11 @@ use crate::model::Millis;
 /// The false-alarm rate the deadline aims at: one healthy beat in 1,000
 /// (phi = 3 in the phi accrual detector's terms).
 pub const FALSE_ALARM_RATE: f64 = 1e-3;
-/// Multiplies every estimate: the data are few and not independent.
+/// Multiplies every estimate (the data are few and not independent): a
+/// slot's always, the global one's up to this, as `e^(sigma/2)` of the
+/// intervals' log-spread `sigma` (1.01 for a clock-like cron job).
 pub const MARGIN: f64 = 1.1;
+const MARGIN_PER_SIGMA: f64 = 0.5;
 /// Added to every deadline, as SPEC 2.3 adds a second (delivery jitter).
 pub const SLACK_MS: f64 = 1000.0;
 /// No deadline closer than this after a beat (two rate-limit periods).
@@ -142,7 +145,7 @@ impl Slot {
         // deadline to half of it).
         let per_log = (peak - typical) / ((n + 1.0) / 2.0).ln();
         let target = typical + per_log * (0.5 / FALSE_ALARM_RATE).ln();
-        Some(target.max(peak * SLOT_MIN_SPREAD))
+        Some(target.max(peak * SLOT_MIN_SPREAD) * MARGIN)
     }
 }
 
@@ -240,7 +243,11 @@ impl Adaptive {
         let var = (n.min(32.0) * f64::from(self.var) + PRIOR_WEIGHT * PRIOR_SIGMA * PRIOR_SIGMA)
             / (n.min(32.0) + PRIOR_WEIGHT);
         let peak = mu + f64::from(self.peak).max(0.0);
-        let global = extrapolate(peak, var.sqrt(), n);
+        let sigma = var.sqrt();
+        // The margin grows with the spread: a sender as regular as a clock
+        // is caught within a few percent of its interval.
+        let global =
+            extrapolate(peak, sigma, n) * (sigma * MARGIN_PER_SIGMA).exp().clamp(1.0, MARGIN);
         let mut best = global;
         for slot in [
             self.slot_timeout(&self.day, last, day_slot, HOUR_MS),
@@ -257,7 +264,7 @@ impl Adaptive {
             }
         }
         let ceiling = (CEILING_FACTOR * peak.exp()).min(CEILING_MS);
-        let timeout = (best * MARGIN + SLACK_MS).min(ceiling + SLACK_MS);
+        let timeout = (best + SLACK_MS).min(ceiling + SLACK_MS);
         Some((timeout.round() as Millis).max(FLOOR_MS))
     }
 
