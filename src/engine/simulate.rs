@@ -187,6 +187,47 @@ mod tests {
     }
 
     #[test]
+    fn auto_deadlines_are_the_engines_next_deadlines() {
+        use crate::engine::{Engine, EngineConfig};
+        use crate::model::Update;
+        let mut engine = Engine::new(EngineConfig {
+            templates: vec![],
+            max_services: 10,
+            started_at: 0,
+            jobs: Default::default(),
+        });
+        // Irregular beats, some within the rate limit, one clock step back,
+        // and more than 20 intervals so the window slides.
+        let mut t: Millis = 1_795_392_000_000;
+        let mut beats = Vec::new();
+        for i in 0..60_i64 {
+            t += match i % 7 {
+                3 => 400,
+                5 => -2_000,
+                _ => 30_000 + (i * 7919 % 23) * 1_000,
+            };
+            beats.push(t);
+        }
+        let mut wanted = Vec::new();
+        let mut out = Vec::new();
+        for (k, &beat) in beats.iter().enumerate() {
+            let update = if k == 0 {
+                Update::AUTOBEAT
+            } else {
+                Update::Beat
+            };
+            engine.apply("svc", update, beat, &mut out).expect("valid");
+            let record = engine.service("svc", false).expect("exists");
+            wanted.push(record.next_deadline.unwrap_or(NEVER));
+        }
+        let input: String = beats.iter().map(|b| format!("{b}\n")).collect();
+        let (got, error) = run(Model::Auto, &input);
+        assert!(error.is_none());
+        let got: Vec<Millis> = got.lines().map(|l| l.parse().unwrap()).collect();
+        assert_eq!(got, wanted);
+    }
+
+    #[test]
     fn long_input_keeps_auto_exact() {
         let mut t = 0;
         let mut input = String::new();
