@@ -201,7 +201,7 @@ impl Adaptive {
     pub fn observe(&mut self, now: Millis) {
         if let Some(last) = self.last {
             if now > last {
-                self.learn(last, now - last);
+                self.learn(last, now.saturating_sub(last));
             }
         }
         self.last = Some(now);

@@ -219,3 +219,23 @@ fn z_of_matches_the_normal_table() {
     assert!((z_of(0.5)).abs() < 0.01);
     assert!((z_of(0.025) - 1.960).abs() < 0.01);
 }
+
+#[test]
+fn extreme_times_do_not_panic() {
+    let mut model = Adaptive::new();
+    for beat in [
+        Millis::MIN,
+        0,
+        -1,
+        Millis::MAX - 1,
+        Millis::MAX,
+        Millis::MIN,
+        Millis::MAX,
+    ] {
+        model.observe(beat);
+        if let Some(timeout) = model.timeout() {
+            assert!(timeout >= FLOOR_MS, "{timeout}");
+        }
+        let _ = model.deadline();
+    }
+}

@@ -228,6 +228,22 @@ mod tests {
     }
 
     #[test]
+    fn extreme_beat_times_answer_every_line() {
+        let input = format!(
+            "{}\n0\n-1\n{}\n{}\n{}\n",
+            Millis::MIN,
+            Millis::MAX - 5000,
+            Millis::MIN,
+            Millis::MAX
+        );
+        for model in [Model::Auto, Model::Adaptive] {
+            let (out, error) = run(model, &input);
+            assert!(error.is_none(), "{model:?}");
+            assert_eq!(out.lines().count(), 6, "{model:?}");
+        }
+    }
+
+    #[test]
     fn long_input_keeps_auto_exact() {
         let mut t = 0;
         let mut input = String::new();
