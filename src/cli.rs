@@ -23,6 +23,9 @@ Options (one or two dashes both work):
   -validate-auto      check the auto-timeout calculation and exit
   -explain-auto       like -validate-auto, one JSON line per value with the
                       timeout and the values dropped as outliers
+  -simulate MODEL     read beat times (ms since the epoch, one a line) and
+                      print the deadline MODEL (auto or adaptive) sets
+                      after each (-1: none yet), then exit
   -check-config       check the configuration and exit (0 = valid, 2 = not)
   -h, -help           print this help and exit
 ";
@@ -32,6 +35,8 @@ Options (one or two dashes both work):
 pub struct Args {
     pub config: Option<PathBuf>,
     pub config_dir: Option<PathBuf>,
+    /// `-simulate MODEL`: the model's name, checked when it runs.
+    pub simulate: Option<String>,
     pub debug: bool,
     pub syslog: bool,
     pub version: bool,
@@ -72,7 +77,7 @@ impl fmt::Display for CliError {
 impl std::error::Error for CliError {}
 
 /// Flags that take a value.
-const VALUE_FLAGS: [&str; 2] = ["config", "config-dir"];
+const VALUE_FLAGS: [&str; 3] = ["config", "config-dir", "simulate"];
 /// Flags that are switches.
 const SWITCHES: [&str; 8] = [
     "debug",
@@ -97,6 +102,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Args, CliError> {
     let out = Args {
         config: value(&mut p, "--config")?,
         config_dir: value(&mut p, "--config-dir")?,
+        simulate: value(&mut p, "--simulate")?.map(|v: PathBuf| v.to_string_lossy().into_owned()),
         debug: p.contains("--debug"),
         syslog: p.contains("--syslog"),
         version: p.contains("--version"),
@@ -191,6 +197,7 @@ mod tests {
         let want = Args {
             config: Some("/etc/x.toml".into()),
             config_dir: Some("/etc/x.d".into()),
+            simulate: Some("adaptive".into()),
             debug: true,
             syslog: true,
             version: true,
@@ -204,6 +211,8 @@ mod tests {
             "/etc/x.toml",
             "-config-dir",
             "/etc/x.d",
+            "-simulate",
+            "adaptive",
             "-debug",
             "-syslog",
             "-version",

@@ -38,6 +38,9 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         println!("lovebeat {}", crate::VERSION);
         return ExitCode::SUCCESS;
     }
+    if let Some(model) = &args.simulate {
+        return simulate(model);
+    }
     if args.validate_auto || args.explain_auto {
         let stdin = std::io::stdin();
         let stdout = std::io::stdout();
@@ -93,6 +96,25 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             if args.syslog {
                 eprintln!("lovebeat: {error}");
             }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `-simulate MODEL` (SPEC 19): exit 2 on an unknown model or a bad line.
+fn simulate(model: &str) -> ExitCode {
+    use crate::engine::simulate::{simulate, Model, SimulateError};
+    let result = model
+        .parse::<Model>()
+        .and_then(|model| simulate(model, std::io::stdin().lock(), std::io::stdout().lock()));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error @ (SimulateError::NotAnInteger { .. } | SimulateError::UnknownModel(_))) => {
+            eprintln!("lovebeat: {error}");
+            ExitCode::from(2)
+        }
+        Err(error) => {
+            eprintln!("lovebeat: {error}");
             ExitCode::FAILURE
         }
     }

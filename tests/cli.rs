@@ -1,5 +1,5 @@
 //! The command line of the real binary: flags, config errors, -check-config,
-//! -validate-auto, and listeners disabled by an empty listen.
+//! -validate-auto, -simulate, and listeners disabled by an empty listen.
 
 mod common;
 
@@ -77,6 +77,86 @@ fn validate_auto_prints_the_reference_sequence() {
         (out.status.code(), out.stdout, ())
     };
     assert_eq!((code, out.len()), (Some(0), 0), "empty input, no output");
+}
+
+/// Runs `lovebeat ARGS` with `input` on stdin: (exit code, stdout, stderr).
+fn run_with_input(args: &[&str], input: &str) -> (Option<i32>, String, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // It may exit before reading (an unknown model): a broken pipe is fine.
+    let _ = child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes());
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn simulate_auto_gives_last_beat_plus_the_auto_timeout() {
+    // Beats 60 s apart, then one within the rate limit (dropped, the
+    // deadline repeats), then SPEC 2.3's [60000, 61000] → 63059.
+    let t = 1_795_392_000_000_i64;
+    let input = format!("{t}\n{}\n{}\n{}\n", t + 60_000, t + 60_400, t + 121_000);
+    let (code, out, err) = run_with_input(&["-simulate", "auto"], &input);
+    assert_eq!(code, Some(0), "{err}");
+    let want = [
+        -1,
+        t + 60_000 + 61_000,
+        t + 60_000 + 61_000,
+        t + 121_000 + 63_059,
+    ];
+    let got: Vec<i64> = out.lines().map(|l| l.parse().expect("integer")).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn simulate_adaptive_answers_each_beat_and_names_a_bad_line() {
+    let t = 1_795_392_000_000_i64;
+    let input = format!(
+        "{t}\n{}\n{}\n12:00\n{}\n",
+        t + 60_000,
+        t + 120_000,
+        t + 180_000
+    );
+    for flag in ["-simulate", "--simulate"] {
+        let (code, out, err) = run_with_input(&[flag, "adaptive"], &input);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains("line 4") && err.contains("\"12:00\""), "{err}");
+        let got: Vec<i64> = out.lines().map(|l| l.parse().expect("integer")).collect();
+        assert_eq!(got.len(), 3, "{out}");
+        assert_eq!(got[0], -1, "no deadline before an interval is known");
+        // A deadline after the beat, and not absurdly far (floor/ceiling).
+        for (k, beat) in [(1, t + 60_000), (2, t + 120_000)] {
+            assert!(
+                got[k] > beat + 60_000 && got[k] <= beat + 240_000 + 1000,
+                "{got:?}"
+            );
+        }
+    }
+    let (code, _, err) = run_with_input(&["-simulate=adaptive"], "");
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn simulate_rejects_an_unknown_model_or_a_missing_one() {
+    let (code, out, err) = run_with_input(&["-simulate", "phi"], "1000\n");
+    assert_eq!(code, Some(2));
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("\"phi\"") && err.contains("adaptive"), "{err}");
+    let (code, _, err) = run(&["-simulate"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("simulate"), "{err}");
 }
 
 #[test]

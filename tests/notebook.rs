@@ -1,7 +1,9 @@
 //! Runs `contrib/auto-timeout.ipynb` headless against the binary under test
-//! (issue 7): the notebook checks the SPEC 2.3 known values through
-//! `-validate-auto` and `-explain-auto`, so a change in the algorithm's
-//! numbers fails this test. Needs the Python packages of
+//! (issue 7, SPEC 19): the notebook checks the SPEC 2.3 known values through
+//! `-validate-auto`, `-explain-auto` and `-simulate auto`, and drives both
+//! timeout models through `-simulate` on ten traces, raising if `adaptive`
+//! fires more often than `auto` on any, so either change fails this test.
+//! The binary's path reaches it as `LOVEBEAT_BIN`. Needs the Python packages of
 //! `contrib/requirements.txt` (installed by `.ci/run`).
 
 mod common;
@@ -64,6 +66,10 @@ fn auto_timeout_notebook_executes_and_the_known_values_match() {
         "weekday job",
         "drifting",
         "dies",
+        "heavy-tailed runtimes",
+        "poisson sender",
+        "hourly, nightly gap",
+        "slowing down",
     ] {
         assert!(
             outputs.contains(&format!("| {trace} |")),
@@ -72,7 +78,17 @@ fn auto_timeout_notebook_executes_and_the_known_values_match() {
     }
     assert_eq!(
         outputs.matches("image/png").count(),
-        6,
+        10,
         "one plot per trace"
+    );
+    // SPEC 19: both models through -simulate, and the notebook checked
+    // (it raises otherwise) that adaptive fires no more often than auto.
+    assert!(
+        outputs.contains("-simulate auto: matches"),
+        "-simulate auto does not reproduce the SPEC 2.3 values"
+    );
+    assert!(
+        outputs.contains("adaptive: no more false alarms than auto on every trace"),
+        "the false-alarm comparison did not run"
     );
 }

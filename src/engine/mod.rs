@@ -78,6 +78,7 @@
 //! in `timers` (see there); nothing here walks all services except snapshots
 //! and the rare heap compaction.
 
+pub mod adaptive;
 mod apply;
 pub mod auto;
 #[cfg(test)]
@@ -104,6 +105,7 @@ mod reload;
 #[cfg(test)]
 mod reload_tests;
 mod service;
+pub mod simulate;
 #[cfg(test)]
 mod tests;
 mod timers;
