@@ -1,8 +1,7 @@
-use ascii::AsciiString;
 
 use std::io::Error as IoError;
 use std::io::Result as IoResult;
-use std::io::{BufReader, BufWriter, ErrorKind, Read};
+use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Read};
 
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -103,67 +102,83 @@ impl ClientConnection {
         self.secure
     }
 
-    /// Reads the next line from self.next_header_source.
-    ///
-    /// Reads until `CRLF` is reached. The next read will start
-    ///  at the first byte of the new line.
+    /// Reads the next line from self.next_header_source into `line`
+    /// (without its `CRLF`). The next read will start at the first byte of
+    /// the new line.
     ///
     /// lovebeat patch: at most `max_line` bytes, taken from the head's
     /// `budget`; the first byte of a request starts the head's deadline.
+    /// The line is scanned in the reader's buffer (one socket read for a
+    /// whole head that arrives at once) instead of through `Read::bytes`,
+    /// and goes into the caller's buffer, shared by the lines of a head.
     fn read_next_line(
         &mut self,
+        line: &mut Vec<u8>,
         max_line: usize,
         budget: &mut usize,
         first: bool,
-    ) -> Result<AsciiString, LineError> {
-        let mut buf = Vec::new();
+    ) -> Result<(), LineError> {
+        line.clear();
         let mut prev_byte_was_cr = false;
 
         loop {
-            let byte = self.next_header_source.by_ref().bytes().next();
-
-            let byte = match byte {
-                Some(Ok(b)) => b,
-                Some(Err(e)) => {
+            let chunk = match self.next_header_source.fill_buf() {
+                Ok(chunk) => chunk,
+                Err(e) => {
                     let timed_out =
                         matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock);
                     let in_head = self.conn.as_ref().map_or(true, |c| c.in_head());
-                    return Err(if timed_out && in_head && !(first && buf.is_empty()) {
+                    return Err(if timed_out && in_head && !(first && line.is_empty()) {
                         LineError::Timeout
                     } else {
                         LineError::Io(e)
                     });
                 }
-                None => {
-                    return Err(LineError::Io(IoError::new(
-                        ErrorKind::ConnectionAborted,
-                        "Unexpected EOF",
-                    )))
-                }
             };
-            if first && buf.is_empty() {
+            if chunk.is_empty() {
+                return Err(LineError::Io(IoError::new(
+                    ErrorKind::ConnectionAborted,
+                    "Unexpected EOF",
+                )));
+            }
+            if first && line.is_empty() {
                 if let Some(conn) = &self.conn {
                     conn.head_started();
                 }
             }
 
-            if byte == b'\n' && prev_byte_was_cr {
-                buf.pop(); // removing the '\r'
-                return AsciiString::from_ascii(buf).map_err(|_| {
-                    LineError::Io(IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"))
-                });
+            let mut used = 0;
+            let mut outcome = None;
+            for &byte in chunk {
+                used += 1;
+                if byte == b'\n' && prev_byte_was_cr {
+                    line.pop(); // removing the '\r'
+                    outcome = Some(if line.is_ascii() {
+                        Ok(())
+                    } else {
+                        Err(LineError::Io(IoError::new(
+                            ErrorKind::InvalidInput,
+                            "Header is not in ASCII",
+                        )))
+                    });
+                    break;
+                }
+                prev_byte_was_cr = byte == b'\r';
+                if line.len() >= max_line {
+                    outcome = Some(Err(LineError::TooLong));
+                    break;
+                }
+                if *budget == 0 {
+                    outcome = Some(Err(LineError::HeadTooLarge));
+                    break;
+                }
+                *budget -= 1;
+                line.push(byte);
             }
-
-            prev_byte_was_cr = byte == b'\r';
-
-            if buf.len() >= max_line {
-                return Err(LineError::TooLong);
+            self.next_header_source.consume(used);
+            if let Some(outcome) = outcome {
+                return outcome;
             }
-            if *budget == 0 {
-                return Err(LineError::HeadTooLarge);
-            }
-            *budget -= 1;
-            buf.push(byte);
         }
     }
 
@@ -180,20 +195,19 @@ impl ClientConnection {
                 conn.waiting();
             }
             let mut budget = limits.max_head;
+            // one buffer for the lines of this head (ASCII once read)
+            let mut line = Vec::with_capacity(256);
             let (method, path, version) = {
-                let line = self.read_next_line(limits.max_line, &mut budget, true)?;
-
-                parse_request_line(
-                    line.as_str().trim(), // TODO: remove this conversion
-                )?
+                self.read_next_line(&mut line, limits.max_line, &mut budget, true)?;
+                let text = std::str::from_utf8(&line).map_err(|_| ReadError::WrongRequestLine)?;
+                parse_request_line(text.trim())?
             };
 
             // getting all headers
             let headers = {
                 let mut headers = Vec::new();
                 loop {
-                    let line = self
-                        .read_next_line(limits.max_head, &mut budget, false)
+                    self.read_next_line(&mut line, limits.max_head, &mut budget, false)
                         .map_err(|e| match e {
                             LineError::TooLong => ReadError::HeadTooLarge,
                             e => e.into(),
@@ -202,7 +216,9 @@ impl ClientConnection {
                     if line.is_empty() {
                         break;
                     };
-                    headers.push(match FromStr::from_str(line.as_str().trim()) {
+                    let text =
+                        std::str::from_utf8(&line).map_err(|_| ReadError::WrongHeader(version.clone()))?;
+                    headers.push(match FromStr::from_str(text.trim()) {
                         // TODO: remove this conversion
                         Ok(h) => h,
                         _ => return Err(ReadError::WrongHeader(version)),

@@ -1,5 +1,5 @@
 use std::io::Result as IoResult;
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 
 // lovebeat patch: each hand-over carries one value, so a one-slot channel
 // (one small allocation) instead of an unbounded one (a 31-slot block per
@@ -124,6 +124,33 @@ impl<R: Read + Send> Read for SequentialReader<R> {
         let result = reader.read(buf);
         self.inner = SequentialReaderInner::MyTurn(reader);
         result
+    }
+}
+
+// lovebeat patch: the request head is scanned in the reader's buffer
+// (`ClientConnection::read_next_line`) instead of byte by byte through
+// `Read::bytes`, one call through this reader and its `BufReader` each.
+impl<R: BufRead + Send> SequentialReader<R> {
+    /// The reader, once the previous request has handed it over.
+    fn turn(&mut self) -> &mut R {
+        if let SequentialReaderInner::Waiting(recv) = &self.inner {
+            let reader = recv.recv().unwrap();
+            self.inner = SequentialReaderInner::MyTurn(reader);
+        }
+        match &mut self.inner {
+            SequentialReaderInner::MyTurn(reader) => reader,
+            _ => unreachable!(),
+        }
+    }
+}
+
+impl<R: BufRead + Send> BufRead for SequentialReader<R> {
+    fn fill_buf(&mut self) -> IoResult<&[u8]> {
+        self.turn().fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.turn().consume(amt)
     }
 }
 
