@@ -119,8 +119,6 @@ impl ClientConnection {
         first: bool,
     ) -> Result<(), LineError> {
         line.clear();
-        let mut prev_byte_was_cr = false;
-
         loop {
             let chunk = match self.next_header_source.fill_buf() {
                 Ok(chunk) => chunk,
@@ -147,11 +145,19 @@ impl ClientConnection {
                 }
             }
 
+            // The line so far, then this chunk up to its first `\n`:
+            // every byte but a `\n` after `\r` belongs to the line (whose
+            // last byte is thus the previous byte), within the limits.
             let mut used = 0;
             let mut outcome = None;
-            for &byte in chunk {
-                used += 1;
-                if byte == b'\n' && prev_byte_was_cr {
+            while outcome.is_none() && used < chunk.len() {
+                let rest = &chunk[used..];
+                let (take, newline) = match rest.iter().position(|&b| b == b'\n') {
+                    Some(p) => (p, true),
+                    None => (rest.len(), false),
+                };
+                if newline && take == 0 && line.last() == Some(&b'\r') {
+                    used += 1;
                     line.pop(); // removing the '\r'
                     outcome = Some(if line.is_ascii() {
                         Ok(())
@@ -163,17 +169,20 @@ impl ClientConnection {
                     });
                     break;
                 }
-                prev_byte_was_cr = byte == b'\r';
-                if line.len() >= max_line {
-                    outcome = Some(Err(LineError::TooLong));
+                // a bare `\n` is a byte of the line like any other
+                let take = if newline && take == 0 { 1 } else { take };
+                let line_room = max_line.saturating_sub(line.len());
+                if take > line_room.min(*budget) {
+                    outcome = Some(Err(if line_room <= *budget {
+                        LineError::TooLong
+                    } else {
+                        LineError::HeadTooLarge
+                    }));
                     break;
                 }
-                if *budget == 0 {
-                    outcome = Some(Err(LineError::HeadTooLarge));
-                    break;
-                }
-                *budget -= 1;
-                line.push(byte);
+                *budget -= take;
+                line.extend_from_slice(&rest[..take]);
+                used += take;
             }
             self.next_header_source.consume(used);
             if let Some(outcome) = outcome {
