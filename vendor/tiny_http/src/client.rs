@@ -1,3 +1,4 @@
+use ascii::AsciiString;
 
 use std::io::Error as IoError;
 use std::io::Result as IoResult;
@@ -225,12 +226,9 @@ impl ClientConnection {
                     if line.is_empty() {
                         break;
                     };
-                    let text =
-                        std::str::from_utf8(&line).map_err(|_| ReadError::WrongHeader(version.clone()))?;
-                    headers.push(match FromStr::from_str(text.trim()) {
-                        // TODO: remove this conversion
-                        Ok(h) => h,
-                        _ => return Err(ReadError::WrongHeader(version)),
+                    headers.push(match parse_header(&line) {
+                        Some(h) => h,
+                        None => return Err(ReadError::WrongHeader(version)),
                     });
                 }
 
@@ -408,6 +406,42 @@ impl ClientConnection {
     }
 }
 
+/// lovebeat patch: a header line (ASCII, without its CRLF) parsed as
+/// `Header::from_str` of the trimmed line does, on bytes: the name is what
+/// comes before the first `:` and may hold no whitespace, the value is the
+/// rest without surrounding whitespace (`char::is_whitespace` on ASCII:
+/// tab, LF, VT, FF, CR, space). Upstream went through `str` searchers,
+/// a `char` scan of the name and three trims per line.
+fn parse_header(line: &[u8]) -> Option<crate::Header> {
+    fn ws(b: &u8) -> bool {
+        matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ')
+    }
+    fn trim(mut b: &[u8]) -> &[u8] {
+        while let [first, rest @ ..] = b {
+            if !ws(first) {
+                break;
+            }
+            b = rest;
+        }
+        while let [rest @ .., last] = b {
+            if !ws(last) {
+                break;
+            }
+            b = rest;
+        }
+        b
+    }
+    let line = trim(line);
+    let colon = line.iter().position(|&b| b == b':')?;
+    let (name, value) = (&line[..colon], trim(&line[colon + 1..]));
+    if name.iter().any(ws) {
+        return None;
+    }
+    let field = crate::HeaderField::from_bytes(name).ok()?;
+    let value = AsciiString::from_ascii(value).ok()?;
+    Some(crate::Header { field, value })
+}
+
 /// Parses a "HTTP/1.1" string.
 fn parse_http_version(version: &str) -> Result<HTTPVersion, ReadError> {
     let (major, minor) = match version {
@@ -448,5 +482,19 @@ mod test {
 
         assert!(super::parse_request_line("GET /hello").is_err());
         assert!(super::parse_request_line("qsd qsd qsd").is_err());
+    }
+
+    #[test]
+    fn header_lines_parse_as_header_from_str_does() {
+        use std::str::FromStr;
+        let lines = [
+            "Host: example", "  Host :x", "Host:  spaced value \t", "X-Empty:", ":v",
+            "No colon", "Na me: v", "A:b:c", "\tTab:\tv\x0b", "K: v\x0c", "K\x0b: v",
+        ];
+        for line in lines {
+            let ours = super::parse_header(line.as_bytes()).map(|h| h.to_string());
+            let upstream = crate::Header::from_str(line.trim()).ok().map(|h| h.to_string());
+            assert_eq!(ours, upstream, "{:?}", line);
+        }
     }
 }
