@@ -159,10 +159,9 @@ pub fn spawn(
 
 /// Reads one request off tiny_http, routes it and answers.
 fn handle(shared: &Shared, mut rq: tiny_http::Request) {
-    let url = rq.url().to_owned();
-    let (path, query) = match url.split_once('?') {
+    let (path, query) = match rq.url().split_once('?') {
         Some((p, q)) => (p.to_owned(), q.to_owned()),
-        None => (url.clone(), String::new()),
+        None => (rq.url().to_owned(), String::new()),
     };
     let mut req = HttpRequest {
         method: rq.method().as_str().to_ascii_uppercase(),
@@ -396,6 +395,12 @@ enum BodyError {
 /// request, so for those the body is cut at `Content-Length` (none: empty)
 /// here, or a POST through the proxy would wait for the connection to end.
 fn read_body(rq: &mut tiny_http::Request, limit: BodyLimit) -> Result<(Vec<u8>, bool), BodyError> {
+    if rq.body_length() == Some(0) {
+        // `Content-Length: 0` (every beat from curl -X POST): tiny_http's
+        // body is empty, with or without `Connection: upgrade`; no buffer
+        // to clear and free.
+        return Ok((Vec::new(), false));
+    }
     let start = Instant::now();
     let mut body = Vec::new();
     let upgrade = rq.headers().iter().any(|h| {
@@ -497,15 +502,11 @@ fn to_tiny(resp: HttpResponse) -> tiny_http::Response<io::Cursor<Vec<u8>>> {
         Some(("X-Content-Type-Options", "nosniff")),
         (!has_cache_control).then_some(("Cache-Control", "no-store")),
     ];
-    let headers = std::iter::once(("Content-Type".to_owned(), resp.content_type.to_owned()))
-        .chain(
-            common
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| (k.to_owned(), v.to_owned())),
-        )
-        .chain(resp.headers);
-    for (k, v) in headers {
+    // Header by header from borrowed text: no String per name and value.
+    let fixed =
+        std::iter::once(("Content-Type", resp.content_type)).chain(common.into_iter().flatten());
+    let extra = resp.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    for (k, v) in fixed.chain(extra) {
         if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
             r.add_header(h);
         }

@@ -2,7 +2,7 @@ use ascii::AsciiString;
 
 use std::io::Error as IoError;
 use std::io::Result as IoResult;
-use std::io::{BufReader, BufWriter, ErrorKind, Read};
+use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Read};
 
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -103,67 +103,92 @@ impl ClientConnection {
         self.secure
     }
 
-    /// Reads the next line from self.next_header_source.
-    ///
-    /// Reads until `CRLF` is reached. The next read will start
-    ///  at the first byte of the new line.
+    /// Reads the next line from self.next_header_source into `line`
+    /// (without its `CRLF`). The next read will start at the first byte of
+    /// the new line.
     ///
     /// lovebeat patch: at most `max_line` bytes, taken from the head's
     /// `budget`; the first byte of a request starts the head's deadline.
+    /// The line is scanned in the reader's buffer (one socket read for a
+    /// whole head that arrives at once) instead of through `Read::bytes`,
+    /// and goes into the caller's buffer, shared by the lines of a head.
     fn read_next_line(
         &mut self,
+        line: &mut Vec<u8>,
         max_line: usize,
         budget: &mut usize,
         first: bool,
-    ) -> Result<AsciiString, LineError> {
-        let mut buf = Vec::new();
-        let mut prev_byte_was_cr = false;
-
+    ) -> Result<(), LineError> {
+        line.clear();
         loop {
-            let byte = self.next_header_source.by_ref().bytes().next();
-
-            let byte = match byte {
-                Some(Ok(b)) => b,
-                Some(Err(e)) => {
+            let chunk = match self.next_header_source.fill_buf() {
+                Ok(chunk) => chunk,
+                Err(e) => {
                     let timed_out =
                         matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock);
                     let in_head = self.conn.as_ref().map_or(true, |c| c.in_head());
-                    return Err(if timed_out && in_head && !(first && buf.is_empty()) {
+                    return Err(if timed_out && in_head && !(first && line.is_empty()) {
                         LineError::Timeout
                     } else {
                         LineError::Io(e)
                     });
                 }
-                None => {
-                    return Err(LineError::Io(IoError::new(
-                        ErrorKind::ConnectionAborted,
-                        "Unexpected EOF",
-                    )))
-                }
             };
-            if first && buf.is_empty() {
+            if chunk.is_empty() {
+                return Err(LineError::Io(IoError::new(
+                    ErrorKind::ConnectionAborted,
+                    "Unexpected EOF",
+                )));
+            }
+            if first && line.is_empty() {
                 if let Some(conn) = &self.conn {
                     conn.head_started();
                 }
             }
 
-            if byte == b'\n' && prev_byte_was_cr {
-                buf.pop(); // removing the '\r'
-                return AsciiString::from_ascii(buf).map_err(|_| {
-                    LineError::Io(IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"))
-                });
+            // The line so far, then this chunk up to its first `\n`:
+            // every byte but a `\n` after `\r` belongs to the line (whose
+            // last byte is thus the previous byte), within the limits.
+            let mut used = 0;
+            let mut outcome = None;
+            while outcome.is_none() && used < chunk.len() {
+                let rest = &chunk[used..];
+                let (take, newline) = match rest.iter().position(|&b| b == b'\n') {
+                    Some(p) => (p, true),
+                    None => (rest.len(), false),
+                };
+                if newline && take == 0 && line.last() == Some(&b'\r') {
+                    used += 1;
+                    line.pop(); // removing the '\r'
+                    outcome = Some(if line.is_ascii() {
+                        Ok(())
+                    } else {
+                        Err(LineError::Io(IoError::new(
+                            ErrorKind::InvalidInput,
+                            "Header is not in ASCII",
+                        )))
+                    });
+                    break;
+                }
+                // a bare `\n` is a byte of the line like any other
+                let take = if newline && take == 0 { 1 } else { take };
+                let line_room = max_line.saturating_sub(line.len());
+                if take > line_room.min(*budget) {
+                    outcome = Some(Err(if line_room <= *budget {
+                        LineError::TooLong
+                    } else {
+                        LineError::HeadTooLarge
+                    }));
+                    break;
+                }
+                *budget -= take;
+                line.extend_from_slice(&rest[..take]);
+                used += take;
             }
-
-            prev_byte_was_cr = byte == b'\r';
-
-            if buf.len() >= max_line {
-                return Err(LineError::TooLong);
+            self.next_header_source.consume(used);
+            if let Some(outcome) = outcome {
+                return outcome;
             }
-            if *budget == 0 {
-                return Err(LineError::HeadTooLarge);
-            }
-            *budget -= 1;
-            buf.push(byte);
         }
     }
 
@@ -180,20 +205,19 @@ impl ClientConnection {
                 conn.waiting();
             }
             let mut budget = limits.max_head;
+            // one buffer for the lines of this head (ASCII once read)
+            let mut line = Vec::with_capacity(256);
             let (method, path, version) = {
-                let line = self.read_next_line(limits.max_line, &mut budget, true)?;
-
-                parse_request_line(
-                    line.as_str().trim(), // TODO: remove this conversion
-                )?
+                self.read_next_line(&mut line, limits.max_line, &mut budget, true)?;
+                let text = std::str::from_utf8(&line).map_err(|_| ReadError::WrongRequestLine)?;
+                parse_request_line(text.trim())?
             };
 
             // getting all headers
             let headers = {
                 let mut headers = Vec::new();
                 loop {
-                    let line = self
-                        .read_next_line(limits.max_head, &mut budget, false)
+                    self.read_next_line(&mut line, limits.max_head, &mut budget, false)
                         .map_err(|e| match e {
                             LineError::TooLong => ReadError::HeadTooLarge,
                             e => e.into(),
@@ -202,10 +226,9 @@ impl ClientConnection {
                     if line.is_empty() {
                         break;
                     };
-                    headers.push(match FromStr::from_str(line.as_str().trim()) {
-                        // TODO: remove this conversion
-                        Ok(h) => h,
-                        _ => return Err(ReadError::WrongHeader(version)),
+                    headers.push(match parse_header(&line) {
+                        Some(h) => h,
+                        None => return Err(ReadError::WrongHeader(version)),
                     });
                 }
 
@@ -383,6 +406,42 @@ impl ClientConnection {
     }
 }
 
+/// lovebeat patch: a header line (ASCII, without its CRLF) parsed as
+/// `Header::from_str` of the trimmed line does, on bytes: the name is what
+/// comes before the first `:` and may hold no whitespace, the value is the
+/// rest without surrounding whitespace (`char::is_whitespace` on ASCII:
+/// tab, LF, VT, FF, CR, space). Upstream went through `str` searchers,
+/// a `char` scan of the name and three trims per line.
+fn parse_header(line: &[u8]) -> Option<crate::Header> {
+    fn ws(b: &u8) -> bool {
+        matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ')
+    }
+    fn trim(mut b: &[u8]) -> &[u8] {
+        while let [first, rest @ ..] = b {
+            if !ws(first) {
+                break;
+            }
+            b = rest;
+        }
+        while let [rest @ .., last] = b {
+            if !ws(last) {
+                break;
+            }
+            b = rest;
+        }
+        b
+    }
+    let line = trim(line);
+    let colon = line.iter().position(|&b| b == b':')?;
+    let (name, value) = (&line[..colon], trim(&line[colon + 1..]));
+    if name.iter().any(ws) {
+        return None;
+    }
+    let field = crate::HeaderField::from_bytes(name).ok()?;
+    let value = AsciiString::from_ascii(value).ok()?;
+    Some(crate::Header { field, value })
+}
+
 /// Parses a "HTTP/1.1" string.
 fn parse_http_version(version: &str) -> Result<HTTPVersion, ReadError> {
     let (major, minor) = match version {
@@ -423,5 +482,19 @@ mod test {
 
         assert!(super::parse_request_line("GET /hello").is_err());
         assert!(super::parse_request_line("qsd qsd qsd").is_err());
+    }
+
+    #[test]
+    fn header_lines_parse_as_header_from_str_does() {
+        use std::str::FromStr;
+        let lines = [
+            "Host: example", "  Host :x", "Host:  spaced value \t", "X-Empty:", ":v",
+            "No colon", "Na me: v", "A:b:c", "\tTab:\tv\x0b", "K: v\x0c", "K\x0b: v",
+        ];
+        for line in lines {
+            let ours = super::parse_header(line.as_bytes()).map(|h| h.to_string());
+            let upstream = crate::Header::from_str(line.trim()).ok().map(|h| h.to_string());
+            assert_eq!(ours, upstream, "{:?}", line);
+        }
     }
 }

@@ -70,24 +70,45 @@ impl FromStr for TransferEncoding {
     }
 }
 
-/// Builds a Date: header with the current date.
-fn build_date_header() -> Header {
-    let d = HttpDate::from(SystemTime::now());
-    Header::from_bytes(&b"Date"[..], &d.to_string().into_bytes()[..]).unwrap()
+/// lovebeat patch: the value of a `Date` header for now, formatted once a
+/// second per thread (upstream formatted it, and allocated a header for it,
+/// on every response).
+fn with_date<T>(f: impl FnOnce(&[u8]) -> T) -> T {
+    use std::cell::RefCell;
+    thread_local! {
+        static DATE: RefCell<(u64, Vec<u8>)> = RefCell::new((u64::MAX, Vec::new()));
+    }
+    let now = SystemTime::now();
+    let secs = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    DATE.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if cached.0 != secs || cached.1.is_empty() {
+            cached.1.clear();
+            let _ = write!(&mut cached.1, "{}", HttpDate::from(now));
+            cached.0 = secs;
+        }
+        f(&cached.1)
+    })
 }
 
 fn write_message_header<W>(
     mut writer: W,
     http_version: &HTTPVersion,
     status_code: &StatusCode,
+    front: &[(&[u8], &[u8])],
     headers: &[Header],
+    back: &[(&[u8], &[u8])],
 ) -> IoResult<()>
 where
     W: Write,
 {
     // lovebeat patch: the head is put together in one buffer and written
     // at once (upstream made some twenty small writes through the locked
-    // sequential writer).
+    // sequential writer). The headers tiny_http adds itself (`front`:
+    // upgrade, Server, Date; `back`: the length or chunked encoding) are
+    // written as they are, not built as `Header`s first.
     let mut head = Vec::with_capacity(256);
     write!(
         &mut head,
@@ -97,11 +118,20 @@ where
         status_code.0,
         status_code.default_reason_phrase()
     )?;
-    for header in headers.iter() {
-        head.extend_from_slice(header.field.as_str().as_ref());
+    let mut line = |field: &[u8], value: &[u8]| {
+        head.extend_from_slice(field);
         head.extend_from_slice(b": ");
-        head.extend_from_slice(header.value.as_str().as_ref());
+        head.extend_from_slice(value);
         head.extend_from_slice(b"\r\n");
+    };
+    for (field, value) in front {
+        line(field, value);
+    }
+    for header in headers.iter() {
+        line(header.field.as_str().as_ref(), header.value.as_str().as_ref());
+    }
+    for (field, value) in back {
+        line(field, value);
     }
     head.extend_from_slice(b"\r\n");
     writer.write_all(&head)
@@ -355,30 +385,20 @@ where
             self.chunked_threshold(),
         ));
 
-        // add `Date` if not in the headers
-        if !self.headers.iter().any(|h| h.field.equiv("Date")) {
-            self.headers.insert(0, build_date_header());
-        }
-
-        // add `Server` if not in the headers
-        if !self.headers.iter().any(|h| h.field.equiv("Server")) {
-            self.headers.insert(
-                0,
-                Header::from_bytes(&b"Server"[..], &b"tiny-http (Rust)"[..]).unwrap(),
-            );
-        }
+        // lovebeat patch: the headers added here are written as they are
+        // (see `write_message_header`), in upstream's order.
+        let add_date = !self.headers.iter().any(|h| h.field.equiv("Date"));
+        let add_server = !self.headers.iter().any(|h| h.field.equiv("Server"));
+        let mut front: Vec<(&[u8], &[u8])> = Vec::with_capacity(4);
 
         // handling upgrade
         if let Some(upgrade) = upgrade {
-            self.headers.insert(
-                0,
-                Header::from_bytes(&b"Upgrade"[..], upgrade.as_bytes()).unwrap(),
-            );
-            self.headers.insert(
-                0,
-                Header::from_bytes(&b"Connection"[..], &b"upgrade"[..]).unwrap(),
-            );
+            front.push((b"Connection", b"upgrade"));
+            front.push((b"Upgrade", upgrade.as_bytes()));
             transfer_encoding = None;
+        }
+        if add_server {
+            front.push((b"Server", b"tiny-http (Rust)"));
         }
 
         // lovebeat patch: say whether the connection stays open when the
@@ -428,34 +448,36 @@ where
             };
 
         // preparing headers for transfer
-        match transfer_encoding {
-            Some(TransferEncoding::Chunked) => self
-                .headers
-                .push(Header::from_bytes(&b"Transfer-Encoding"[..], &b"chunked"[..]).unwrap()),
+        const CHUNKED: &[(&[u8], &[u8])] = &[(b"Transfer-Encoding", b"chunked")];
+        let length_text;
+        let length_line: [(&[u8], &[u8]); 1];
+        let back: &[(&[u8], &[u8])] = match transfer_encoding {
+            Some(TransferEncoding::Chunked) => CHUNKED,
 
             Some(TransferEncoding::Identity) => {
                 assert!(data_length.is_some());
-                let data_length = data_length.unwrap();
-
-                self.headers.push(
-                    Header::from_bytes(
-                        &b"Content-Length"[..],
-                        format!("{}", data_length).as_bytes(),
-                    )
-                    .unwrap(),
-                )
+                length_text = data_length.unwrap_or(0).to_string();
+                length_line = [(b"Content-Length", length_text.as_bytes())];
+                &length_line
             }
 
-            _ => (),
+            _ => &[],
         };
 
         // sending headers
-        write_message_header(
-            writer.by_ref(),
-            &http_version,
-            &self.status_code,
-            &self.headers,
-        )?;
+        let (status_code, headers) = (&self.status_code, &self.headers);
+        let write_head = |front: &[(&[u8], &[u8])], writer: &mut W| {
+            write_message_header(writer, &http_version, status_code, front, headers, back)
+        };
+        if add_date {
+            with_date(|date| {
+                let mut front = front;
+                front.push((b"Date", date));
+                write_head(&front, &mut writer)
+            })?;
+        } else {
+            write_head(&front, &mut writer)?;
+        }
 
         // sending the body
         if !do_not_send_body {
