@@ -8,7 +8,8 @@ use crate::config::{Config, DurationValue};
 use crate::counters::Counters;
 use crate::http::{beat_update, parse_timeout, BodyKind, MAX_TIMEOUT_SECS};
 use crate::model::{
-    is_valid_name, Batch, Millis, ServiceSnapshot, Update, TIMEOUT_AUTO, TIMEOUT_NONE,
+    is_valid_name, Batch, Millis, ServiceSnapshot, Update, TIMEOUT_ADAPTIVE, TIMEOUT_AUTO,
+    TIMEOUT_NONE,
 };
 use crate::statsd::{parse_line, parse_packet, MAX_TIMEOUT_MS};
 use crate::store::{decode, encode};
@@ -33,7 +34,10 @@ const HTTP_MAX_MS: Millis = MAX_TIMEOUT_SECS as Millis * 1000;
 
 fn check_timeout(ms: Millis, max: Millis) {
     assert!(
-        ms == TIMEOUT_NONE || ms == TIMEOUT_AUTO || (0..=max).contains(&ms),
+        ms == TIMEOUT_NONE
+            || ms == TIMEOUT_AUTO
+            || ms == TIMEOUT_ADAPTIVE
+            || (0..=max).contains(&ms),
         "timeout out of range: {ms}"
     );
 }

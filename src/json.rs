@@ -5,10 +5,14 @@
 //! events of a job (SPEC 14.3). Neutral ground: the HTTP API, the websocket
 //! and the event log all write these. The job keys of a service (SPEC 14.2)
 //! are absent, not null, when unset, so a plain service's object is as
-//! before.
+//! before. An adaptive timeout (SPEC 19) shows as 1.x's auto, -2, plus
+//! `"auto_model": "adaptive"` in our dialect.
 
 use crate::jobs::{JobEvent, JobRecord, Reason};
-use crate::model::{Analysis, Millis, ServiceRecord, State, StatusSummary, ViewRecord};
+use crate::model::{
+    Analysis, Millis, ServiceRecord, State, StatusSummary, ViewRecord, AUTO_MODEL_ADAPTIVE,
+    TIMEOUT_ADAPTIVE, TIMEOUT_AUTO,
+};
 use serde::Serialize;
 
 /// Which key names to speak.
@@ -26,6 +30,9 @@ struct ServiceOurs<'a> {
     state: &'static str,
     last_beat: Millis,
     timeout: Millis,
+    /// "adaptive" when the timeout is (`timeout` is then -2); absent else.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auto_model: Option<&'static str>,
     muted_since: Millis,
     last_state_change: Millis,
     /// ms; the learned value for auto (`timeout` stays -2 for 1.x clients).
@@ -198,12 +205,15 @@ struct ViewV1<'a> {
 /// One service object; `details` adds `beat_history`.
 pub fn service(s: &ServiceRecord, dialect: Dialect, details: bool) -> serde_json::Value {
     let history = details.then_some(s.beat_history.as_slice());
+    let adaptive = s.timeout == TIMEOUT_ADAPTIVE;
+    let timeout = if adaptive { TIMEOUT_AUTO } else { s.timeout };
     let v = match dialect {
         Dialect::Ours => serde_json::to_value(ServiceOurs {
             name: &s.name,
             state: s.state.as_str(),
             last_beat: s.last_beat,
-            timeout: s.timeout,
+            timeout,
+            auto_model: adaptive.then_some(AUTO_MODEL_ADAPTIVE),
             muted_since: s.muted_since,
             last_state_change: s.last_state_change,
             timeout_in_force: s.timeout_in_force,
@@ -217,7 +227,7 @@ pub fn service(s: &ServiceRecord, dialect: Dialect, details: bool) -> serde_json
         Dialect::V1 => serde_json::to_value(ServiceV1 {
             name: &s.name,
             last_beat: s.last_beat,
-            timeout: s.timeout,
+            timeout,
             state: s.state.as_str(),
             muted_since: s.muted_since,
             last_state_change: s.last_state_change,
@@ -417,6 +427,19 @@ mod tests {
             assert!(dialect_v1.get("timeout_in_force").is_none(), "{dialect_v1}");
             assert!(dialect_v1.get("next_deadline").is_none(), "{dialect_v1}");
         }
+        assert!(v.get("auto_model").is_none(), "auto has no auto_model: {v}");
+        let adaptive = ServiceRecord {
+            timeout: crate::model::TIMEOUT_ADAPTIVE,
+            timeout_in_force: 90_000,
+            ..s.clone()
+        };
+        let v = service(&adaptive, Dialect::Ours, false);
+        assert_eq!(v["timeout"], -2, "adaptive is an auto timeout to 1.x");
+        assert_eq!(v["auto_model"], "adaptive");
+        assert_eq!(v["timeout_in_force"], 90_000);
+        let v1 = service(&adaptive, Dialect::V1, false);
+        assert_eq!(v1["timeout"], -2);
+        assert!(v1.get("auto_model").is_none(), "{v1}");
 
         let v = service(&record("a", &["w"], true), Dialect::Ours, true);
         assert_eq!(v["beat_history"], serde_json::json!([1000, 1100]));

@@ -13,6 +13,13 @@ pub type Millis = i64;
 pub const TIMEOUT_NONE: Millis = -1;
 /// `timeout` value meaning "computed from the beat history".
 pub const TIMEOUT_AUTO: Millis = -2;
+/// `timeout` value meaning "the adaptive model" (SPEC 19). Engine-internal:
+/// the database and the API write it as -2 plus `"auto_model": "adaptive"`,
+/// so Lovebeat 1.0.3 and 1.x clients see an auto timeout.
+pub const TIMEOUT_ADAPTIVE: Millis = -3;
+/// The `auto_model` value that marks an adaptive timeout in the database and
+/// the API.
+pub const AUTO_MODEL_ADAPTIVE: &str = "adaptive";
 /// `last_beat` of a service that never beat.
 pub const NEVER: Millis = -1;
 /// Longest accepted service name.

@@ -66,7 +66,7 @@ const handlers = {
   onFilter(text) { ui.filter = text; schedule(); },
   onEdit(s) {
     ui.editing = s.name;
-    ui.draft = formatInput(s.timeout);
+    ui.draft = formatInput(s.timeout, s.auto_model);
     draw();
     const input = document.querySelector('td.timeout.editing input');
     if (input) { input.focus(); input.select(); }

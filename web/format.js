@@ -17,20 +17,23 @@ function two(ms, big, bigName, small, smallName) {
   return r ? `${b} ${bigName} ${r} ${smallName}` : `${b} ${bigName}`;
 }
 
-/** The timeout of a service object (ms, -1 none, -2 auto). */
-export function timeout(t) {
+/** The timeout of a service object (ms, -1 none, -2 auto; -2 with
+ * auto_model "adaptive" is adaptive, SPEC 19). */
+export function timeout(t, autoModel) {
   if (t === -1) return 'none';
-  if (t === -2) return 'auto';
+  if (t === -2) return autoModel === 'adaptive' ? 'adaptive' : 'auto';
   if (t === 0) return '0 (always error)';
   return duration(t);
 }
 
-/** The timeout column: for auto the learned value too, "auto (≈ 1 min 2 s)";
+/** The timeout column: for auto and adaptive the learned value too,
+ * "auto (≈ 1 min 2 s)", "adaptive (≈ 3 min)";
  * for a scheduled job its cron expression and zone. */
 export function timeoutShown(s) {
   if (s.schedule) return `${s.schedule} (${s.tz || 'UTC'})`;
-  if (s.timeout === -2 && s.timeout_in_force > 0) return `auto (≈ ${duration(s.timeout_in_force)})`;
-  return timeout(s.timeout);
+  const name = timeout(s.timeout, s.auto_model);
+  if (s.timeout === -2 && s.timeout_in_force > 0) return `${name} (≈ ${duration(s.timeout_in_force)})`;
+  return name;
 }
 
 /** The next-deadline column: "in 4 min", "due now", or why there is none. */
@@ -79,7 +82,7 @@ export function timeoutTitle(s) {
   ].filter(Boolean).join(', ');
   const extra = `${grace}${limits ? `, ${limits}` : ''}`;
   if (s.schedule) return `runs on the schedule "${s.schedule}" in ${s.tz || 'UTC'}${extra}; double-click to set a period instead`;
-  return `double-click to edit ("5m", "2h", "auto", "none")${extra}`;
+  return `double-click to edit ("5m", "2h", "auto", "adaptive", "none")${extra}`;
 }
 
 /** The hover text of the next-deadline column. */
@@ -88,14 +91,14 @@ export function deadlineTitle(s) {
   if (s.next_deadline != null) return `goes to error at ${exact(s.next_deadline)} unless a beat comes`;
   if (s.state === 'muted') return 'muted: does not go to error';
   if (s.state === 'error') return 'in error until the next beat';
-  if (s.timeout === -2) return 'auto: the timeout is learned from the second beat on';
+  if (s.timeout === -2) return `${timeout(-2, s.auto_model)}: the timeout is learned from the second beat on`;
   return 'no timeout: never goes to error';
 }
 
 /** What to put in the edit box: the shortest form the API accepts. */
-export function timeoutInput(t) {
+export function timeoutInput(t, autoModel) {
   if (t === -1) return 'none';
-  if (t === -2) return 'auto';
+  if (t === -2) return timeout(-2, autoModel);
   const s = Math.round(t / S);
   if (s && s % 86400 === 0) return `${s / 86400}d`;
   if (s && s % 3600 === 0) return `${s / 3600}h`;

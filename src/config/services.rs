@@ -7,7 +7,8 @@
 //!
 //! Durations are seconds as an integer (`grace = 3600`) or the timeout text
 //! of SPEC 3 (`"90s"`, `"5m"`, `"2h"`, `"1d"`, `"1w"`); `"none"` is the same
-//! as leaving the key out. `timeout` also takes `"auto"` and `"none"` (-2,
+//! as leaving the key out. `timeout` also takes `"auto"`, `"adaptive"` (SPEC
+//! 19) and `"none"` (-2, -3 inside the engine,
 //! -1) as the API does.
 
 use super::Config;

@@ -306,3 +306,24 @@ fn services_the_commented_example_in_lovebeat_toml_is_valid() {
     assert_eq!(jobs.blocks.len(), 1);
     assert_eq!(jobs.blocks[0].settings.max_runtime, Some(7_200_000));
 }
+
+/// SPEC 19: `timeout = "adaptive"` in a block, as the API takes it; it is a
+/// timeout's value, not a duration's.
+#[test]
+fn services_timeout_adaptive() {
+    let c = Config::from_toml_str(
+        r#"
+[[services]]
+pattern = "adaptive.*"
+timeout = "adaptive"
+"#,
+    )
+    .unwrap();
+    let jobs = c.job_config();
+    assert_eq!(jobs.blocks[0].timeout, Some(crate::model::TIMEOUT_ADAPTIVE));
+    let (_, key, message) = invalid("[[services]]\npattern = \"a.*\"\ngrace = \"adaptive\"\n");
+    assert_eq!(key, "services[0].grace");
+    assert!(message.contains("duration"), "{message}");
+    let (_, key, _) = invalid("[[services]]\npattern = \"a.*\"\ntimeout = -3\n");
+    assert_eq!(key, "services[0].timeout");
+}

@@ -63,8 +63,8 @@ impl Engine {
         let mut changed = created;
         if let Some(t) = timeout {
             s.flags |= service::OWN_TIMEOUT;
-            if s.timeout != t {
-                s.timeout = t;
+            if s.timeout() != t {
+                s.set_timeout(t);
                 changed = true;
             }
         }

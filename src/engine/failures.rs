@@ -10,7 +10,7 @@ impl Engine {
     /// The failure record of service `id` (in ERROR).
     pub(super) fn failure_of(&self, id: u32) -> Failure {
         let s = self.svc(id);
-        let plain_reason = if s.timeout == 0 {
+        let plain_reason = if s.timeout() == 0 {
             Reason::Always
         } else {
             Reason::Missed

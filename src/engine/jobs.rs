@@ -157,7 +157,7 @@ impl Engine {
             return;
         };
         if let Some(t) = self.config.jobs.blocks[b as usize].timeout {
-            self.svc_mut(id).timeout = t;
+            self.svc_mut(id).set_timeout(t);
         }
         if self.blocks[b as usize].gives_job {
             self.give_job(id, Some(b));
@@ -233,8 +233,8 @@ impl Engine {
         if let Some(t) = change.timeout {
             let s = self.svc_mut(id);
             s.flags |= OWN_TIMEOUT;
-            if s.timeout != t {
-                s.timeout = t;
+            if s.timeout() != t {
+                s.set_timeout(t);
                 changed = true;
             }
         }
@@ -365,8 +365,8 @@ impl Engine {
                     .and_then(|b| self.config.jobs.blocks[b as usize].timeout)
                     .unwrap_or(TIMEOUT_NONE);
                 let s = self.svc_mut(id);
-                changed |= s.timeout != t;
-                s.timeout = t;
+                changed |= s.timeout() != t;
+                s.set_timeout(t);
             }
             if block.is_some_and(|b| self.blocks[b as usize].gives_job) {
                 self.give_job(id, block);

@@ -88,7 +88,7 @@ impl Engine {
             return (State::Error, Some(failure), None);
         }
         let scheduled = job.is_some_and(|j| j.effective.schedule.is_some());
-        if s.timeout == 0 && !scheduled {
+        if s.timeout() == 0 && !scheduled {
             return (State::Error, Some(Reason::Always), None);
         }
         match self.deadline_with(s, job) {

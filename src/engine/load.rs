@@ -6,7 +6,7 @@ use super::view::View;
 use super::Engine;
 use crate::jobs::{JobRecord, Reason, MAX_OPEN_RUNS};
 use crate::model::{
-    is_valid_name, Millis, ServiceRecord, State, ViewRecord, NEVER, TIMEOUT_AUTO, TIMEOUT_NONE,
+    is_valid_name, Millis, ServiceRecord, State, ViewRecord, NEVER, TIMEOUT_ADAPTIVE, TIMEOUT_NONE,
 };
 
 impl Engine {
@@ -77,16 +77,19 @@ impl Engine {
             // Anything before the epoch is "never" (-1); keeps the clock
             // arithmetic far from overflow whatever the file says.
             s.last_beat = record.last_beat.max(NEVER);
-            // -2, -1, 0 and positive are timeouts; other negatives mean none.
-            s.timeout = if record.timeout >= TIMEOUT_AUTO {
+            // -3 (adaptive), -2, -1, 0 and positive are timeouts; other
+            // negatives mean none.
+            let stored_timeout = if record.timeout >= TIMEOUT_ADAPTIVE {
                 record.timeout
             } else {
                 TIMEOUT_NONE
             };
-            let stored_timeout = s.timeout;
             s.muted_since = record.muted_since.max(0);
             s.last_state_change = record.last_state_change;
+            // The history first: an adaptive model is rebuilt by replaying
+            // it up to `last_beat`.
             s.set_history(record.beat_history);
+            s.set_timeout(stored_timeout);
             s.grace = record.state != State::Error;
             // Start from the stored state so a real change is recorded as one.
             s.state = match record.state {
@@ -153,7 +156,7 @@ impl Engine {
             .is_some_and(|r| r.own.schedule.is_some() || block_schedule);
         let s = self.svc_mut(id);
         if scheduled {
-            s.timeout = block_timeout.unwrap_or(TIMEOUT_NONE);
+            s.set_timeout(block_timeout.unwrap_or(TIMEOUT_NONE));
         } else if timeout != TIMEOUT_NONE && Some(timeout) != block_timeout {
             s.flags |= OWN_TIMEOUT;
         }
@@ -212,7 +215,7 @@ impl Engine {
         job.own.schedule = None;
         job.own.tz = None;
         let s = self.svc_mut(id);
-        s.timeout = timeout;
+        s.set_timeout(timeout);
         s.flags |= OWN_TIMEOUT;
         let _ = self.resolve_job(id, now);
         report.bad_schedules.push(BadSchedule {

@@ -79,6 +79,8 @@
 //! and the rare heap compaction.
 
 pub mod adaptive;
+#[cfg(test)]
+mod adaptive_engine_tests;
 mod apply;
 pub mod auto;
 #[cfg(test)]

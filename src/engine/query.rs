@@ -25,7 +25,7 @@ impl Engine {
             name: self.names.get(s.name).to_owned(),
             state: s.state,
             last_beat: s.last_beat,
-            timeout: s.timeout,
+            timeout: s.timeout(),
             muted_since: s.muted_since,
             last_state_change: s.last_state_change,
             beat_history: if history {
@@ -206,7 +206,7 @@ impl Engine {
                 name: self.names.get(s.name),
                 state: s.state,
                 last_beat: s.last_beat,
-                timeout: timeout.unwrap_or(s.timeout),
+                timeout: timeout.unwrap_or(s.timeout()),
                 muted_since: s.muted_since,
                 last_state_change: s.last_state_change,
                 beat_history: s.history(),

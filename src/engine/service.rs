@@ -1,27 +1,32 @@
 //! One service as the engine holds it: compact (72 bytes; its name is in
 //! the engine's arena), with the beat history boxed so services that never beat twice
-//! carry no history allocation.
+//! carry no history allocation. An adaptive service (SPEC 19) keeps its
+//! model in that box too, so plain services do not grow.
 
+use super::adaptive::Adaptive;
 use super::names::NameRef;
 use super::timers::UNSCHEDULED;
 use super::{auto, RATE_LIMIT_MS};
-use crate::model::{Millis, State, HISTORY_LEN, NEVER, TIMEOUT_AUTO, TIMEOUT_NONE};
+use crate::model::{
+    Millis, State, HISTORY_LEN, NEVER, TIMEOUT_ADAPTIVE, TIMEOUT_AUTO, TIMEOUT_NONE,
+};
 
 pub(super) struct Service {
     /// The name, in the engine's `Names` arena.
     pub name: NameRef,
     pub last_beat: Millis,
-    /// ms, or TIMEOUT_NONE / TIMEOUT_AUTO / 0.
-    pub timeout: Millis,
+    /// ms, or TIMEOUT_NONE / TIMEOUT_AUTO / TIMEOUT_ADAPTIVE / 0. Set it
+    /// with `set_timeout`, which keeps the adaptive model in step.
+    timeout: Millis,
     /// 0 when not muted.
     pub muted_since: Millis,
     pub last_state_change: Millis,
     /// The deadline this service has in the timer heap, or UNSCHEDULED.
     pub scheduled: Millis,
-    /// Intervals between accepted beats, oldest first. Boxed on purpose:
-    /// 8 bytes instead of 24 for the many services that never beat twice.
-    #[allow(clippy::box_collection)]
-    history: Option<Box<Vec<Millis>>>,
+    /// Intervals between accepted beats, oldest first, and the adaptive
+    /// model when the timeout is adaptive. Boxed on purpose: 8 bytes for
+    /// the many services that never beat twice.
+    history: Option<Box<History>>,
     /// Ids of the views it belongs to.
     pub views: Box<[u32]>,
     pub state: State,
@@ -30,6 +35,15 @@ pub(super) struct Service {
     pub grace: bool,
     /// `HAS_JOB`, `OWN_TIMEOUT` (in what was padding: no bigger).
     pub flags: u8,
+}
+
+/// What a service keeps out of line: its beat intervals and, only while its
+/// timeout is adaptive, the model (boxed again: auto services do not pay
+/// its 232 bytes).
+#[derive(Default)]
+struct History {
+    intervals: Vec<Millis>,
+    model: Option<Box<Adaptive>>,
 }
 
 /// The service has a `Job` in the engine's `jobs` (SPEC 14).
@@ -59,19 +73,81 @@ impl Service {
     }
 
     pub fn history(&self) -> &[Millis] {
-        self.history.as_deref().map(Vec::as_slice).unwrap_or(&[])
+        self.history
+            .as_deref()
+            .map(|h| h.intervals.as_slice())
+            .unwrap_or(&[])
     }
 
-    /// Replaces the history (keeps the newest `HISTORY_LEN`, in order).
-    pub fn set_history(&mut self, mut history: Vec<Millis>) {
-        if history.is_empty() {
-            self.history = None;
-            return;
+    pub fn timeout(&self) -> Millis {
+        self.timeout
+    }
+
+    /// Sets the timeout; becoming adaptive builds the model from the beat
+    /// history, leaving adaptive drops it.
+    pub fn set_timeout(&mut self, timeout: Millis) {
+        let was = self.timeout;
+        self.timeout = timeout;
+        if (was == TIMEOUT_ADAPTIVE) != (timeout == TIMEOUT_ADAPTIVE) {
+            self.rebuild_model();
         }
+    }
+
+    /// The adaptive model, when the timeout is adaptive.
+    pub fn model(&self) -> Option<&Adaptive> {
+        self.history.as_deref().and_then(|h| h.model.as_deref())
+    }
+
+    /// Replaces the history (keeps the newest `HISTORY_LEN`, in order) and
+    /// rebuilds the adaptive model from it.
+    pub fn set_history(&mut self, mut history: Vec<Millis>) {
         if history.len() > HISTORY_LEN {
             history.drain(..history.len() - HISTORY_LEN);
         }
-        self.history = Some(Box::new(history));
+        self.history = (!history.is_empty()).then(|| {
+            Box::new(History {
+                intervals: history,
+                model: None,
+            })
+        });
+        self.rebuild_model();
+    }
+
+    /// Builds the adaptive model by replaying the history (oldest first,
+    /// ending at `last_beat`) when the timeout is adaptive; drops it
+    /// otherwise.
+    fn rebuild_model(&mut self) {
+        let model = (self.timeout == TIMEOUT_ADAPTIVE).then(|| {
+            let mut model = Box::new(Adaptive::new());
+            if self.last_beat != NEVER {
+                let intervals = self.history();
+                let span = intervals
+                    .iter()
+                    .fold(0 as Millis, |a, &i| a.saturating_add(i));
+                let mut at = self.last_beat.saturating_sub(span);
+                model.observe(at);
+                for &i in intervals {
+                    at = at.saturating_add(i);
+                    model.observe(at);
+                }
+            }
+            model
+        });
+        match (&mut self.history, model) {
+            (Some(h), model) => {
+                h.model = model;
+                if h.model.is_none() && h.intervals.is_empty() {
+                    self.history = None;
+                }
+            }
+            (None, Some(model)) => {
+                self.history = Some(Box::new(History {
+                    intervals: Vec::new(),
+                    model: Some(model),
+                }))
+            }
+            (None, None) => {}
+        }
     }
 
     /// Records a beat at `now` unless it comes within the rate limit of the
@@ -85,12 +161,15 @@ impl Service {
             // A clock that went backwards gives no interval, but the beat
             // still counts.
             if interval > 0 {
-                let history = self.history.get_or_insert_with(|| Box::new(Vec::new()));
+                let history = &mut self.history.get_or_insert_with(Box::default).intervals;
                 if history.len() == HISTORY_LEN {
                     history.remove(0);
                 }
                 history.push(interval);
             }
+        }
+        if let Some(model) = self.history.as_mut().and_then(|h| h.model.as_mut()) {
+            model.observe(now);
         }
         self.last_beat = now;
         self.grace = false;
@@ -105,6 +184,7 @@ impl Service {
                 let history = self.history();
                 (!history.is_empty()).then(|| auto::auto_timeout(history))
             }
+            TIMEOUT_ADAPTIVE => self.model().and_then(Adaptive::timeout),
             t if t >= 0 => Some(t),
             _ => None,
         }

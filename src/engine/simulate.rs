@@ -80,7 +80,7 @@ pub fn simulate<R: BufRead, W: Write>(
         .push("simulate")
         .ok_or_else(|| io::Error::other("name arena"))?;
     let mut service = Service::new(name, 0, Box::new([]));
-    service.timeout = TIMEOUT_AUTO;
+    service.set_timeout(TIMEOUT_AUTO);
     let mut adaptive = Adaptive::new();
     for (index, line) in input.lines().enumerate() {
         let line = line?;

@@ -1,9 +1,9 @@
 //! The timeout text of HTTP beats (`?timeout=`, form field, JSON string):
-//! integer seconds, `-1`/`none`, `-2`/`auto`, `0`, or a duration with a unit
+//! integer seconds, `-1`/`none`, `-2`/`auto`, `adaptive` (SPEC 19), `0`, or a duration with a unit
 //! (`90s`, `5m`, `2h`, `1d`, `1w`). Everything else is refused with a message that
 //! says what is accepted; nothing is ever guessed.
 
-use crate::model::{Millis, TIMEOUT_AUTO, TIMEOUT_NONE};
+use crate::model::{Millis, TIMEOUT_ADAPTIVE, TIMEOUT_AUTO, TIMEOUT_NONE};
 use std::fmt;
 
 /// The longest timeout accepted: 10 years, in seconds.
@@ -12,7 +12,7 @@ pub const MAX_TIMEOUT_SECS: u64 = 10 * 365 * 86_400;
 /// What the accepted forms are, for every error message.
 pub const TIMEOUT_RULE: &str = "a timeout is whole seconds (e.g. 3600), a duration with a unit \
      s, m, h, d or w (e.g. 90s, 5m, 2h, 1d, 1w), -1 or \"none\" (never expires), -2 or \"auto\" \
-     (learned from the beats) or 0 (always error); at most 10 years";
+     (learned from the beats), \"adaptive\" (learned by the adaptive model) or 0 (always error); at most 10 years";
 
 /// Why a timeout was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,13 +39,15 @@ impl fmt::Display for TimeoutError {
 
 impl std::error::Error for TimeoutError {}
 
-/// Parses the timeout text into milliseconds (or the -1/-2 sentinels).
+/// Parses the timeout text into milliseconds (or the -1/-2/-3 sentinels;
+/// -3, adaptive, only from its name: it is not a number of the API).
 pub fn parse_timeout(text: &str) -> Result<Millis, TimeoutError> {
     let t = text.trim();
     let malformed = || TimeoutError::Malformed(shorten(text));
     match t.to_ascii_lowercase().as_str() {
         "-1" | "none" => return Ok(TIMEOUT_NONE),
         "-2" | "auto" => return Ok(TIMEOUT_AUTO),
+        "adaptive" => return Ok(TIMEOUT_ADAPTIVE),
         _ => {}
     }
     let (digits, unit_secs) = match t.as_bytes().last() {
@@ -116,6 +118,8 @@ mod tests {
             ("-2", -2),
             ("auto", -2),
             ("Auto", -2),
+            ("adaptive", TIMEOUT_ADAPTIVE),
+            (" ADAPTIVE ", TIMEOUT_ADAPTIVE),
             ("90s", 90_000),
             ("5m", 300_000),
             ("5M", 300_000),
@@ -139,7 +143,7 @@ mod tests {
     fn rejected_forms() {
         for text in [
             "", "   ", "5x", "-5", "-0", "+5", "1.5", "1.5.3", "1e3", "5 m", "m", "s", "-1s",
-            "auto5", "nonee", "0x10", "５", "5mm", "1h30m", "\u{0}",
+            "auto5", "nonee", "adaptiv", "-3", "0x10", "５", "5mm", "1h30m", "\u{0}",
         ] {
             assert!(
                 matches!(parse_timeout(text), Err(TimeoutError::Malformed(_))),
@@ -165,7 +169,10 @@ mod tests {
     fn messages_say_what_is_accepted() {
         let e = parse_timeout("5x").unwrap_err().to_string();
         assert!(
-            e.contains("5m") && e.contains("auto") && e.contains("\"5x\""),
+            e.contains("5m")
+                && e.contains("auto")
+                && e.contains("adaptive")
+                && e.contains("\"5x\""),
             "{e}"
         );
         let long = "9".repeat(10_000);

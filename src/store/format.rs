@@ -1,13 +1,16 @@
 //! The bytes of the database file: Lovebeat 1.x's gzip-compressed text, one
 //! `SERV\t{json}` line per service and one `ALARM\t{json}` line per view,
 //! read and written with 1.x's key names. No files or threads here. The
-//! job keys of SPEC 14 follow 1.x's keys on a `SERV` line (`jobkeys`).
+//! job keys of SPEC 14 follow 1.x's keys on a `SERV` line (`jobkeys`). An
+//! adaptive timeout (SPEC 19) is written as 1.x's auto, `"timeout": -2`,
+//! plus `"auto_model": "adaptive"`; a -2 without it is auto.
 
 use super::jobkeys::{write_job_keys, JobIn};
 use super::{Database, StoreError};
 use crate::jobs::JobRecord;
 use crate::model::{
-    Millis, ServiceRecord, ServiceSnapshot, State, ViewRecord, NEVER, TIMEOUT_NONE,
+    Millis, ServiceRecord, ServiceSnapshot, State, ViewRecord, AUTO_MODEL_ADAPTIVE, NEVER,
+    TIMEOUT_ADAPTIVE, TIMEOUT_AUTO, TIMEOUT_NONE,
 };
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
@@ -41,6 +44,9 @@ pub(super) struct ServiceOut<'a> {
     #[cfg_attr(test, serde(skip_serializing_if = "<[Millis]>::is_empty"))]
     beat_history: &'a [Millis],
     timeout: Millis,
+    /// `Some("adaptive")` for an adaptive timeout (written as -2).
+    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
+    auto_model: Option<&'static str>,
     state: &'static str,
     muted_since: Millis,
     last_state_change: Millis,
@@ -89,6 +95,9 @@ struct ServiceIn<'a> {
     beat_history: Option<Vec<Millis>>,
     #[serde(default)]
     timeout: Option<Millis>,
+    /// Any JSON: only the string "adaptive" means something.
+    #[serde(default, borrow)]
+    auto_model: Option<&'a RawValue>,
     #[serde(default, borrow)]
     state: Option<Cow<'a, str>>,
     #[serde(default)]
@@ -162,11 +171,13 @@ pub fn encode<W: Write>(
     let mut w = io::BufWriter::with_capacity(WRITE_BUFFER, gz);
     let mut line_buf = Vec::with_capacity(512);
     for s in services.iter() {
+        let adaptive = s.timeout == TIMEOUT_ADAPTIVE;
         let line = ServiceOut {
             name: s.name,
             last_beat: s.last_beat,
             beat_history: s.beat_history,
-            timeout: s.timeout,
+            timeout: if adaptive { TIMEOUT_AUTO } else { s.timeout },
+            auto_model: adaptive.then_some(AUTO_MODEL_ADAPTIVE),
             state: s.state.as_str(),
             muted_since: s.muted_since,
             last_state_change: s.last_state_change,
@@ -214,6 +225,10 @@ pub(super) fn write_service(out: &mut Vec<u8>, s: &ServiceOut<'_>) {
     }
     out.extend_from_slice(b",\"timeout\":");
     write_int(out, s.timeout);
+    if let Some(model) = s.auto_model {
+        out.extend_from_slice(b",\"auto_model\":");
+        write_str(out, model);
+    }
     out.extend_from_slice(b",\"state\":");
     write_str(out, s.state);
     out.extend_from_slice(b",\"muted_since\":");
@@ -354,11 +369,23 @@ fn service_from(
     }
     .into_record(&s.name, problems)
     .map(Box::new);
+    let adaptive = s
+        .auto_model
+        .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+        .is_some_and(|m| m == AUTO_MODEL_ADAPTIVE);
+    let timeout = match s.timeout {
+        Some(TIMEOUT_AUTO) if adaptive => TIMEOUT_ADAPTIVE,
+        // Our internal -3 is not a value of the file: none, as any other
+        // negative below auto.
+        Some(t) if t < TIMEOUT_AUTO => TIMEOUT_NONE,
+        Some(t) => t,
+        None => TIMEOUT_NONE,
+    };
     Ok(ServiceRecord {
         state: parse_state(s.state.as_deref()),
         name: s.name,
         last_beat: s.last_beat.unwrap_or(NEVER),
-        timeout: s.timeout.unwrap_or(TIMEOUT_NONE),
+        timeout,
         muted_since: s.muted_since.unwrap_or(0),
         last_state_change: s.last_state_change.unwrap_or(0),
         beat_history: s.beat_history.unwrap_or_default(),
@@ -445,6 +472,7 @@ mod tests {
                             last_beat: n,
                             beat_history,
                             timeout: n.wrapping_add(1),
+                            auto_model: (n % 2 == 0).then_some(AUTO_MODEL_ADAPTIVE),
                             state: "muted",
                             muted_since: n.wrapping_abs().wrapping_neg(),
                             last_state_change: n / 3,

@@ -10,6 +10,8 @@
 //! - `saver`: the "saver" thread and its jobs.
 //! - `s3`: the S3 copy (download at start, upload after each save).
 
+#[cfg(test)]
+mod adaptive_tests;
 mod format;
 mod jobkeys;
 #[cfg(test)]

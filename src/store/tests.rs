@@ -44,25 +44,25 @@ impl Drop for TempDir {
     }
 }
 
-fn gzip(text: &[u8]) -> Vec<u8> {
+pub(super) fn gzip(text: &[u8]) -> Vec<u8> {
     let mut e = GzEncoder::new(Vec::new(), Compression::default());
     e.write_all(text).unwrap();
     e.finish().unwrap()
 }
 
-fn gunzip(bytes: &[u8]) -> String {
+pub(super) fn gunzip(bytes: &[u8]) -> String {
     let mut s = String::new();
     GzDecoder::new(bytes).read_to_string(&mut s).unwrap();
     s
 }
 
-fn encoded(services: &[ServiceRecord], views: &[ViewRecord]) -> Vec<u8> {
+pub(super) fn encoded(services: &[ServiceRecord], views: &[ViewRecord]) -> Vec<u8> {
     let mut out = Vec::new();
     encode(&ServiceSnapshot::from(services), views, &mut out).unwrap();
     out
 }
 
-fn service(name: &str) -> ServiceRecord {
+pub(super) fn service(name: &str) -> ServiceRecord {
     ServiceRecord {
         name: name.to_string(),
         state: State::Ok,
