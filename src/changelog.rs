@@ -250,7 +250,7 @@ impl ChangeLog {
 
     /// Losses per kind (`Losses::take`): the changed kinds go into the
     /// summaries (additions and removals are not logged anyway).
-    pub fn lost(&mut self, lost: &[u64; 6], now: Millis) {
+    pub fn lost(&mut self, lost: &[u64; crate::events::KINDS], now: Millis) {
         debug_assert_eq!(KIND_NAMES[1], "service_changed");
         debug_assert_eq!(KIND_NAMES[4], "view_changed");
         self.services.lose(lost[1], now);
@@ -436,7 +436,7 @@ mod tests {
             lines.last().map(String::as_str),
             Some("view v ok -> error (incident 1)")
         );
-        log.lost(&[7, 300, 0, 0, 1, 0], 10);
+        log.lost(&[7, 300, 0, 0, 1, 0, 0], 10);
         let mut summary = Vec::new();
         log.roll(1000, &mut |l| summary.push(l));
         assert_eq!(

@@ -48,18 +48,20 @@ pub const QUEUE_PER_ITEM: usize = 2;
 /// Events turned into lines per write.
 const BATCH: usize = 4096;
 /// The `type` of each event kind (in `Event::kind`'s order) in 1.x's names.
-const KIND_TYPES: [&str; 6] = [
+const KIND_TYPES: [&str; crate::events::KINDS] = [
     "service_added",
     "service_state_changed",
     "service_removed",
     "alarm_added",
     "alarm_state_changed",
     "alarm_removed",
+    // Never subscribed to: the event log takes state changes only.
+    "alert",
 ];
 
 /// The line that says how many events of each kind were not written
 /// (`None` when none were).
-pub fn skipped_line(lost: &[u64; 6], ts: Millis) -> Option<String> {
+pub fn skipped_line(lost: &[u64; crate::events::KINDS], ts: Millis) -> Option<String> {
     let total: u64 = lost.iter().sum();
     if total == 0 {
         return None;
@@ -329,8 +331,8 @@ mod tests {
 
     #[test]
     fn skipped_events_get_a_line_naming_how_many_of_which_kind() {
-        assert_eq!(skipped_line(&[0; 6], 1), None);
-        let text = skipped_line(&[0, 1984, 0, 0, 2, 0], 42).unwrap();
+        assert_eq!(skipped_line(&[0; 7], 1), None);
+        let text = skipped_line(&[0, 1984, 0, 0, 2, 0, 0], 42).unwrap();
         assert!(text.ends_with("}\n"));
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["ts"], 42);

@@ -9,6 +9,7 @@
 //! of that in one [`Subscription`].
 
 use crate::model::{ServiceRecord, State, ViewRecord};
+use crate::policy::AlertNotice;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -39,6 +40,12 @@ pub enum Event {
     ViewRemoved {
         view: ViewRecord,
     },
+    /// A message the alert policy (SPEC 15) says is due now: the first
+    /// ERROR message of an incident (after any delay and holds), a
+    /// reminder, or a recovery. Only the alerter wants it.
+    Alert {
+        notice: Box<AlertNotice>,
+    },
 }
 
 impl Event {
@@ -47,6 +54,7 @@ impl Event {
         match self {
             Event::ServiceChanged { service, previous } => service.state != *previous,
             Event::ViewChanged { view, previous } => view.state != *previous,
+            Event::Alert { .. } => false,
             _ => true,
         }
     }
@@ -71,19 +79,24 @@ impl Event {
             Event::ViewAdded { .. } => 3,
             Event::ViewChanged { .. } => 4,
             Event::ViewRemoved { .. } => 5,
+            Event::Alert { .. } => 6,
         }
     }
 }
 
 /// Names of the kinds, in [`Event::kind`]'s order.
-pub const KIND_NAMES: [&str; 6] = [
+pub const KIND_NAMES: [&str; KINDS] = [
     "service_added",
     "service_changed",
     "service_removed",
     "view_added",
     "view_changed",
     "view_removed",
+    "alert",
 ];
+
+/// How many kinds of events there are.
+pub const KINDS: usize = 7;
 
 /// What a subscriber wants to receive.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -96,13 +109,16 @@ pub enum Interest {
     /// incident), never behind a flood of service changes, nor behind the
     /// NEW/OK churn of views while their services are being created.
     ViewErrorChanges,
+    /// The alert policy's messages ([`Event::Alert`]) only: the alerter.
+    Alerts,
 }
 
 impl Interest {
     /// True when a subscriber with this interest receives `event`.
     pub fn wants(self, event: &Event) -> bool {
         match self {
-            Interest::Everything => true,
+            Interest::Everything => !matches!(event, Event::Alert { .. }),
+            Interest::Alerts => matches!(event, Event::Alert { .. }),
             Interest::StateChanges => event.is_state_change(),
             Interest::ViewErrorChanges => event.is_view_error_change(),
         }
@@ -141,7 +157,7 @@ impl Limit {
 
 /// Events a subscriber lost, per kind (see [`Event::kind`]).
 #[derive(Debug, Default)]
-pub struct Losses([AtomicU64; 6]);
+pub struct Losses([AtomicU64; KINDS]);
 
 impl Losses {
     pub fn add(&self, event: &Event) {
@@ -149,8 +165,8 @@ impl Losses {
     }
 
     /// The losses since the last call, per kind (zeroes them).
-    pub fn take(&self) -> [u64; 6] {
-        let mut out = [0; 6];
+    pub fn take(&self) -> [u64; KINDS] {
+        let mut out = [0; KINDS];
         for (slot, count) in out.iter_mut().zip(&self.0) {
             *slot = count.swap(0, Relaxed);
         }
@@ -218,7 +234,7 @@ impl Subscription {
     }
 
     /// Events lost since the last take, per kind ([`Event::kind`]).
-    pub fn take_losses(&self) -> [u64; 6] {
+    pub fn take_losses(&self) -> [u64; KINDS] {
         self.losses.take()
     }
 

@@ -328,6 +328,7 @@ mod tests {
             last_beat: 1_795_570_671_207,
             timeout: 600_000,
             muted_since: 0,
+            muted_until: 0,
             last_state_change: 1_795_570_672_321,
             beat_history: vec![1000, 1100],
             views: views.iter().map(|s| s.to_string()).collect(),
@@ -377,6 +378,7 @@ mod tests {
             failed_services: vec!["web.frontend".into()],
             last_state_change: 5,
             alerts: vec![],
+            alerting: Default::default(),
         };
         let ours = view(&v, Dialect::V1);
         for ga in go["alarms"].as_array().unwrap() {

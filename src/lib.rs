@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod model;
 pub mod net;
 pub mod notify;
+pub mod policy;
 pub mod reload;
 pub mod server;
 pub mod state;

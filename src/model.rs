@@ -105,6 +105,9 @@ pub struct ServiceRecord {
     pub timeout: Millis,
     /// 0 when not muted.
     pub muted_since: Millis,
+    /// When a timed mute (`?for=`) ends by itself; 0 for none (not muted,
+    /// or muted until an unmute).
+    pub muted_until: Millis,
     pub last_state_change: Millis,
     /// Intervals between accepted beats, oldest first, at most `HISTORY_LEN`.
     /// Empty in API snapshots taken without details.
@@ -135,6 +138,7 @@ impl Default for ServiceRecord {
             last_beat: 0,
             timeout: 0,
             muted_since: 0,
+            muted_until: 0,
             last_state_change: 0,
             beat_history: Vec::new(),
             views: Vec::new(),
@@ -185,6 +189,7 @@ impl From<ServiceRef<'_>> for ServiceRecord {
             last_beat: r.last_beat,
             timeout: r.timeout,
             muted_since: r.muted_since,
+            muted_until: 0,
             last_state_change: r.last_state_change,
             beat_history: r.beat_history.to_vec(),
             views: r.views.to_vec(),
@@ -324,6 +329,9 @@ pub struct ViewRecord {
     /// Names of the `[alerts.NAME]` to fire for this view (from the
     /// `[[views]]` entry that produced it). Never stored, never shown.
     pub alerts: Vec<String>,
+    /// Mute, delay, maintenance and dependencies (SPEC 15); only
+    /// `muted_until` and `alerted_at` are stored.
+    pub alerting: crate::policy::ViewAlerting,
 }
 
 /// The health summary behind `/status`.

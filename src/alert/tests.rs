@@ -46,6 +46,7 @@ fn changed(previous: State, state: State, alerts: &[&str]) -> Event {
             },
             last_state_change: 1,
             alerts: alerts.iter().map(|s| s.to_string()).collect(),
+            alerting: Default::default(),
         },
         previous,
     }

@@ -27,6 +27,7 @@ impl Engine {
             last_beat: s.last_beat,
             timeout: s.timeout(),
             muted_since: s.muted_since,
+            muted_until: 0,
             last_state_change: s.last_state_change,
             beat_history: if history {
                 s.history().to_vec()
@@ -101,6 +102,7 @@ impl Engine {
                 .and_then(|t| self.config.templates.get(t))
                 .map(|t| t.alerts.clone())
                 .unwrap_or_default(),
+            alerting: Default::default(),
         }
     }
 

@@ -245,6 +245,7 @@ fn views_without_members_from_the_database_are_left_alone() {
             failed_services: vec![],
             last_state_change: T0 - 10,
             alerts: vec![],
+            alerting: Default::default(),
         }],
         T0,
     );

@@ -627,6 +627,7 @@ fn load_recomputes_stale_view_state() {
         failed_services: vec![],
         last_state_change: T0,
         alerts: vec![],
+        alerting: Default::default(),
     }];
     e.load(services, views, T0 + 1_000);
     let v = view_state(&e, "web");

@@ -89,7 +89,7 @@ fn view_transitions_are_never_behind_a_flood_of_service_changes() {
         .collect();
     let want: Vec<String> = (0..100).map(|i| format!("v{i}")).collect();
     assert_eq!(got, want, "every view, in order");
-    assert_eq!(view_losses.take(), [0; 6]);
+    assert_eq!(view_losses.take(), [0; crate::events::KINDS]);
     // The flood's own subscriber lost (and counted) what did not fit.
     assert_eq!(flood.len(), 1024);
     assert_eq!(flood_dropped.total(), 100_100 - 1024);
@@ -149,8 +149,8 @@ fn limits_follow_the_state_and_losses_are_counted_per_kind() {
     ];
     bus.publish(flips);
     assert_eq!(rx.len(), 3, "1 + 2 × 1 view");
-    assert_eq!(losses.take(), [0, 0, 0, 0, 1, 0]);
-    assert_eq!(losses.take(), [0; 6], "taken");
+    assert_eq!(losses.take(), [0, 0, 0, 0, 1, 0, 0]);
+    assert_eq!(losses.take(), [0; crate::events::KINDS], "taken");
     // The queue drains: room again, and the limit grows with the state.
     rx.try_iter().for_each(drop);
     bus.set_sizes(0, 3);
@@ -175,7 +175,7 @@ fn limits_follow_the_state_and_losses_are_counted_per_kind() {
     burst.extend((0..10).map(|_| view_changed("v", State::Ok, State::Error)));
     bus.publish(burst);
     assert_eq!(rx.len(), 5_010);
-    assert_eq!(losses.take(), [0; 6]);
+    assert_eq!(losses.take(), [0; crate::events::KINDS]);
     bus.publish([changed(State::Error, State::Ok)]);
-    assert_eq!(losses.take(), [0, 1, 0, 0, 0, 0]);
+    assert_eq!(losses.take(), [0, 1, 0, 0, 0, 0, 0]);
 }

@@ -34,6 +34,7 @@ fn fake_state() -> (StateHandle, mpsc::Receiver<(String, Update)>) {
             failed_services: vec!["known".into()],
             last_state_change: 7,
             alerts: vec![],
+            alerting: Default::default(),
         };
         let known_view = |v: &str| v == "web" || v == "empty";
         for cmd in rx {

@@ -341,7 +341,7 @@ fn every_view_transition_of_a_mass_expiry_reaches_the_view_subscriber() {
     }
     assert_eq!(into_error.len(), VIEWS, "{into_error:?}");
     assert!(into_error.values().all(|n| *n == 1), "{into_error:?}");
-    assert_eq!(views.take_losses(), [0; 6]);
+    assert_eq!(views.take_losses(), [0; crate::events::KINDS]);
 }
 
 fn empty_job() -> SaveJob {

@@ -387,6 +387,7 @@ fn service_from(
         last_beat: s.last_beat.unwrap_or(NEVER),
         timeout,
         muted_since: s.muted_since.unwrap_or(0),
+        muted_until: 0,
         last_state_change: s.last_state_change.unwrap_or(0),
         beat_history: s.beat_history.unwrap_or_default(),
         views: s.in_alarms.unwrap_or_default(),
@@ -409,6 +410,7 @@ fn view_from(json: &[u8], line: usize) -> Result<ViewRecord, StoreError> {
         last_state_change: v.last_state_change.unwrap_or(0),
         // Alerts come from the config, never from the file.
         alerts: Vec::new(),
+        alerting: Default::default(),
     })
 }
 

@@ -69,6 +69,7 @@ pub(super) fn service(name: &str) -> ServiceRecord {
         last_beat: 1_700_000_000_000,
         timeout: 60_000,
         muted_since: 0,
+        muted_until: 0,
         last_state_change: 1_700_000_000_000,
         beat_history: vec![],
         views: vec![],
@@ -112,6 +113,7 @@ fn sample() -> (Vec<ServiceRecord>, Vec<ViewRecord>) {
             failed_services: vec!["a.with-history_1".into()],
             last_state_change: 1_700_000_000_123,
             alerts: vec![],
+            alerting: Default::default(),
         },
         ViewRecord {
             failures: Vec::new(),
@@ -121,6 +123,7 @@ fn sample() -> (Vec<ServiceRecord>, Vec<ViewRecord>) {
             failed_services: vec![],
             last_state_change: 0,
             alerts: vec![],
+            alerting: Default::default(),
         },
     ];
     (services, views)
@@ -336,6 +339,7 @@ SERV\t{\"name\":\"old\",\"state\":\"paused\",\"in_views\":[\"v\"],\"timeout\":-2
                 failed_services: vec!["x".into()],
                 last_state_change: 0,
                 alerts: vec![],
+                alerting: Default::default(),
             },
             ViewRecord {
                 failures: Vec::new(),
@@ -345,6 +349,7 @@ SERV\t{\"name\":\"old\",\"state\":\"paused\",\"in_views\":[\"v\"],\"timeout\":-2
                 failed_services: vec![],
                 last_state_change: 0,
                 alerts: vec![],
+                alerting: Default::default(),
             },
             ViewRecord {
                 name: "m".into(),

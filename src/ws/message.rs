@@ -55,6 +55,8 @@ pub fn change(event: &Event, added: bool) -> String {
         Event::ViewChanged { view: v, .. } if added => view("ADD_VIEW", v),
         Event::ViewChanged { view: v, .. } => view("UPDATE_VIEW", v),
         Event::ViewRemoved { view: v } => view("REMOVE_VIEW", v),
+        // Never subscribed to (`Interest::Everything` leaves them out).
+        Event::Alert { notice } => json!({"type": "ALERT", "view": notice.view.name}),
     };
     value.to_string()
 }

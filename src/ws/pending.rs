@@ -28,6 +28,7 @@ fn key(event: &Event) -> (bool, &str) {
         Event::ViewAdded { view }
         | Event::ViewChanged { view, .. }
         | Event::ViewRemoved { view } => (true, &view.name),
+        Event::Alert { notice } => (true, &notice.view.name),
     }
 }
 
