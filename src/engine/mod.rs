@@ -81,6 +81,7 @@
 pub mod adaptive;
 #[cfg(test)]
 mod adaptive_engine_tests;
+mod alerting;
 mod apply;
 pub mod auto;
 #[cfg(test)]
@@ -220,6 +221,8 @@ pub struct Engine {
     bodies: BodyBudget,
     /// Counts `Job`s ever made (their epochs).
     job_epoch: u64,
+    /// When alerts go out (SPEC 15).
+    policy: crate::policy::Policy,
 }
 
 impl Engine {
@@ -249,6 +252,7 @@ impl Engine {
             blocks,
             bodies: BodyBudget::default(),
             job_epoch: 0,
+            policy: crate::policy::Policy::default(),
         };
         engine.create_fixed_views();
         engine
