@@ -22,6 +22,7 @@ impl Engine {
         let mut report = LoadReport::default();
         let mut sink = Vec::new();
         for record in views {
+            self.policy_load_view(&record, now);
             if let Some(vid) = self.find_view(&record.name) {
                 // A fixed view (created before the load) keeps what the
                 // database knows of it; a duplicate line changes nothing.
@@ -85,6 +86,11 @@ impl Engine {
                 TIMEOUT_NONE
             };
             s.muted_since = record.muted_since.max(0);
+            if s.muted_since != 0 && record.muted_until > 0 {
+                // Ends at the first tick if it ended while we were down.
+                self.mute_ends.set(id, record.muted_until);
+            }
+            let s = self.svc_mut(id);
             s.last_state_change = record.last_state_change;
             // The history first: an adaptive model is rebuilt by replaying
             // it up to `last_beat`.

@@ -82,6 +82,8 @@ pub mod adaptive;
 #[cfg(test)]
 mod adaptive_engine_tests;
 mod alerting;
+#[cfg(test)]
+mod alerting_tests;
 mod apply;
 pub mod auto;
 #[cfg(test)]
@@ -223,6 +225,8 @@ pub struct Engine {
     job_epoch: u64,
     /// When alerts go out (SPEC 15).
     policy: crate::policy::Policy,
+    /// When timed mutes of services end.
+    mute_ends: alerting::MuteEnds,
 }
 
 impl Engine {
@@ -252,7 +256,8 @@ impl Engine {
             blocks,
             bodies: BodyBudget::default(),
             job_epoch: 0,
-            policy: crate::policy::Policy::default(),
+            policy: crate::policy::Policy::new(),
+            mute_ends: alerting::MuteEnds::default(),
         };
         engine.create_fixed_views();
         engine
@@ -319,7 +324,10 @@ impl Engine {
 
     /// The earliest moment `tick` has something to do.
     pub fn next_deadline(&self) -> Option<Millis> {
-        self.timers.next_deadline()
+        match (self.timers.next_deadline(), self.policy_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     // ----- lookups -------------------------------------------------------
@@ -435,6 +443,7 @@ impl Engine {
             view: self.view_record(vid),
             previous,
         });
+        self.policy_view_changed(vid, previous, now, out);
     }
 
     /// The view `name`, created when missing; `template` produced it (the
@@ -532,22 +541,8 @@ impl Engine {
         now: Millis,
         out: &mut Vec<Event>,
     ) -> Result<(), EngineError> {
-        let id = self
-            .find(name)
-            .ok_or_else(|| EngineError::ServiceNotFound(name.to_owned()))?;
-        let s = self.svc_mut(id);
-        if muted == (s.muted_since != 0) {
-            return Ok(());
-        }
-        // A muted_since of 0 means "not muted", so never store 0 for a mute.
-        s.muted_since = if muted { now.max(1) } else { 0 };
-        self.dirty = true;
-        let previous = self.reevaluate(id, now, out);
-        out.push(Event::ServiceChanged {
-            service: self.service_record(id, false),
-            previous,
-        });
-        Ok(())
+        // Until an unmute (a plain mute also ends a timed one).
+        self.set_muted_until(name, muted, 0, now, out)
     }
 
     pub fn delete_service(
@@ -560,6 +555,7 @@ impl Engine {
             .find(name)
             .ok_or_else(|| EngineError::ServiceNotFound(name.to_owned()))?;
         let record = self.service_record(id, false);
+        self.mute_ends.set(id, 0);
         let hash = self.hasher.hash_one(name);
         if let Ok(entry) = self.index.find_entry(hash, |&other| other == id) {
             entry.remove();
@@ -610,7 +606,9 @@ impl Engine {
         self.view_index.remove(name);
         self.free_views.push(vid);
         self.dirty = true;
+        let name = record.name.clone();
         out.push(Event::ViewRemoved { view: record });
+        self.policy_view_removed(&name, out);
         Ok(())
     }
 
@@ -633,6 +631,7 @@ impl Engine {
                 });
             }
         }
+        self.policy_tick(now, out);
     }
 
     /// Drops stale timer entries when they outnumber live ones.

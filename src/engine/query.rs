@@ -27,7 +27,7 @@ impl Engine {
             last_beat: s.last_beat,
             timeout: s.timeout(),
             muted_since: s.muted_since,
-            muted_until: 0,
+            muted_until: self.mute_ends.get(id),
             last_state_change: s.last_state_change,
             beat_history: if history {
                 s.history().to_vec()
@@ -102,7 +102,7 @@ impl Engine {
                 .and_then(|t| self.config.templates.get(t))
                 .map(|t| t.alerts.clone())
                 .unwrap_or_default(),
-            alerting: Default::default(),
+            alerting: self.view_alerting(v),
         }
     }
 

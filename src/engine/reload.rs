@@ -159,7 +159,9 @@ impl Engine {
         self.view_index.remove(&record.name);
         self.free_views.push(vid);
         self.dirty = true;
+        let name = record.name.clone();
         out.push(Event::ViewRemoved { view: record });
+        self.policy_view_removed(&name, out);
     }
 }
 

@@ -14,7 +14,12 @@
 //! [`ViewAlerting`] (what a view shows: pending, muted, in maintenance,
 //! suppressed by).
 
+mod rules;
+#[cfg(test)]
+mod tests;
 pub mod window;
+
+pub use rules::{Decision, DeleteWindowError, Policy, ViewInfo, Views};
 
 use crate::model::{Millis, State, ViewRecord};
 use std::collections::HashMap;
@@ -83,35 +88,4 @@ pub struct AlertNotice {
     /// The `[alerts.NAME]` to send it through (a reminder goes only
     /// through the alerts whose `repeat` is due).
     pub alerts: Vec<String>,
-}
-
-/// The alert policy's state: settings, maintenance windows and, per view
-/// with something going on, its incident, mute and alert marks.
-#[derive(Debug, Default)]
-pub struct Policy {
-    settings: PolicySettings,
-    /// Windows made through the API, in creation order (stored).
-    api_windows: Vec<window::Window>,
-}
-
-impl Policy {
-    /// New settings (start-up, reload).
-    pub fn set_settings(&mut self, settings: PolicySettings, _now: Millis) {
-        self.settings = settings;
-    }
-
-    /// The settings in force.
-    pub fn settings(&self) -> &PolicySettings {
-        &self.settings
-    }
-
-    /// Every window: the config's, then the API's.
-    pub fn windows(&self) -> impl Iterator<Item = &window::Window> {
-        self.settings.windows.iter().chain(&self.api_windows)
-    }
-
-    /// The windows made through the API (what the database stores).
-    pub fn api_windows(&self) -> &[window::Window] {
-        &self.api_windows
-    }
 }
