@@ -30,6 +30,10 @@
 //!
 //! `bench --cron` measures `lovebeat::cron` in-process: ns per next fire
 //! time (over a year and around DST changes) and per parse.
+//!
+//! `bench --policy [--views N]` measures the alert policy in-process (see
+//! `policy`): the CPU of an hour of reminders every minute for N views
+//! (default 1,000) in ERROR, as a share of one core.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
@@ -45,6 +49,8 @@ mod cron;
 mod db;
 #[path = "bench/engine.rs"]
 mod engine;
+#[path = "bench/policy.rs"]
+mod policy;
 #[path = "bench/ws.rs"]
 mod ws;
 
@@ -414,6 +420,15 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--cron") {
         cron::cron_bench();
+        return;
+    }
+    if args.iter().any(|a| a == "--policy") {
+        let views = args
+            .iter()
+            .position(|a| a == "--views")
+            .and_then(|i| args.get(i + 1)?.parse().ok())
+            .unwrap_or(1_000);
+        policy::policy_bench(views);
         return;
     }
     let total: usize = args
