@@ -314,7 +314,7 @@ fn the_state_thread_applies_templates_and_max_services_and_publishes_the_changes
     let template = ViewTemplate::new("db", &["db.*".to_string()], &[], vec![])
         .unwrap_or_else(|e| panic!("{e}"));
     let done = handle
-        .reload(Some(vec![template]), 2, None)
+        .reload(Some(vec![template]), 2, None, None)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(done.added, vec!["db".to_string()]);
     assert_eq!(done.services_moved, 2);
@@ -324,7 +324,7 @@ fn the_state_thread_applies_templates_and_max_services_and_publishes_the_changes
     assert!(added, "the reload's events are published");
     // max_services alone: the views stay, the new limit holds.
     let done = handle
-        .reload(None, 2, None)
+        .reload(None, 2, None, None)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(done, crate::engine::ViewsReloaded::default());
     assert_eq!(handle.views().map(|v| v.len()).ok(), Some(1));
@@ -422,14 +422,14 @@ fn the_state_thread_applies_a_new_job_config() {
         "[[services]]\npattern = \"backup.*\"\nmax_runtime = \"2h\"\nschedule = \"@daily\"\n",
     );
     handle
-        .reload(None, 10, Some(new.job_config()))
+        .reload(None, 10, Some(new.job_config()), None)
         .unwrap_or_else(|e| panic!("{e}"));
     let now = effective("backup.db1").unwrap_or_else(|| panic!("the block gives it jobs"));
     assert_eq!(now.max_runtime, Some(7_200_000));
     assert_eq!(now.schedule.as_deref(), Some("@daily"));
     // Without the block, the settings in force go back.
     handle
-        .reload(None, 10, Some(config("").job_config()))
+        .reload(None, 10, Some(config("").job_config()), None)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(effective("backup.db1").and_then(|e| e.max_runtime), None);
     drop(save_rx);
