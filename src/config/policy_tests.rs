@@ -521,3 +521,31 @@ fn policy_changes_are_a_reload_section_and_plain_views_are_not() {
     let p = plan(&old, &ok(&only_window));
     assert!(p.policy && !p.views && !p.alerts, "{:?}", p.sections);
 }
+
+#[test]
+fn policy_the_commented_examples_in_lovebeat_toml_are_valid() {
+    let text = include_str!("../../lovebeat.toml");
+    let block: Vec<&str> = text
+        .lines()
+        .skip_while(|l| *l != "# [[maintenance]]")
+        .take_while(|l| l.starts_with("# "))
+        .filter(|l| !l.starts_with("# #"))
+        .map(|l| &l[2..])
+        .collect();
+    assert!(block.len() > 4, "the example block is in lovebeat.toml");
+    let uncommented = text
+        .replace("# [alerts.ops]", "[alerts.ops]")
+        .replace("# repeat = ", "repeat = ")
+        .replace("# delay = ", "delay = ")
+        .replace("# depends_on = [\"network\"]", "depends_on = [\"db\"]");
+    let c = ok(&format!(
+        "{uncommented}\n{}\n[[views]]\nname = \"db\"\npattern = \"db.*\"\n",
+        block.join("\n")
+    ));
+    let s = c.policy_settings();
+    assert_eq!(s.repeat["ops"], 3_600_000);
+    assert_eq!(s.templates[0].delay, 120_000);
+    assert_eq!(s.templates[0].depends_on, ["db"]);
+    assert_eq!(s.windows.len(), 1);
+    assert_eq!(s.windows[0].comment.as_deref(), Some("weekly patching"));
+}
