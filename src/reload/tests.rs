@@ -437,3 +437,23 @@ fn the_state_thread_applies_a_new_job_config() {
     drop(handle);
     assert!(thread.join().is_ok(), "the state thread did not panic");
 }
+
+/// When the state thread does not take a reload, the policy stays as it
+/// was in the configuration in force too, so the next SIGHUP sends it.
+#[test]
+fn a_reload_the_state_did_not_take_keeps_the_old_policy() {
+    let old = config(BASE);
+    let new = config(&format!(
+        "{}[[maintenance]]\nviews = [\"web\"]\nschedule = \"@daily\"\nduration = 60\n",
+        BASE.replace(
+            "webhook = \"http://127.0.0.1:9/hook\"",
+            "webhook = \"http://127.0.0.1:9/hook\"\nrepeat = \"1h\""
+        )
+    ));
+    let p = plan(&old, &new);
+    assert!(p.policy && !p.views);
+    let mut kept = effective(&old, &new);
+    keep_views(&mut kept, &old);
+    assert_eq!(kept.policy_settings(), old.policy_settings());
+    assert!(plan(&kept, &new).policy, "the next reload tries again");
+}
