@@ -20,6 +20,7 @@ fn settings() -> AlertSettings {
             webhook: "http://127.0.0.1:9/hook".into(),
             slack_channel: "#ops".into(),
             script: "/bin/true".into(),
+            repeat: None,
         },
     );
     s.alerts.insert(

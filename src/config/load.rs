@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// Top-level keys whose arrays of tables append across files instead of
 /// being replaced.
-const APPEND_KEYS: [&str; 4] = ["views", "alarms", "notify", "services"];
+const APPEND_KEYS: [&str; 5] = ["views", "alarms", "notify", "services", "maintenance"];
 
 /// Where to read the configuration from (the `-config` and `-config-dir`
 /// flags); `None` means the default locations.
@@ -172,6 +172,26 @@ fn parse_file(path: &Path, text: &str) -> Result<(toml::Table, RawConfig), Confi
                 path: Some(path.to_path_buf()),
                 line: array_entry_key_line(text, "services", idx, key),
                 key: format!("services[{idx}].{key}"),
+                message,
+            })?;
+    }
+    for (idx, block) in raw.maintenance.iter().enumerate() {
+        block
+            .window(idx, idx + 1)
+            .map_err(|(key, message)| ConfigError::Invalid {
+                path: Some(path.to_path_buf()),
+                line: array_entry_key_line(text, "maintenance", idx, key),
+                key: format!("maintenance[{idx}].{key}"),
+                message,
+            })?;
+    }
+    for (name, alert) in &raw.alerts {
+        alert
+            .repeat_ms(name)
+            .map_err(|(key, message)| ConfigError::Invalid {
+                path: Some(path.to_path_buf()),
+                line: table_key_line(text, &format!("alerts.{name}"), key),
+                key: format!("alerts.{name}.{key}"),
                 message,
             })?;
     }

@@ -11,12 +11,16 @@
 //! the work is done in the submodules: `load` (finding, reading and merging
 //! files), `error` ([`ConfigError`] and locating errors in the text) and
 //! `validate` (value checks and the custom deserializers), `services`
-//! (`[[services]]` blocks and the job limits, SPEC 14.4).
+//! (`[[services]]` blocks and the job limits, SPEC 14.4), `policy` (the
+//! alert policy's keys and `[[maintenance]]`, SPEC 15).
 
 #[cfg(test)]
 mod auth_tests;
 mod error;
 mod load;
+mod policy;
+#[cfg(test)]
+mod policy_tests;
 mod services;
 #[cfg(test)]
 mod services_tests;
@@ -26,6 +30,7 @@ mod validate;
 
 pub use error::ConfigError;
 pub use load::{load, load_with_defaults, Source};
+pub use policy::{MaintenanceConfig, MAX_DELAY_MS, MIN_REPEAT_MS};
 pub use services::{
     DurationValue, ServiceDefaults, MAX_BODIES_PER_SERVICE, MAX_BODY_BYTES_LIMIT,
     MAX_EVENTS_PER_SERVICE,
@@ -73,6 +78,8 @@ pub struct Config {
     pub limits: Limits,
     /// `[[services]]` blocks, in file order (SPEC 14.4).
     pub services: Vec<ServiceDefaults>,
+    /// `[[maintenance]]` windows, in file order (SPEC 15).
+    pub maintenance: Vec<MaintenanceConfig>,
     /// The files this configuration was read from, in order; empty when
     /// none was found and only the built-in defaults apply.
     pub files: Vec<PathBuf>,
@@ -288,6 +295,11 @@ pub struct ViewConfig {
     pub includes: Vec<String>,
     pub excludes: Vec<String>,
     pub alerts: Vec<String>,
+    /// How long the view must be in ERROR before its alerts go out
+    /// (SPEC 15); `None` = at once.
+    pub delay: Option<DurationValue>,
+    /// Views (by configured `name`) whose ERROR holds this view's alerts.
+    pub depends_on: Vec<String>,
 }
 
 impl ViewConfig {
@@ -316,6 +328,7 @@ impl ViewConfig {
                 ),
             ));
         }
+        self.delay_ms()?;
         Ok(())
     }
 }
@@ -328,6 +341,9 @@ pub struct AlertConfig {
     pub webhook: String,
     pub slack_channel: String,
     pub script: String,
+    /// While the view stays in ERROR, send again every interval (SPEC 15);
+    /// `None` or `"none"` = no reminders.
+    pub repeat: Option<DurationValue>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -385,6 +401,7 @@ struct RawConfig {
     alerts: BTreeMap<String, AlertConfig>,
     limits: Limits,
     services: Vec<ServiceDefaults>,
+    maintenance: Vec<MaintenanceConfig>,
 }
 
 impl From<RawConfig> for Config {
@@ -411,6 +428,7 @@ impl From<RawConfig> for Config {
             alerts: raw.alerts,
             limits: raw.limits,
             services: raw.services,
+            maintenance: raw.maintenance,
             files: Vec::new(),
         }
     }

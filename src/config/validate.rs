@@ -90,6 +90,12 @@ impl Config {
         if let Some((i, key, message)) = self.view_problem() {
             return Err(invalid(format!("views[{i}].{key}"), message));
         }
+        if let Some((name, key, message)) = self.repeat_problem() {
+            return Err(invalid(format!("alerts.{name}.{key}"), message));
+        }
+        if let Some((i, key, message)) = self.maintenance_problem() {
+            return Err(invalid(format!("maintenance[{i}].{key}"), message));
+        }
         Ok(())
     }
 
@@ -102,7 +108,8 @@ impl Config {
         })
     }
 
-    /// Cross-file checks on views: undefined alerts and duplicate names.
+    /// Cross-file checks on views: undefined alerts, duplicate names, and
+    /// `depends_on` (unknown names, self, cycles).
     /// Returns (index in `views`, key within the view, message).
     pub(super) fn view_problem(&self) -> Option<(usize, &'static str, String)> {
         let mut names = BTreeSet::new();
@@ -128,7 +135,7 @@ impl Config {
                 ));
             }
         }
-        None
+        self.depends_on_problem()
     }
 }
 

@@ -23,6 +23,8 @@ pub struct WindowSpec {
     pub from: Option<String>,
     /// RFC 3339.
     pub until: Option<String>,
+    /// Free text shown with the window (at most `MAX_COMMENT` bytes).
+    pub comment: Option<String>,
 }
 
 /// Where a window came from.
@@ -56,6 +58,8 @@ pub struct Window {
     pub views: Vec<String>,
     patterns: Vec<ServicePattern>,
     pub when: When,
+    /// Free text shown with the window.
+    pub comment: Option<String>,
 }
 
 impl PartialEq for Window {
@@ -65,6 +69,7 @@ impl PartialEq for Window {
             && self.origin == other.origin
             && self.views == other.views
             && self.when == other.when
+            && self.comment == other.comment
     }
 }
 
@@ -82,6 +87,8 @@ impl std::error::Error for WindowError {}
 
 /// Longest window: a year.
 pub const MAX_DURATION: Millis = 366 * 86_400_000;
+/// Longest `comment`, in bytes.
+pub const MAX_COMMENT: usize = 1024;
 
 fn err(text: impl Into<String>) -> WindowError {
     WindowError(text.into())
@@ -118,6 +125,11 @@ impl Window {
                 ServicePattern::compile(p)
                     .map_err(|e| err(format!("`views` pattern `{p}`: {e}")))?,
             );
+        }
+        if spec.comment.as_ref().is_some_and(|c| c.len() > MAX_COMMENT) {
+            return Err(err(format!(
+                "`comment` is longer than {MAX_COMMENT} bytes; shorten it"
+            )));
         }
         if let Some(d) = spec.duration {
             if d <= 0 || d > MAX_DURATION {
@@ -158,7 +170,9 @@ impl Window {
                 return Err(err("`until` must be after `from`"));
             }
             if until - from > MAX_DURATION {
-                return Err(err("a window lasts at most a year"));
+                return Err(err(
+                    "`until` is more than a year after `from`; a window lasts at most a year",
+                ));
             }
             When::Once { from, until }
         };
@@ -168,6 +182,7 @@ impl Window {
             views: spec.views.clone(),
             patterns,
             when,
+            comment: spec.comment.clone(),
         })
     }
 
@@ -175,6 +190,7 @@ impl Window {
     pub fn spec(&self) -> WindowSpec {
         let mut spec = WindowSpec {
             views: self.views.clone(),
+            comment: self.comment.clone(),
             ..WindowSpec::default()
         };
         match &self.when {

@@ -8,10 +8,12 @@
 //! this order:
 //! 1. alerts: the alerter gets new `AlertSettings` on its channel (first,
 //!    so the view changes the new templates cause are planned with them);
-//! 2. views, `max_services`, `[[services]]` blocks and the event limits:
-//!    `StateHandle::reload` (the engine recomputes every service's views,
-//!    keeping state and incidents, and the job settings in force from the
-//!    new blocks, `Engine::set_job_config`);
+//! 2. views, `max_services`, `[[services]]` blocks, the event limits and
+//!    the alert policy (`repeat`, `delay`, `depends_on`, `[[maintenance]]`):
+//!    one `StateHandle::reload` (the engine recomputes every service's
+//!    views, keeping state and incidents, the job settings in force from
+//!    the new blocks, `Engine::set_job_config`, then the policy's,
+//!    `Engine::set_policy_settings`);
 //! 3. `[[notify]]`: new notify threads, the `Notifier` (shared by every
 //!    clone) retargeted, the old threads end;
 //! 4. `[metrics]`: the metrics thread is replaced.
@@ -115,7 +117,7 @@ impl Reloader {
                 keep_alerts(&mut effective, &self.running);
             }
         }
-        if plan.views || plan.max_services || plan.jobs {
+        if plan.views || plan.max_services || plan.jobs || plan.policy {
             self.apply_views(&new, &plan, &mut effective);
         }
         if plan.notify {
@@ -154,7 +156,14 @@ impl Reloader {
             }
         };
         let jobs = plan.jobs.then(|| new.job_config());
-        match self.state.reload(templates, new.limits.max_services, jobs) {
+        // From `effective`: when the alerter kept its old alerts, their
+        // old `repeat` stays with them. Sent with new templates too, since
+        // they follow the templates' order.
+        let policy = (plan.views || plan.policy).then(|| effective.policy_settings());
+        match self
+            .state
+            .reload(templates, new.limits.max_services, jobs, policy)
+        {
             Ok(done) => {
                 if !done.added.is_empty() || !done.removed.is_empty() || done.services_moved > 0 {
                     log::info!(
@@ -217,6 +226,12 @@ fn keep_views(effective: &mut Config, running: &Config) {
     effective.services = running.services.clone();
     effective.limits.events_per_service = running.limits.events_per_service;
     effective.limits.event_body_memory = running.limits.event_body_memory;
+    // The policy stays as it was too: the old windows, and each alert's
+    // old `repeat`, so the next reload sees the difference and sends it.
+    effective.maintenance = running.maintenance.clone();
+    for (name, alert) in effective.alerts.iter_mut() {
+        alert.repeat = running.alerts.get(name).and_then(|a| a.repeat.clone());
+    }
 }
 
 fn keep_alerts(effective: &mut Config, running: &Config) {

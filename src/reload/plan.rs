@@ -3,7 +3,8 @@
 //! the log. No I/O; `mod.rs` carries the plan out.
 
 use crate::config::{Config, ViewConfig};
-use std::collections::BTreeSet;
+use crate::policy::TemplatePolicy;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What a reload does, section by section.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -22,6 +23,10 @@ pub struct Plan {
     /// `[[services]]` blocks or `[limits] events_per_service` /
     /// `event_body_memory` changed: the state thread gets a new `JobConfig`.
     pub jobs: bool,
+    /// The alert policy (`repeat`, `delay`, `depends_on`,
+    /// `[[maintenance]]`) changed: the state thread gets new
+    /// `PolicySettings` (it also gets them whenever `views` changed).
+    pub policy: bool,
     /// One text per section: "views: 1 added (db)", "notify unchanged".
     pub sections: Vec<String>,
     /// Keys that changed but take effect only after a restart.
@@ -31,7 +36,13 @@ pub struct Plan {
 impl Plan {
     /// Whether anything is applied at all.
     pub fn applies_anything(&self) -> bool {
-        self.views || self.alerts || self.notify || self.metrics || self.max_services || self.jobs
+        self.views
+            || self.alerts
+            || self.notify
+            || self.metrics
+            || self.max_services
+            || self.jobs
+            || self.policy
     }
 
     /// The one line logged for a reload.
@@ -135,8 +146,46 @@ pub fn plan(old: &Config, new: &Config) -> Plan {
         ));
     }
 
+    let policy = policy_change(old, new);
+    p.policy = !policy.is_empty();
+    if p.policy {
+        p.sections
+            .push(format!("alert policy: {}", policy.join(", ")));
+    }
+
     p.restart = restart_keys(old, new);
     p
+}
+
+/// "repeat", "delay/depends_on", "maintenance 1 -> 2 windows": what of the
+/// alert policy changed (empty: nothing).
+fn policy_change(old: &Config, new: &Config) -> Vec<String> {
+    let (o, n) = (old.policy_settings(), new.policy_settings());
+    // By view name, leaving out views without delay or dependencies, so
+    // that adding or moving a plain view is not a policy change.
+    let by_name = |c: &Config, templates: &[TemplatePolicy]| {
+        c.views
+            .iter()
+            .zip(templates)
+            .filter(|(_, t)| **t != TemplatePolicy::default())
+            .map(|(v, t)| (v.name.clone(), t.clone()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let mut out = Vec::new();
+    if o.repeat != n.repeat {
+        out.push("repeat changed".to_string());
+    }
+    if by_name(old, &o.templates) != by_name(new, &n.templates) {
+        out.push("delay/depends_on changed".to_string());
+    }
+    if o.windows != n.windows {
+        out.push(format!(
+            "maintenance {} -> {} windows",
+            o.windows.len(),
+            n.windows.len()
+        ));
+    }
+    out
 }
 
 /// The configuration in force after applying `plan(old, new)`: `new`,

@@ -314,7 +314,7 @@ fn the_state_thread_applies_templates_and_max_services_and_publishes_the_changes
     let template = ViewTemplate::new("db", &["db.*".to_string()], &[], vec![])
         .unwrap_or_else(|e| panic!("{e}"));
     let done = handle
-        .reload(Some(vec![template]), 2, None)
+        .reload(Some(vec![template]), 2, None, None)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(done.added, vec!["db".to_string()]);
     assert_eq!(done.services_moved, 2);
@@ -324,7 +324,7 @@ fn the_state_thread_applies_templates_and_max_services_and_publishes_the_changes
     assert!(added, "the reload's events are published");
     // max_services alone: the views stay, the new limit holds.
     let done = handle
-        .reload(None, 2, None)
+        .reload(None, 2, None, None)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(done, crate::engine::ViewsReloaded::default());
     assert_eq!(handle.views().map(|v| v.len()).ok(), Some(1));
@@ -422,18 +422,38 @@ fn the_state_thread_applies_a_new_job_config() {
         "[[services]]\npattern = \"backup.*\"\nmax_runtime = \"2h\"\nschedule = \"@daily\"\n",
     );
     handle
-        .reload(None, 10, Some(new.job_config()))
+        .reload(None, 10, Some(new.job_config()), None)
         .unwrap_or_else(|e| panic!("{e}"));
     let now = effective("backup.db1").unwrap_or_else(|| panic!("the block gives it jobs"));
     assert_eq!(now.max_runtime, Some(7_200_000));
     assert_eq!(now.schedule.as_deref(), Some("@daily"));
     // Without the block, the settings in force go back.
     handle
-        .reload(None, 10, Some(config("").job_config()))
+        .reload(None, 10, Some(config("").job_config()), None)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(effective("backup.db1").and_then(|e| e.max_runtime), None);
     drop(save_rx);
     handle.shutdown();
     drop(handle);
     assert!(thread.join().is_ok(), "the state thread did not panic");
+}
+
+/// When the state thread does not take a reload, the policy stays as it
+/// was in the configuration in force too, so the next SIGHUP sends it.
+#[test]
+fn a_reload_the_state_did_not_take_keeps_the_old_policy() {
+    let old = config(BASE);
+    let new = config(&format!(
+        "{}[[maintenance]]\nviews = [\"web\"]\nschedule = \"@daily\"\nduration = 60\n",
+        BASE.replace(
+            "webhook = \"http://127.0.0.1:9/hook\"",
+            "webhook = \"http://127.0.0.1:9/hook\"\nrepeat = \"1h\""
+        )
+    ));
+    let p = plan(&old, &new);
+    assert!(p.policy && !p.views);
+    let mut kept = effective(&old, &new);
+    keep_views(&mut kept, &old);
+    assert_eq!(kept.policy_settings(), old.policy_settings());
+    assert!(plan(&kept, &new).policy, "the next reload tries again");
 }

@@ -168,6 +168,18 @@ fn start_store(
     });
     let loaded = engine.load(database.services, database.views, now_ms());
     store::log_load_report(&loaded);
+    // The alert policy's settings are in force before the first tick.
+    // Like `load`'s, its events have no subscriber yet: what it decides
+    // for later (a delay, a reminder, a window's end) is a deadline.
+    let mut unheard = Vec::new();
+    engine.set_policy_settings(config.policy_settings(), now_ms(), &mut unheard);
+    let alerts = unheard
+        .iter()
+        .filter(|e| matches!(e, crate::events::Event::Alert { .. }))
+        .count();
+    if alerts > 0 {
+        log::warn!("alert policy at start-up: {alerts} alert(s) decided before the alerter listens; not sent");
+    }
     Ok(Store {
         engine,
         quarantine,

@@ -97,11 +97,13 @@ pub enum Command {
     /// A configuration reload (SIGHUP): new view templates (`None`:
     /// unchanged) and `max_services` (see `Engine::set_templates`), and new
     /// `[[services]]` blocks and event limits (`None`: unchanged; see
-    /// `Engine::set_job_config`).
+    /// `Engine::set_job_config`), and new alert policy settings (`None`:
+    /// unchanged; applied after the templates, whose order they follow).
     Reload {
         templates: Option<Vec<ViewTemplate>>,
         max_services: usize,
         jobs: Option<crate::engine::JobConfig>,
+        policy: Option<crate::policy::PolicySettings>,
         reply: Reply<ViewsReloaded>,
     },
     /// Save and stop the thread.
@@ -364,19 +366,22 @@ impl StateHandle {
         Ok(Subscription::new(rx, losses))
     }
 
-    /// Applies new view templates (when `Some`), `max_services` and new
-    /// job settings (when `Some`) (a reload); replies with what happened
-    /// to the views.
+    /// Applies new view templates (when `Some`), `max_services`, new
+    /// job settings and new alert policy settings (each when `Some`) (a
+    /// reload), in one command so no tick sees templates and policy
+    /// settings that do not match; replies with what happened to the views.
     pub fn reload(
         &self,
         templates: Option<Vec<ViewTemplate>>,
         max_services: usize,
         jobs: Option<crate::engine::JobConfig>,
+        policy: Option<crate::policy::PolicySettings>,
     ) -> Result<ViewsReloaded, StateError> {
         self.ask(|reply| Command::Reload {
             templates,
             max_services,
             jobs,
+            policy,
             reply,
         })
     }

@@ -393,6 +393,7 @@ impl StateThread {
                 templates,
                 max_services,
                 jobs,
+                policy,
                 reply,
             } => {
                 self.engine.set_max_services(max_services);
@@ -401,6 +402,9 @@ impl StateThread {
                     .unwrap_or_default();
                 if let Some(jobs) = jobs {
                     self.engine.set_job_config(jobs, now, events);
+                }
+                if let Some(policy) = policy {
+                    self.engine.set_policy_settings(policy, now, events);
                 }
                 let _ = reply.send(Ok(done));
             }
