@@ -1,9 +1,12 @@
-//! Alerts (SPEC 6): mail (SMTP or Mailgun), Slack, webhooks and scripts,
-//! fired when a view goes into ERROR and when it recovers.
+//! Alerts (SPEC 6, 15): mail (SMTP or Mailgun), Slack, webhooks and
+//! scripts, sent when the alert policy says (`Event::Alert`: first
+//! message, reminder, recovery) and, during the transition, when a view
+//! goes into ERROR and when it recovers (see [`VIEW_CHANGES_TOO`]).
 //!
-//! The alerter thread subscribes to the state thread's view transitions
-//! into and out of ERROR only (never behind a flood of service changes;
-//! its queue's bound follows the number of views, see [`QUEUE_BASE`]), turns each into deliveries
+//! The alerter thread subscribes to the policy's messages and view
+//! transitions into and out of ERROR only ([`INTEREST`]; never behind a
+//! flood of service changes; its queue's bound follows the number of
+//! views, see [`QUEUE_BASE`]), turns each into deliveries
 //! with the pure [`plan`](plan::plan) and hands every delivery to its own
 //! short-lived worker thread (see `dispatch`: capped, the rest waiting in
 //! order, one at a time per view and destination), so a slow or hanging
@@ -17,7 +20,9 @@
 //! settings: `[mail]`, `[mailgun]`, `[slack]`).
 //!
 //! One file per kind renders and sends: `mail` (lettre, blocking SMTP),
-//! `mailgun`, `slack`, `webhook` (ureq), `script`.
+//! `mailgun`, `slack`, `webhook` (ureq), `script`. Every finished delivery
+//! is recorded in the shared [`History`] (`GET /api/alerts/history`);
+//! `test_alert` is `lovebeat -test-alert NAME`.
 
 pub(crate) mod dispatch;
 mod failure;

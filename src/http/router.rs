@@ -253,6 +253,11 @@ mod table_tests {
             at("POST", "/api/alerts/history"),
             Endpoint::NotAllowed("GET, HEAD")
         );
+        // Behind the read token like the other GET routes.
+        assert_eq!(
+            super::super::auth::need("GET", "/api/alerts/history"),
+            super::super::auth::Need::Read
+        );
     }
 
     #[test]
