@@ -370,14 +370,18 @@ impl Shared {
                 self.history
                     .push(record(job, attempts, Outcome::Sent, None));
                 log::info!(
-                    "alert {} sent ({} to {}) for view {}: {} -> {}, incident {}",
+                    "alert {} sent ({} to {}) for view {}: {} -> {}, incident {}{}",
                     job.alert,
                     job.kind.name(),
                     job.kind.destination(),
                     job.message.view,
                     job.message.from.upper(),
                     job.message.to.upper(),
-                    job.message.incident
+                    job.message.incident,
+                    match job.message.reminder {
+                        0 => String::new(),
+                        n => format!(", reminder {n}"),
+                    }
                 );
             }
             Err(e) => {
