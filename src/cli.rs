@@ -27,6 +27,9 @@ Options (one or two dashes both work):
                       print the deadline MODEL (auto or adaptive) sets
                       after each (-1: none yet), then exit
   -check-config       check the configuration and exit (0 = valid, 2 = not)
+  -test-alert NAME    send a test message through every kind of
+                      [alerts.NAME], print each result and exit
+                      (0 = all sent, 1 = some failed, 2 = no such alert)
   -h, -help           print this help and exit
 ";
 
@@ -37,6 +40,8 @@ pub struct Args {
     pub config_dir: Option<PathBuf>,
     /// `-simulate MODEL`: the model's name, checked when it runs.
     pub simulate: Option<String>,
+    /// `-test-alert NAME`: the `[alerts.NAME]` to test.
+    pub test_alert: Option<String>,
     pub debug: bool,
     pub syslog: bool,
     pub version: bool,
@@ -77,7 +82,7 @@ impl fmt::Display for CliError {
 impl std::error::Error for CliError {}
 
 /// Flags that take a value.
-const VALUE_FLAGS: [&str; 3] = ["config", "config-dir", "simulate"];
+const VALUE_FLAGS: [&str; 4] = ["config", "config-dir", "simulate", "test-alert"];
 /// Flags that are switches.
 const SWITCHES: [&str; 8] = [
     "debug",
@@ -103,6 +108,8 @@ pub fn parse(args: Vec<OsString>) -> Result<Args, CliError> {
         config: value(&mut p, "--config")?,
         config_dir: value(&mut p, "--config-dir")?,
         simulate: value(&mut p, "--simulate")?.map(|v: PathBuf| v.to_string_lossy().into_owned()),
+        test_alert: value(&mut p, "--test-alert")?
+            .map(|v: PathBuf| v.to_string_lossy().into_owned()),
         debug: p.contains("--debug"),
         syslog: p.contains("--syslog"),
         version: p.contains("--version"),
@@ -198,6 +205,7 @@ mod tests {
             config: Some("/etc/x.toml".into()),
             config_dir: Some("/etc/x.d".into()),
             simulate: Some("adaptive".into()),
+            test_alert: Some("ops".into()),
             debug: true,
             syslog: true,
             version: true,
@@ -213,6 +221,8 @@ mod tests {
             "/etc/x.d",
             "-simulate",
             "adaptive",
+            "-test-alert",
+            "ops",
             "-debug",
             "-syslog",
             "-version",

@@ -83,6 +83,9 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         println!("configuration OK: {}", config_sources(&config));
         return ExitCode::SUCCESS;
     }
+    if let Some(name) = &args.test_alert {
+        return test_alert(&args, &config, name);
+    }
     if let Err(error) = logging::init(args.debug, args.syslog) {
         eprintln!("lovebeat: cannot set up logging: {error}");
         return ExitCode::FAILURE;
@@ -116,6 +119,36 @@ fn simulate(model: &str) -> ExitCode {
         Err(error) => {
             eprintln!("lovebeat: {error}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `-test-alert NAME`: 0 when every kind sent, 1 when one failed, 2 when
+/// there is no such alert (or it sends nothing).
+fn test_alert(args: &cli::Args, config: &Config, name: &str) -> ExitCode {
+    use crate::alert::{test_alert, AlertSettings};
+    // Retries and failures are logged to stderr as by the server.
+    if let Err(error) = logging::init(args.debug, false) {
+        eprintln!("lovebeat: cannot set up logging: {error}");
+    }
+    let settings = AlertSettings::from_config(config);
+    for problem in settings.problems() {
+        eprintln!("lovebeat: warning: {problem}");
+    }
+    match test_alert::run(&settings, name, crate::clock::now_ms()) {
+        Ok(lines) => {
+            for line in &lines {
+                println!("{line}");
+            }
+            if lines.iter().all(|line| line.outcome.result.is_ok()) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(error) => {
+            eprintln!("lovebeat: {error}");
+            ExitCode::from(2)
         }
     }
 }

@@ -204,6 +204,7 @@ fn webhook_slack_and_mailgun_get_the_spec_payloads() {
                 "since": hook.json()["failures"][0]["since"],
                 "description": "always in ERROR (timeout 0)",
             }],
+            "reminder": 0,
         })
     );
 
@@ -371,7 +372,7 @@ fn scripts_get_the_environment_their_output_is_logged_and_slow_ones_are_killed()
         .partition(|l| l.starts_with("LOVEBEAT_REASONS="));
     assert_eq!(
         others.join("\n"),
-        "LOVEBEAT_ALARM=web\nLOVEBEAT_INCIDENT=1\nLOVEBEAT_PREVIOUS_STATE=OK\nLOVEBEAT_STATE=ERROR\nLOVEBEAT_VIEW=web"
+        "LOVEBEAT_ALARM=web\nLOVEBEAT_INCIDENT=1\nLOVEBEAT_PREVIOUS_STATE=OK\nLOVEBEAT_REMINDER=0\nLOVEBEAT_STATE=ERROR\nLOVEBEAT_VIEW=web"
     );
     assert!(
         reasons == ["LOVEBEAT_REASONS=web.a: always in ERROR (timeout 0)"],
@@ -389,7 +390,7 @@ fn scripts_get_the_environment_their_output_is_logged_and_slow_ones_are_killed()
     );
     assert_eq!(
         env_of("OK").unwrap_or_default(),
-        "LOVEBEAT_ALARM=web\nLOVEBEAT_INCIDENT=1\nLOVEBEAT_PREVIOUS_STATE=ERROR\nLOVEBEAT_REASONS=\nLOVEBEAT_STATE=OK\nLOVEBEAT_VIEW=web\n"
+        "LOVEBEAT_ALARM=web\nLOVEBEAT_INCIDENT=1\nLOVEBEAT_PREVIOUS_STATE=ERROR\nLOVEBEAT_REASONS=\nLOVEBEAT_REMINDER=0\nLOVEBEAT_STATE=OK\nLOVEBEAT_VIEW=web\n"
     );
     // The slow script is killed at its 10 s limit, once per transition,
     // and its output still reaches the log.

@@ -5,11 +5,15 @@
 //! a receiver gets a view's ERROR before its recovery. Only beyond
 //! `Tuning::max_waiting` waiting deliveries is one dropped, logged and
 //! counted. Each attempt is bounded by `Tuning::attempt_timeout`, retried
-//! with backoff; every outcome is logged and counted in
-//! `Counters::alerts_sent` / `alert_failures`.
+//! with backoff; every outcome is logged, counted in
+//! `Counters::alerts_sent` / `alert_failures` and recorded in the
+//! [`History`]. [`send_now`] runs the same attempts and retries on the
+//! caller's thread (`lovebeat -test-alert`).
 
+use super::history::{Delivery, History, Outcome};
 use super::plan::{Job, Kind};
 use super::{mail, mailgun, script, slack, webhook, AlertSettings};
+use crate::clock::now_ms;
 use crate::counters::Counters;
 use crossbeam_channel::{unbounded, Receiver, Sender};
 use std::collections::{HashSet, VecDeque};
@@ -134,6 +138,7 @@ struct Shared {
     settings: AlertSettings,
     counters: Arc<Counters>,
     agent: ureq::Agent,
+    history: History,
 }
 
 /// Reports a worker's end to the alerter thread, even by panic (and when
@@ -154,17 +159,16 @@ impl Drop for Slot {
 }
 
 impl Dispatcher {
-    pub fn new(settings: AlertSettings, counters: Arc<Counters>) -> io::Result<Dispatcher> {
-        let agent = super::http::agent(settings.tuning.attempt_timeout);
+    pub fn new(
+        settings: AlertSettings,
+        counters: Arc<Counters>,
+        history: History,
+    ) -> io::Result<Dispatcher> {
         // Unbounded, but never holds more than `max_concurrent` lanes: one
         // message per running worker.
         let (done_tx, done_rx) = unbounded();
         Ok(Dispatcher {
-            shared: Arc::new(Shared {
-                settings,
-                counters,
-                agent,
-            }),
+            shared: Arc::new(Shared::new(settings, counters, history)),
             in_flight: 0,
             busy: HashSet::new(),
             waiting: VecDeque::new(),
@@ -182,6 +186,7 @@ impl Dispatcher {
             settings,
             counters: Arc::clone(&self.shared.counters),
             agent: self.shared.agent.clone(),
+            history: self.shared.history.clone(),
         });
     }
 
@@ -270,6 +275,8 @@ impl Dispatcher {
         }
     }
 
+    /// A delivery that is never attempted: logged, counted, recorded as
+    /// dropped.
     fn fail(&self, job: &Job, reason: &str) {
         Counters::add(&self.shared.counters.alert_failures, 1);
         log::error!(
@@ -279,12 +286,57 @@ impl Dispatcher {
             job.kind.destination(),
             job.message.view
         );
+        self.shared
+            .history
+            .push(record(job, 0, Outcome::Dropped, Some(reason.to_string())));
     }
 }
 
+/// The history record of `job`, ended now.
+fn record(job: &Job, attempt: u32, result: Outcome, error: Option<String>) -> Delivery {
+    Delivery {
+        time: now_ms(),
+        view: job.message.view.clone(),
+        incident: job.message.incident,
+        alert: job.alert.clone(),
+        kind: job.kind.name(),
+        destination: job.kind.destination(),
+        attempt,
+        result,
+        error,
+        reminder: job.message.reminder,
+    }
+}
+
+/// What one delivery came to, after its retries.
+#[derive(Debug)]
+pub struct Attempted {
+    /// Attempts made (≥ 1).
+    pub attempts: u32,
+    pub result: Result<(), DeliveryError>,
+}
+
+/// Delivers each job in turn on this thread, with the same attempts,
+/// retries, logs and counters as the alerter's workers; returns each
+/// outcome in order. For `lovebeat -test-alert`.
+pub fn send_now(settings: AlertSettings, jobs: &[Job]) -> Vec<Attempted> {
+    let shared = Shared::new(settings, Arc::default(), History::with_capacity(1));
+    jobs.iter().map(|job| shared.deliver(job)).collect()
+}
+
 impl Shared {
-    /// Delivers with retries, then logs and counts the outcome.
-    fn deliver(&self, job: &Job) {
+    fn new(settings: AlertSettings, counters: Arc<Counters>, history: History) -> Shared {
+        let agent = super::http::agent(settings.tuning.attempt_timeout);
+        Shared {
+            settings,
+            counters,
+            agent,
+            history,
+        }
+    }
+
+    /// Delivers with retries, then logs, counts and records the outcome.
+    fn deliver(&self, job: &Job) -> Attempted {
         let tuning = &self.settings.tuning;
         let attempts = if job.kind.retried() {
             tuning.backoff.len() + 1
@@ -311,22 +363,31 @@ impl Shared {
                 Err(e) => break Err(e),
             }
         };
-        match result {
+        let attempts = u32::try_from(attempt).unwrap_or(u32::MAX);
+        match &result {
             Ok(()) => {
                 Counters::add(&self.counters.alerts_sent, 1);
+                self.history
+                    .push(record(job, attempts, Outcome::Sent, None));
                 log::info!(
-                    "alert {} sent ({} to {}) for view {}: {} -> {}, incident {}",
+                    "alert {} sent ({} to {}) for view {}: {} -> {}, incident {}{}",
                     job.alert,
                     job.kind.name(),
                     job.kind.destination(),
                     job.message.view,
                     job.message.from.upper(),
                     job.message.to.upper(),
-                    job.message.incident
+                    job.message.incident,
+                    match job.message.reminder {
+                        0 => String::new(),
+                        n => format!(", reminder {n}"),
+                    }
                 );
             }
             Err(e) => {
                 Counters::add(&self.counters.alert_failures, 1);
+                self.history
+                    .push(record(job, attempts, Outcome::Failed, Some(e.to_string())));
                 log::error!(
                     "alert {} ({} to {}) for view {} failed after {attempt} attempt(s): {e}",
                     job.alert,
@@ -336,6 +397,7 @@ impl Shared {
                 );
             }
         }
+        Attempted { attempts, result }
     }
 
     fn attempt(&self, job: &Job) -> Result<(), DeliveryError> {

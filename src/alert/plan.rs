@@ -1,15 +1,19 @@
 //! Deciding, without any IO, which alerts an event fires and what they say:
 //! the [`Message`] every kind renders from, and one [`Job`] per delivery.
 //!
-//! SPEC 6: a view going into ERROR (from OK or NEW) and a view recovering
-//! (ERROR -> OK) fire each alert named in the view's `alerts` once; nothing
-//! else does (in particular not NEW -> OK).
+//! SPEC 15: the alert policy (in the engine) says what goes out, as an
+//! `Event::Alert` carrying an `AlertNotice`: the first message, a reminder
+//! or a recovery, through the alerts it names. Until the engine emits those,
+//! SPEC 6's rule also applies to plain view transitions (see
+//! [`super::VIEW_CHANGES_TOO`]): a view going into ERROR (from OK or NEW)
+//! and a view recovering (ERROR -> OK) fire each alert named in the view's
+//! `alerts` once; nothing else does (in particular not NEW -> OK).
 
 use super::failure;
 use super::AlertSettings;
 use crate::events::Event;
 use crate::jobs::Failure;
-use crate::model::State;
+use crate::model::{Millis, State, ViewRecord};
 use std::sync::Arc;
 
 /// What happened to a view, as every alert kind reports it.
@@ -26,6 +30,14 @@ pub struct Message {
     pub failures: Vec<Failure>,
     /// `<public_url>/views/<view>`, when `public_url` is set.
     pub link: Option<String>,
+    /// 0 for the first message of an incident and for a recovery; n for
+    /// the n-th reminder.
+    pub reminder: u32,
+    /// On recovery, when known: how long the view was in ERROR (ms).
+    pub down_ms: Option<Millis>,
+    /// When the view's state last changed (for a reminder: since when it
+    /// is in ERROR).
+    pub since: Millis,
 }
 
 impl Message {
@@ -34,15 +46,42 @@ impl Message {
         format!("[LOVEBEAT] {}-{}", self.view, self.incident)
     }
 
+    /// The first sentence of every text: what happened.
+    pub fn headline(&self) -> String {
+        if self.reminder > 0 {
+            return format!(
+                "Reminder {}: view '{}' is still in '{}' (since {}).",
+                self.reminder,
+                self.view,
+                self.to.upper(),
+                failure::clock_time(self.since)
+            );
+        }
+        format!(
+            "The status of view '{}' has changed from '{}' to '{}'.",
+            self.view,
+            self.from.upper(),
+            self.to.upper()
+        )
+    }
+
+    /// `It was down for 2 h 10 min.` on a recovery whose downtime is known.
+    pub fn downtime(&self) -> Option<String> {
+        self.down_ms
+            .map(|ms| format!("It was down for {}.", failure::duration(ms)))
+    }
+
     /// The plain-text body of mails (SMTP and Mailgun).
     pub fn text(&self) -> String {
         let mut out = format!(
-            "The status of view '{}' has changed from '{}' to '{}'.\n\nIncident number: {}\n\n",
-            self.view,
-            self.from.upper(),
-            self.to.upper(),
+            "{}\n\nIncident number: {}\n\n",
+            self.headline(),
             self.incident
         );
+        if let Some(down) = self.downtime() {
+            out.push_str(&down);
+            out.push_str("\n\n");
+        }
         if self.failed.is_empty() {
             out.push_str("Failed services: none\n");
         } else {
@@ -166,16 +205,40 @@ pub fn fires(previous: State, state: State) -> bool {
 /// are not configured are skipped and returned in `unknown` (start-up
 /// validation makes that impossible for a loaded config).
 pub fn plan(event: &Event, settings: &AlertSettings, unknown: &mut Vec<String>) -> Vec<Job> {
-    let Event::ViewChanged { view, previous } = event else {
-        return Vec::new();
-    };
-    if view.alerts.is_empty() || !fires(*previous, view.state) {
-        return Vec::new();
+    match event {
+        Event::Alert { notice } => {
+            let message = message(
+                &notice.view,
+                notice.previous,
+                notice.reminder,
+                notice.down_ms,
+                settings,
+            );
+            jobs(message, &notice.alerts, settings, unknown)
+        }
+        Event::ViewChanged { view, previous } if super::VIEW_CHANGES_TOO => {
+            if view.alerts.is_empty() || !fires(*previous, view.state) {
+                return Vec::new();
+            }
+            let message = message(view, *previous, 0, None, settings);
+            jobs(message, &view.alerts, settings, unknown)
+        }
+        _ => Vec::new(),
     }
+}
+
+/// What every kind renders for `view` coming from `previous`.
+fn message(
+    view: &ViewRecord,
+    previous: State,
+    reminder: u32,
+    down_ms: Option<Millis>,
+    settings: &AlertSettings,
+) -> Arc<Message> {
     let public_url = settings.public_url.trim_end_matches('/');
-    let message = Arc::new(Message {
+    Arc::new(Message {
         view: view.name.clone(),
-        from: *previous,
+        from: previous,
         to: view.state,
         incident: view.incident_number,
         failed: view.failed_services.clone(),
@@ -185,9 +248,21 @@ pub fn plan(event: &Event, settings: &AlertSettings, unknown: &mut Vec<String>) 
             Vec::new()
         },
         link: (!public_url.is_empty()).then(|| format!("{public_url}/views/{}", view.name)),
-    });
+        reminder,
+        down_ms,
+        since: view.last_state_change,
+    })
+}
+
+/// One job per kind of each alert in `alerts`, all sharing `message`.
+pub fn jobs(
+    message: Arc<Message>,
+    alerts: &[String],
+    settings: &AlertSettings,
+    unknown: &mut Vec<String>,
+) -> Vec<Job> {
     let mut jobs = Vec::new();
-    for name in &view.alerts {
+    for name in alerts {
         let Some(alert) = settings.alerts.get(name) else {
             unknown.push(name.clone());
             continue;

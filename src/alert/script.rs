@@ -23,6 +23,7 @@ pub fn env(message: &Message) -> Vec<(&'static str, String)> {
         ("LOVEBEAT_PREVIOUS_STATE", message.from.upper().to_string()),
         ("LOVEBEAT_INCIDENT", message.incident.to_string()),
         ("LOVEBEAT_REASONS", message.reasons()),
+        ("LOVEBEAT_REMINDER", message.reminder.to_string()),
     ]
 }
 

@@ -1,6 +1,8 @@
 //! Slack incoming webhook (SPEC 6): username `Lovebeat`, the alert's
 //! channel, one attachment coloured `danger` (ERROR) or `good` (recovery)
-//! whose title links to the view when `public_url` is set.
+//! whose title links to the view when `public_url` is set. A reminder
+//! says so in its title and text; a recovery has a `Down for` field when
+//! its downtime is known.
 
 use super::http;
 use super::plan::Message;
@@ -14,13 +16,34 @@ pub fn payload(channel: &str, message: &Message) -> serde_json::Value {
     } else {
         ("good", "has recovered")
     };
-    let summary = format!(
-        "View {} {what} (incident {}): '{}' -> '{}'",
-        message.view,
-        message.incident,
-        message.from.upper(),
-        message.to.upper()
-    );
+    let summary = if message.reminder > 0 {
+        format!(
+            "Reminder {}: view {} is still in {} (incident {}, since {})",
+            message.reminder,
+            message.view,
+            message.to.upper(),
+            message.incident,
+            super::failure::clock_time(message.since)
+        )
+    } else {
+        format!(
+            "View {} {what} (incident {}): '{}' -> '{}'",
+            message.view,
+            message.incident,
+            message.from.upper(),
+            message.to.upper()
+        )
+    };
+    let title = if message.reminder > 0 {
+        format!(
+            "{} is still {} (reminder {})",
+            message.view,
+            message.to.upper(),
+            message.reminder
+        )
+    } else {
+        format!("{} is {}", message.view, message.to.upper())
+    };
     let failed = if message.failed.is_empty() {
         "none".to_string()
     } else {
@@ -29,7 +52,7 @@ pub fn payload(channel: &str, message: &Message) -> serde_json::Value {
     let mut attachment = serde_json::json!({
         "fallback": summary,
         "color": color,
-        "title": format!("{} is {}", message.view, message.to.upper()),
+        "title": title,
         "text": summary,
         "fields": [
             {"title": "View", "value": message.view, "short": true},
@@ -41,6 +64,13 @@ pub fn payload(channel: &str, message: &Message) -> serde_json::Value {
         attachment["title_link"] = serde_json::Value::String(link.clone());
     }
     if let Some(fields) = attachment["fields"].as_array_mut() {
+        if let Some(down) = message.down_ms {
+            fields.push(serde_json::json!({
+                "title": "Down for",
+                "value": super::failure::duration(down),
+                "short": true,
+            }));
+        }
         for f in message.failures.iter() {
             if let Some(output) = &f.output {
                 fields.push(serde_json::json!({

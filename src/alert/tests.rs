@@ -8,7 +8,7 @@ use crate::jobs::{Failure, Reason};
 use crate::model::{State, ViewRecord};
 use std::time::{Duration, Instant};
 
-fn settings() -> AlertSettings {
+pub(super) fn settings() -> AlertSettings {
     let mut s = AlertSettings {
         public_url: "http://lb.example/".into(),
         ..Default::default()
@@ -124,6 +124,9 @@ fn plan_makes_one_job_per_kind_and_alert() {
             failures: Vec::new(),
             failed: vec!["web.a".into(), "web.b".into()],
             link: Some("http://lb.example/views/web".into()),
+            reminder: 0,
+            down_ms: None,
+            since: jobs[0].message.since,
         }
     );
     assert!(
@@ -188,7 +191,7 @@ fn mail_goes_through_mailgun_when_a_domain_is_set() {
     assert!(!jobs.iter().any(|j| matches!(j.kind, Kind::Mail { .. })));
 }
 
-fn message(to: State) -> Message {
+pub(super) fn message(to: State) -> Message {
     Message {
         view: "web".into(),
         from: if to == State::Error {
@@ -228,6 +231,9 @@ fn message(to: State) -> Message {
             vec![]
         },
         link: Some("http://lb/views/web".into()),
+        reminder: 0,
+        down_ms: None,
+        since: 1_795_053_600_000,
     }
 }
 
@@ -298,6 +304,7 @@ fn webhook_payload_is_the_spec_shape() {
                 {"service": "web.b", "reason": "missed", "since": 1_795_053_600_000_i64,
                  "description": "missed since 2026-11-19 02:00 UTC"},
             ],
+            "reminder": 0,
         })
     );
 }
@@ -367,11 +374,12 @@ fn script_environment() {
             ("LOVEBEAT_PREVIOUS_STATE", "ERROR".to_string()),
             ("LOVEBEAT_INCIDENT", "4".to_string()),
             ("LOVEBEAT_REASONS", String::new()),
+            ("LOVEBEAT_REMINDER", "0".to_string()),
         ]
     );
     let env = script::env(&message(State::Error));
     assert_eq!(
-        env.last(),
+        env.iter().find(|(k, _)| *k == "LOVEBEAT_REASONS"),
         Some(&(
             "LOVEBEAT_REASONS",
             "web.a: failed with exit code 3\nweb.b: missed since 2026-11-19 02:00 UTC".to_string()
@@ -443,6 +451,7 @@ fn the_alerter_ticks_at_start_and_periodically_and_stops_with_the_state_thread()
         crossbeam_channel::never(),
         &handle,
         Arc::new(Counters::default()),
+        History::default(),
         Box::new(move || {
             let _ = tick_tx.send(Instant::now());
         }),
@@ -454,7 +463,7 @@ fn the_alerter_ticks_at_start_and_periodically_and_stops_with_the_state_thread()
     else {
         panic!("the alerter did not subscribe");
     };
-    assert_eq!(subscriber.interest, Interest::ViewErrorChanges);
+    assert_eq!(subscriber.interest, INTEREST);
     assert_eq!(
         subscriber.limit,
         Limit::Views {
@@ -493,7 +502,8 @@ fn script_dispatcher(
         tick_interval: TICK_INTERVAL,
     };
     let counters = Arc::new(Counters::default());
-    let Ok(dispatcher) = dispatch::Dispatcher::new(settings, Arc::clone(&counters)) else {
+    let history = History::default();
+    let Ok(dispatcher) = dispatch::Dispatcher::new(settings, Arc::clone(&counters), history) else {
         panic!("dispatcher")
     };
     (dispatcher, counters)

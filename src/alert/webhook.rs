@@ -6,7 +6,9 @@ use super::plan::Message;
 use super::DeliveryError;
 
 /// `{"name", "from_state", "to_state", "incident_number", "failed_services",
-/// "failures"}` with upper-case states; `failures` lists
+/// "failures", "reminder"}` with upper-case states, plus `down_ms` on a
+/// recovery whose downtime is known; `reminder` is 0 for the first message
+/// (and a recovery), n for the n-th reminder; `failures` lists
 /// `{"service", "reason", "since", "exit_code", "output"}` (SPEC 15), with
 /// `exit_code` and `output` (the last 1 KiB of a failed run's) only where
 /// known.
@@ -30,14 +32,19 @@ pub fn payload(message: &Message) -> serde_json::Value {
             entry
         })
         .collect();
-    serde_json::json!({
+    let mut body = serde_json::json!({
         "name": message.view,
         "from_state": message.from.upper(),
         "to_state": message.to.upper(),
         "incident_number": message.incident,
         "failed_services": message.failed,
         "failures": failures,
-    })
+        "reminder": message.reminder,
+    });
+    if let Some(down) = message.down_ms {
+        body["down_ms"] = down.into();
+    }
+    body
 }
 
 pub fn send(agent: &ureq::Agent, url: &str, message: &Message) -> Result<(), DeliveryError> {

@@ -81,6 +81,8 @@ pub struct HttpOptions {
     /// output (the body of a signal) is read and kept; the rest is
     /// drained unread into nothing.
     pub max_body_bytes: usize,
+    /// The alerter's finished deliveries, for `GET /api/alerts/history`.
+    pub alert_history: crate::alert::History,
 }
 
 impl Default for HttpOptions {
@@ -92,6 +94,7 @@ impl Default for HttpOptions {
             auth: auth::Auth::default(),
             head_limits: tiny_http::HeadLimits::default(),
             max_body_bytes: request::DEFAULT_MAX_BODY_BYTES,
+            alert_history: crate::alert::History::default(),
         }
     }
 }
@@ -106,6 +109,7 @@ struct Shared {
     ws: crate::ws::Hub,
     auth: auth::Auth,
     max_body_bytes: usize,
+    alert_history: crate::alert::History,
 }
 
 /// Binds `addr` (e.g. "[::]:8080" for every interface, IPv4 and IPv6, see
@@ -135,6 +139,7 @@ pub fn spawn(
         ws,
         auth: opts.auth,
         max_body_bytes: opts.max_body_bytes,
+        alert_history: opts.alert_history,
     });
     let max_connections = fds::connection_cap(opts.max_connections.max(1));
     if max_connections < opts.max_connections {
@@ -207,6 +212,14 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
             let resp = router::answer(&req, endpoint, &shared.state, &shared.counters);
             if let Err(e) = rq.respond(to_tiny(resp)) {
                 log::debug!("HTTP reply to /metrics not sent: {e}");
+            }
+            return;
+        }
+        // Answered from the alerter's ring, not the state thread.
+        router::Endpoint::AlertHistory => {
+            let resp = HttpResponse::json(200, &shared.alert_history.to_json());
+            if let Err(e) = rq.respond(to_tiny(resp)) {
+                log::debug!("HTTP reply to /api/alerts/history not sent: {e}");
             }
             return;
         }

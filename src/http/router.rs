@@ -52,6 +52,9 @@ pub enum Endpoint {
     DeleteView(String),
     /// `GET /metrics` (Prometheus text); needs the process counters.
     Metrics,
+    /// `GET /api/alerts/history`; `http::handle` answers it from the
+    /// alerter's delivery history.
+    AlertHistory,
     /// `/ws` (any method: the handshake check answers a wrong one); the
     /// connection upgrades on its own thread.
     Websocket,
@@ -88,6 +91,8 @@ pub fn endpoint(req: &HttpRequest) -> Endpoint {
         (["metrics"], "GET") => E::Metrics,
         (["metrics"], _) => E::NotAllowed("GET, HEAD"),
         (["ws"], _) => E::Websocket,
+        (["api", "alerts", "history"], "GET") => E::AlertHistory,
+        (["api", "alerts", "history"], _) => E::NotAllowed("GET, HEAD"),
         (["api", "quarantine"], "GET") => E::Quarantine,
         (["api", "quarantine"], "DELETE") => E::AcknowledgeQuarantine,
         (["api", "quarantine"], _) => E::NotAllowed("GET, HEAD, DELETE"),
@@ -196,6 +201,11 @@ fn call(
         E::GetView(name, dialect) => handlers::get_view(state, &name, dialect),
         E::DeleteView(name) => handlers::delete_view(state, &name),
         E::Metrics => handlers::metrics(state, counters),
+        // Without the alerter's history at hand (`route`): none.
+        E::AlertHistory => Ok(HttpResponse::json(
+            200,
+            &crate::alert::History::default().to_json(),
+        )),
         E::Websocket => Ok(HttpResponse::json(
             500,
             &serde_json::json!({"error": "websocket needs a TCP connection"}),
@@ -237,6 +247,17 @@ mod table_tests {
         // The handshake check answers a wrong method, not the table.
         assert_eq!(at("POST", "/ws"), Endpoint::Websocket);
         assert_eq!(at("GET", "/wss"), Endpoint::NotFound);
+        assert_eq!(at("GET", "/api/alerts/history"), Endpoint::AlertHistory);
+        assert_eq!(at("HEAD", "/api/alerts/history/"), Endpoint::AlertHistory);
+        assert_eq!(
+            at("POST", "/api/alerts/history"),
+            Endpoint::NotAllowed("GET, HEAD")
+        );
+        // Behind the read token like the other GET routes.
+        assert_eq!(
+            super::super::auth::need("GET", "/api/alerts/history"),
+            super::super::auth::Need::Read
+        );
     }
 
     #[test]

@@ -67,8 +67,11 @@ pub fn run(args: &Args, config: Config, templates: Vec<ViewTemplate>) -> Result<
         &config,
         &counters,
     )?;
-    let outputs = start_outputs(&config, &handle, &counters, &notifier)?;
-    start_listeners(&config, &handle, &counters)?;
+    // Finished alert deliveries: the alerter's workers append, the HTTP
+    // API (`GET /api/alerts/history`) reads.
+    let alert_history = alert::History::default();
+    let outputs = start_outputs(&config, &handle, &counters, &notifier, &alert_history)?;
+    start_listeners(&config, &handle, &counters, alert_history)?;
 
     let mut reloader = reload::Reloader {
         source: config::Source {
@@ -302,6 +305,7 @@ fn start_outputs(
     handle: &StateHandle,
     counters: &Arc<Counters>,
     notifier: &Notifier,
+    alert_history: &alert::History,
 ) -> Result<Outputs, StartError> {
     let metrics = match reload::metrics_options(config) {
         Some(options) => Some(
@@ -335,6 +339,7 @@ fn start_outputs(
         alert_reload_rx,
         handle,
         Arc::clone(counters),
+        alert_history.clone(),
         // At start and every 60 s: the `[[notify]]` `.alerter` beat.
         {
             let notifier = notifier.clone();
@@ -360,6 +365,7 @@ fn start_listeners(
     config: &Config,
     handle: &StateHandle,
     counters: &Arc<Counters>,
+    alert_history: alert::History,
 ) -> Result<(), StartError> {
     if let Some(addr) = listen(&config.udp.listen)? {
         let (bound, _) = statsd::spawn_udp(&addr, handle.clone(), Arc::clone(counters))
@@ -388,6 +394,7 @@ fn start_listeners(
                 max_ws_clients: config.limits.max_ws_clients,
                 auth: http::auth::Auth::new(&config.http.auth_token, config.http.auth_read),
                 max_body_bytes: config.limits.max_body_bytes,
+                alert_history,
                 ..http::HttpOptions::default()
             },
         )
