@@ -111,10 +111,6 @@ pub enum Interest {
     ViewErrorChanges,
     /// The alert policy's messages ([`Event::Alert`]) only: the alerter.
     Alerts,
-    /// Both [`Interest::Alerts`] and [`Interest::ViewErrorChanges`]: the
-    /// alerter while the engine does not emit `Event::Alert` yet (see
-    /// `alert::VIEW_CHANGES_TOO`).
-    AlertsAndViewErrorChanges,
 }
 
 impl Interest {
@@ -125,9 +121,6 @@ impl Interest {
             Interest::Alerts => matches!(event, Event::Alert { .. }),
             Interest::StateChanges => event.is_state_change(),
             Interest::ViewErrorChanges => event.is_view_error_change(),
-            Interest::AlertsAndViewErrorChanges => {
-                matches!(event, Event::Alert { .. }) || event.is_view_error_change()
-            }
         }
     }
 }

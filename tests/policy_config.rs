@@ -176,7 +176,7 @@ fn sighup_refuses_a_cycle_and_applies_the_policy_keys() {
     reload(
         &server,
         dir.path(),
-        &POLICY.replace("repeat = \"1h\"", "repeat = \"10s\""),
+        &POLICY.replace("repeat = \"1h\"", "repeat = \"0s\""),
         "(key alerts.ops.repeat)",
     );
     assert_eq!(

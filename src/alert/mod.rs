@@ -1,10 +1,9 @@
 //! Alerts (SPEC 6, 15): mail (SMTP or Mailgun), Slack, webhooks and
-//! scripts, sent when the alert policy says (`Event::Alert`: first
-//! message, reminder, recovery) and, during the transition, when a view
-//! goes into ERROR and when it recovers (see [`VIEW_CHANGES_TOO`]).
+//! scripts, sent when the alert policy (`crate::policy`, run by the
+//! engine) says: `Event::Alert`, a first message, reminder or recovery.
 //!
-//! The alerter thread subscribes to the policy's messages and view
-//! transitions into and out of ERROR only ([`INTEREST`]; never behind a
+//! The alerter thread subscribes to the policy's messages only
+//! ([`INTEREST`]; never behind a
 //! flood of service changes; its queue's bound follows the number of
 //! views, see [`QUEUE_BASE`]), turns each into deliveries
 //! with the pure [`plan`](plan::plan) and hands every delivery to its own
@@ -54,21 +53,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-// TRANSITION: while the engine does not emit `Event::Alert` yet, the
-// alerter also plans SPEC 6's alerts from plain view transitions into and
-// out of ERROR. Once it does, set this to `false` (one line): the alerter
-// then subscribes to `Interest::Alerts` only and `plan` ignores
-// `ViewChanged` (and the unit tests that plan from `ViewChanged` go).
-/// True: alerts also come from view transitions, not only from the
-/// policy's `Event::Alert`.
-pub const VIEW_CHANGES_TOO: bool = true;
-
-/// What the alerter subscribes to (see [`VIEW_CHANGES_TOO`]).
-pub const INTEREST: Interest = if VIEW_CHANGES_TOO {
-    Interest::AlertsAndViewErrorChanges
-} else {
-    Interest::Alerts
-};
+/// What the alerter subscribes to: the policy's messages only.
+pub const INTEREST: Interest = Interest::Alerts;
 
 /// How often the alerter calls its `tick` hook (SPEC 7: every 60 s).
 pub const TICK_INTERVAL: Duration = Duration::from_secs(60);

@@ -3,11 +3,9 @@
 //!
 //! SPEC 15: the alert policy (in the engine) says what goes out, as an
 //! `Event::Alert` carrying an `AlertNotice`: the first message, a reminder
-//! or a recovery, through the alerts it names. Until the engine emits those,
-//! SPEC 6's rule also applies to plain view transitions (see
-//! [`super::VIEW_CHANGES_TOO`]): a view going into ERROR (from OK or NEW)
-//! and a view recovering (ERROR -> OK) fire each alert named in the view's
-//! `alerts` once; nothing else does (in particular not NEW -> OK).
+//! or a recovery, through the alerts it names. (SPEC 6's rule, a view going
+//! into ERROR from OK or NEW and recovering from ERROR to OK, is the
+//! policy's with no delay, repeat or hold.)
 
 use super::failure;
 use super::AlertSettings;
@@ -215,13 +213,6 @@ pub fn plan(event: &Event, settings: &AlertSettings, unknown: &mut Vec<String>) 
                 settings,
             );
             jobs(message, &notice.alerts, settings, unknown)
-        }
-        Event::ViewChanged { view, previous } if super::VIEW_CHANGES_TOO => {
-            if view.alerts.is_empty() || !fires(*previous, view.state) {
-                return Vec::new();
-            }
-            let message = message(view, *previous, 0, None, settings);
-            jobs(message, &view.alerts, settings, unknown)
         }
         _ => Vec::new(),
     }

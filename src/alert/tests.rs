@@ -33,7 +33,28 @@ pub(super) fn settings() -> AlertSettings {
     s
 }
 
+/// What the engine emits for a view going from `previous` to `state`
+/// with no policy set: the policy's `Event::Alert` for the transitions
+/// that fire (SPEC 6), the plain change otherwise.
 fn changed(previous: State, state: State, alerts: &[&str]) -> Event {
+    let Event::ViewChanged { view, previous } = view_changed(previous, state, alerts) else {
+        unreachable!()
+    };
+    if !fires(previous, view.state) {
+        return Event::ViewChanged { view, previous };
+    }
+    Event::Alert {
+        notice: Box::new(crate::policy::AlertNotice {
+            alerts: view.alerts.clone(),
+            previous,
+            reminder: 0,
+            down_ms: (view.state == State::Ok).then_some(60_000),
+            view,
+        }),
+    }
+}
+
+fn view_changed(previous: State, state: State, alerts: &[&str]) -> Event {
     Event::ViewChanged {
         view: ViewRecord {
             name: "web".into(),

@@ -13,9 +13,9 @@ use crate::policy::{PolicySettings, TemplatePolicy};
 use serde::{Deserialize, Deserializer};
 use std::collections::HashMap;
 
-/// Shortest `[alerts.NAME] repeat`: reminders more often than this would
-/// be noise, not reminders.
-pub const MIN_REPEAT_MS: Millis = 60_000;
+/// Shortest `[alerts.NAME] repeat`: a second (the engine's resolution of
+/// a beat; "1h" is the usual value).
+pub const MIN_REPEAT_MS: Millis = 1_000;
 /// Longest `[[views]] delay`: one day.
 pub const MAX_DELAY_MS: Millis = 86_400_000;
 
@@ -113,8 +113,8 @@ impl AlertConfig {
         let fail = |why: String| ("repeat", format!("[alerts.{name}] repeat: {why}"));
         match value.duration().map_err(fail)? {
             Some(ms) if ms < MIN_REPEAT_MS => Err(fail(format!(
-                "{} is too short; reminders go out at most once a minute, so use at least \
-                 \"1m\" (or \"none\" for no reminders)",
+                "{} is too short; use at least \"1s\" (\"1h\" is usual), or \"none\" for \
+                 no reminders",
                 shown(value)
             ))),
             other => Ok(other),

@@ -207,9 +207,21 @@ impl Engine {
         Ok(())
     }
 
+    /// While `true`, the policy decides nothing on its deadlines (they
+    /// wait): for the start, until the alerter listens, so no alert is
+    /// decided (and marked sent) with nobody to send it.
+    pub fn hold_alerts(&mut self, hold: bool) {
+        self.alerts_held = hold;
+    }
+
     /// The earliest moment the policy or a timed mute has work.
     pub(super) fn policy_deadline(&self) -> Option<Millis> {
-        match (self.policy.next_deadline(), self.mute_ends.next()) {
+        let policy = if self.alerts_held {
+            None
+        } else {
+            self.policy.next_deadline()
+        };
+        match (policy, self.mute_ends.next()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -221,6 +233,9 @@ impl Engine {
             let name = self.names.get(self.svc(id).name).to_owned();
             // Found: the id came from a live service (deletes clear it).
             let _ = self.set_muted(&name, false, now, out);
+        }
+        if self.alerts_held {
+            return;
         }
         let mut decisions = Vec::new();
         let views = EngineViews {

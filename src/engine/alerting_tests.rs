@@ -228,3 +228,26 @@ fn windows_through_the_engine_are_saved_and_deleted() {
     assert_eq!(alerts(&out).len(), 1);
     assert!(e.api_windows().is_empty());
 }
+
+#[test]
+fn held_alerts_wait_for_the_alerter_and_then_go() {
+    let mut e = engine(0, None);
+    e.hold_alerts(true);
+    let view = ViewRecord {
+        name: "web".into(),
+        state: State::Error,
+        incident_number: 1,
+        last_state_change: T0 - MIN,
+        // Not sent before the restart (e.g. held by a window).
+        alerting: ViewAlerting::default(),
+        ..ViewRecord::default()
+    };
+    e.load(Vec::new(), vec![view], T0);
+    assert_eq!(e.next_deadline(), None, "no busy loop while held");
+    let out = run_to(&mut e, T0 + MIN);
+    assert!(alerts(&out).is_empty(), "nobody listens yet");
+    assert_eq!(self::view(&e).alerting.alerted_at, 0, "not marked sent");
+    e.hold_alerts(false);
+    let out = run_to(&mut e, T0 + MIN);
+    assert_eq!(alerts(&out).len(), 1);
+}

@@ -227,6 +227,8 @@ pub struct Engine {
     policy: crate::policy::Policy,
     /// When timed mutes of services end.
     mute_ends: alerting::MuteEnds,
+    /// The policy's deadlines wait (see `hold_alerts`).
+    alerts_held: bool,
 }
 
 impl Engine {
@@ -258,6 +260,7 @@ impl Engine {
             job_epoch: 0,
             policy: crate::policy::Policy::new(),
             mute_ends: alerting::MuteEnds::default(),
+            alerts_held: false,
         };
         engine.create_fixed_views();
         engine

@@ -169,20 +169,15 @@ fn start_store(
         started_at,
         jobs: config.job_config(),
     });
+    // Nothing the policy decides may go before the alerter listens: held
+    // until it subscribes (`Command::Subscribe` with `Interest::Alerts`).
+    engine.hold_alerts(true);
     let loaded = engine.load(database.services, database.views, now_ms());
     store::log_load_report(&loaded);
-    // The alert policy's settings are in force before the first tick.
-    // Like `load`'s, its events have no subscriber yet: what it decides
-    // for later (a delay, a reminder, a window's end) is a deadline.
-    let mut unheard = Vec::new();
-    engine.set_policy_settings(config.policy_settings(), now_ms(), &mut unheard);
-    let alerts = unheard
-        .iter()
-        .filter(|e| matches!(e, crate::events::Event::Alert { .. }))
-        .count();
-    if alerts > 0 {
-        log::warn!("alert policy at start-up: {alerts} alert(s) decided before the alerter listens; not sent");
-    }
+    // The alert policy's settings are in force before the first tick;
+    // what they make due (a delay ended while we were down, a held alert
+    // whose window closed) is decided once the alerter listens.
+    engine.set_policy_settings(config.policy_settings(), now_ms(), &mut Vec::new());
     Ok(Store {
         engine,
         quarantine,

@@ -377,6 +377,10 @@ impl StateThread {
                 }));
             }
             Command::Subscribe(subscriber) => {
+                if subscriber.interest == crate::events::Interest::Alerts {
+                    // The alerter listens: the policy may decide now.
+                    self.engine.hold_alerts(false);
+                }
                 self.bus.subscribe(subscriber);
                 self.engine.set_emit_beats(self.bus.wants_everything());
             }
