@@ -515,7 +515,12 @@ mod tests {
         assert_eq!(v["failed_services"], serde_json::json!([]));
         assert_eq!(v["state"], "new");
         assert_eq!(v["muted"], false);
-        for key in ["muted_until", "alerted_at", "pending_until", "maintenance_until"] {
+        for key in [
+            "muted_until",
+            "alerted_at",
+            "pending_until",
+            "maintenance_until",
+        ] {
             assert!(v[key].is_null(), "{key}: {v}");
         }
         assert_eq!(v["suppressed_by"], serde_json::json!([]));
@@ -546,7 +551,10 @@ mod tests {
         assert_eq!(v["muted"], true);
         assert!(v["muted_until"].is_null(), "until an unmute: {v}");
         let v1 = view(&record, Dialect::V1);
-        assert!(v1.get("muted").is_none() && v1.get("suppressed_by").is_none(), "{v1}");
+        assert!(
+            v1.get("muted").is_none() && v1.get("suppressed_by").is_none(),
+            "{v1}"
+        );
     }
 
     #[test]

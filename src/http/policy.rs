@@ -218,7 +218,9 @@ mod tests {
         assert_eq!(for_param("for=90").ok(), Some(Some(90_000)));
         assert_eq!(for_param("for=1d").ok(), Some(Some(86_400_000)));
         assert_eq!(for_param("for=366d").ok(), Some(Some(MAX_MUTE_FOR)));
-        for bad in ["0", "367d", "-1", "none", "auto", "adaptive", "", "2x", "1.5h", "-2"] {
+        for bad in [
+            "0", "367d", "-1", "none", "auto", "adaptive", "", "2x", "1.5h", "-2",
+        ] {
             let e = for_param(&format!("for={bad}")).expect_err(bad);
             assert_eq!(e.status(), 400, "{bad}");
             assert!(e.to_string().contains("`for`"), "{e}");
@@ -227,12 +229,14 @@ mod tests {
 
     #[test]
     fn window_bodies() {
-        let spec = window_spec(br#"{"views": ["db.*"], "duration": "2h", "comment": "x"}"#)
-            .expect("ok");
+        let spec =
+            window_spec(br#"{"views": ["db.*"], "duration": "2h", "comment": "x"}"#).expect("ok");
         assert_eq!(spec.views, vec!["db.*".to_string()]);
         assert_eq!(spec.duration, Some(7_200_000));
-        let spec = window_spec(br#"{"views": ["a"], "duration": 60, "schedule": "0 2 * * *", "tz": "UTC"}"#)
-            .expect("ok");
+        let spec = window_spec(
+            br#"{"views": ["a"], "duration": 60, "schedule": "0 2 * * *", "tz": "UTC"}"#,
+        )
+        .expect("ok");
         assert_eq!(spec.duration, Some(60_000));
         assert_eq!(spec.schedule.as_deref(), Some("0 2 * * *"));
         for bad in [
@@ -245,7 +249,7 @@ mod tests {
             b"not json",
             b"",
         ] {
-            let e = window_spec(bad).err().expect("refused");
+            let e = window_spec(bad).expect_err("refused");
             assert_eq!(e.status(), 400, "{e}");
         }
     }

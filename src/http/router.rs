@@ -285,10 +285,7 @@ mod table_tests {
             at("GET", "/api/maintenance/w-1"),
             Endpoint::NotAllowed("DELETE")
         );
-        assert_eq!(
-            at("GET", "/api/views/a/mute"),
-            Endpoint::NotAllowed("POST")
-        );
+        assert_eq!(at("GET", "/api/views/a/mute"), Endpoint::NotAllowed("POST"));
         assert_eq!(
             at("PUT", "/api/services/a"),
             Endpoint::NotAllowed("GET, HEAD, POST, DELETE")

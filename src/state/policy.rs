@@ -35,9 +35,7 @@ pub enum PolicyCommand {
         reply: Reply<Result<String, WindowError>>,
     },
     /// Every window (the config's, then the API's) and the thread's `now`.
-    ListWindows {
-        reply: Reply<(Vec<Window>, Millis)>,
-    },
+    ListWindows { reply: Reply<(Vec<Window>, Millis)> },
     /// Deletes an API window (alerts it held go now).
     DeleteWindow {
         id: String,
@@ -46,7 +44,12 @@ pub enum PolicyCommand {
 }
 
 /// Runs `command` on the engine at `now`; events go to `out`.
-pub(super) fn apply(engine: &mut Engine, command: PolicyCommand, now: Millis, out: &mut Vec<Event>) {
+pub(super) fn apply(
+    engine: &mut Engine,
+    command: PolicyCommand,
+    now: Millis,
+    out: &mut Vec<Event>,
+) {
     match command {
         PolicyCommand::MuteServiceFor {
             name,
