@@ -355,3 +355,45 @@ fn a_muted_view_alerts_only_when_its_mute_ends() {
         "{body}"
     );
 }
+
+#[test]
+fn the_policy_routes_need_the_token_for_changes() {
+    const TOKEN: &str = "policy-token-0123456789abcdef";
+    let dir = TempDir::new("policy-auth");
+    let http = "[http]\nlisten = \"127.0.0.1:0\"\n";
+    let config = format!(
+        "{}{}",
+        common::base_config(dir.path()).replace(
+            http,
+            &format!("{http}auth_token = \"{TOKEN}\"\nauth_read = false\n")
+        ),
+        views_config("")
+    );
+    let server = Server::start_with_config(dir.path(), &config);
+    let auth = format!("Bearer {TOKEN}");
+    let with = [("Authorization", auth.as_str())];
+    let r = server.request("POST", "/api/services/web.a?timeout=none", &with, b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let body = br#"{"views": ["web"], "duration": "1h"}"#;
+    for (method, path, body) in [
+        ("POST", "/api/views/web/mute?for=1h", &b""[..]),
+        ("POST", "/api/services/web.a/mute?for=1h", b""),
+        ("POST", "/api/maintenance", body),
+        ("DELETE", "/api/maintenance/x", b""),
+    ] {
+        let r = server.request(method, path, &[], body);
+        assert_eq!(r.status, 401, "{method} {path}: {}", r.text());
+    }
+    // Nothing changed; reads are open (auth_read = false).
+    assert_eq!(view(&server, "web")["muted"], false);
+    assert_eq!(server.service("web.a").expect("exists")["state"], "ok");
+    assert_eq!(
+        server.json("/api/maintenance")["maintenance"],
+        serde_json::json!([])
+    );
+    let r = server.request("POST", "/api/views/web/mute?for=1h", &with, b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(view(&server, "web")["muted"], true);
+    let r = server.request("POST", "/api/maintenance", &with, body);
+    assert_eq!(r.status, 201, "{}", r.text());
+}
