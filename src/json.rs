@@ -34,6 +34,8 @@ struct ServiceOurs<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     auto_model: Option<&'static str>,
     muted_since: Millis,
+    /// When a timed mute (`?for=`) ends; null for none (SPEC 15).
+    muted_until: Option<Millis>,
     last_state_change: Millis,
     /// ms; the learned value for auto (`timeout` stays -2 for 1.x clients).
     timeout_in_force: Millis,
@@ -191,6 +193,16 @@ struct ViewOurs<'a> {
     incident_number: u64,
     failed_services: &'a [String],
     last_state_change: Millis,
+    /// The alert policy (SPEC 15): muted (its alerts), until when (null:
+    /// not muted, or until an unmute), when the incident's first alert
+    /// went, pending its `delay` until, in maintenance until, held by
+    /// these views it depends on.
+    muted: bool,
+    muted_until: Option<Millis>,
+    alerted_at: Option<Millis>,
+    pending_until: Option<Millis>,
+    maintenance_until: Option<Millis>,
+    suppressed_by: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -215,6 +227,7 @@ pub fn service(s: &ServiceRecord, dialect: Dialect, details: bool) -> serde_json
             timeout,
             auto_model: adaptive.then_some(AUTO_MODEL_ADAPTIVE),
             muted_since: s.muted_since,
+            muted_until: (s.muted_until > 0).then_some(s.muted_until),
             last_state_change: s.last_state_change,
             timeout_in_force: s.timeout_in_force,
             next_deadline: s.next_deadline,
@@ -259,6 +272,12 @@ pub fn view(v: &ViewRecord, dialect: Dialect) -> serde_json::Value {
             incident_number: v.incident_number,
             failed_services: &v.failed_services,
             last_state_change: v.last_state_change,
+            muted: v.alerting.muted_until != 0,
+            muted_until: timed(v.alerting.muted_until),
+            alerted_at: (v.alerting.alerted_at > 0).then_some(v.alerting.alerted_at),
+            pending_until: v.alerting.pending_until,
+            maintenance_until: v.alerting.maintenance_until,
+            suppressed_by: &v.alerting.suppressed_by,
         }),
         Dialect::V1 => serde_json::to_value(ViewV1 {
             name: &v.name,
@@ -269,6 +288,12 @@ pub fn view(v: &ViewRecord, dialect: Dialect) -> serde_json::Value {
         }),
     };
     out.unwrap_or(serde_json::Value::Null)
+}
+
+/// The end of a timed mute; `None` when not muted or muted until an
+/// unmute.
+fn timed(muted_until: Millis) -> Option<Millis> {
+    (muted_until > 0 && muted_until != crate::policy::MUTED_FOREVER).then_some(muted_until)
 }
 
 /// A list of views, sorted by name.
@@ -398,6 +423,7 @@ mod tests {
             "last_beat",
             "timeout",
             "muted_since",
+            "muted_until",
             "last_state_change",
             "timeout_in_force",
             "next_deadline",
@@ -412,6 +438,16 @@ mod tests {
         assert_eq!(v["timeout"], 600_000);
         assert_eq!(v["timeout_in_force"], 600_000);
         assert_eq!(v["next_deadline"], 1_795_571_271_207_i64);
+        assert!(v["muted_until"].is_null(), "{v}");
+        let timed = service(
+            &ServiceRecord {
+                muted_until: 42,
+                ..s.clone()
+            },
+            Dialect::Ours,
+            false,
+        );
+        assert_eq!(timed["muted_until"], 42);
         let never = ServiceRecord {
             timeout: crate::model::TIMEOUT_AUTO,
             timeout_in_force: -1,
@@ -465,6 +501,12 @@ mod tests {
             "incident_number",
             "failed_services",
             "last_state_change",
+            "muted",
+            "muted_until",
+            "alerted_at",
+            "pending_until",
+            "maintenance_until",
+            "suppressed_by",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -472,6 +514,47 @@ mod tests {
         assert_eq!(keys(&v), want);
         assert_eq!(v["failed_services"], serde_json::json!([]));
         assert_eq!(v["state"], "new");
+        assert_eq!(v["muted"], false);
+        for key in [
+            "muted_until",
+            "alerted_at",
+            "pending_until",
+            "maintenance_until",
+        ] {
+            assert!(v[key].is_null(), "{key}: {v}");
+        }
+        assert_eq!(v["suppressed_by"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn our_view_shows_the_alert_policy() {
+        use crate::policy::{ViewAlerting, MUTED_FOREVER};
+        let mut record = ViewRecord {
+            alerting: ViewAlerting {
+                muted_until: 5_000,
+                alerted_at: 7,
+                pending_until: Some(8),
+                maintenance_until: Some(9),
+                suppressed_by: vec!["net".into()],
+            },
+            ..ViewRecord::default()
+        };
+        let v = view(&record, Dialect::Ours);
+        assert_eq!(v["muted"], true);
+        assert_eq!(v["muted_until"], 5_000);
+        assert_eq!(v["alerted_at"], 7);
+        assert_eq!(v["pending_until"], 8);
+        assert_eq!(v["maintenance_until"], 9);
+        assert_eq!(v["suppressed_by"], serde_json::json!(["net"]));
+        record.alerting.muted_until = MUTED_FOREVER;
+        let v = view(&record, Dialect::Ours);
+        assert_eq!(v["muted"], true);
+        assert!(v["muted_until"].is_null(), "until an unmute: {v}");
+        let v1 = view(&record, Dialect::V1);
+        assert!(
+            v1.get("muted").is_none() && v1.get("suppressed_by").is_none(),
+            "{v1}"
+        );
     }
 
     #[test]

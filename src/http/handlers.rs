@@ -78,13 +78,6 @@ pub fn get_service(
     ))
 }
 
-/// `POST /api/services/<name>/mute` and `/unmute`.
-pub fn mute(state: &StateHandle, name: &str, muted: bool) -> Result<HttpResponse, ApiError> {
-    existing_name(name)?;
-    state.mute(name, muted)?;
-    Ok(HttpResponse::empty_ok())
-}
-
 /// `DELETE /api/services/<name>`.
 pub fn delete_service(state: &StateHandle, name: &str) -> Result<HttpResponse, ApiError> {
     existing_name(name)?;

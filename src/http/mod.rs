@@ -30,6 +30,7 @@ mod fds;
 mod handlers;
 mod jobs;
 mod metrics;
+mod policy;
 mod request;
 mod router;
 mod settings;

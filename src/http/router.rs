@@ -8,6 +8,7 @@
 use super::dashboard;
 use super::handlers;
 use super::jobs;
+use super::policy;
 use super::request::{ApiError, HttpRequest, HttpResponse};
 use crate::counters::Counters;
 use crate::jobs::SignalKind;
@@ -47,6 +48,14 @@ pub enum Endpoint {
     Events(String),
     /// `GET /api/services/<name>/events/<n>/body` (`n` as given).
     EventBody(String, String),
+    /// `POST /api/views/<name>/mute` (true) and `/unmute` (false).
+    MuteView(String, bool),
+    /// `GET /api/maintenance`.
+    ListMaintenance,
+    /// `POST /api/maintenance`.
+    AddMaintenance,
+    /// `DELETE /api/maintenance/<id>`.
+    DeleteMaintenance(String),
     ListViews(Dialect),
     GetView(String, Dialect),
     DeleteView(String),
@@ -120,6 +129,14 @@ pub fn endpoint(req: &HttpRequest) -> Endpoint {
         {
             E::NotAllowed("POST")
         }
+        (["api", "views", n, "mute"], "POST") => E::MuteView(name(n), true),
+        (["api", "views", n, "unmute"], "POST") => E::MuteView(name(n), false),
+        (["api", "views", _, "mute" | "unmute"], _) => E::NotAllowed("POST"),
+        (["api", "maintenance"], "GET") => E::ListMaintenance,
+        (["api", "maintenance"], "POST") => E::AddMaintenance,
+        (["api", "maintenance"], _) => E::NotAllowed("GET, HEAD, POST"),
+        (["api", "maintenance", id], "DELETE") => E::DeleteMaintenance(name(id)),
+        (["api", "maintenance", _], _) => E::NotAllowed("DELETE"),
         (["api", kind @ ("views" | "alarms")], "GET") => E::ListViews(dialect_of(kind)),
         (["api", "views" | "alarms"], _) => E::NotAllowed("GET, HEAD"),
         (["api", kind @ ("views" | "alarms"), n], "GET") => E::GetView(name(n), dialect_of(kind)),
@@ -192,7 +209,11 @@ fn call(
         E::GetService(name) => handlers::get_service(req, state, &name),
         E::Beat(name) => jobs::beat(req, state, &name),
         E::DeleteService(name) => handlers::delete_service(state, &name),
-        E::Mute(name, muted) => handlers::mute(state, &name, muted),
+        E::Mute(name, muted) => policy::mute_service(req, state, &name, muted),
+        E::MuteView(name, muted) => policy::mute_view(req, state, &name, muted),
+        E::ListMaintenance => policy::list_windows(state),
+        E::AddMaintenance => policy::add_window(req, state),
+        E::DeleteMaintenance(id) => policy::delete_window(state, &id),
         E::Signal(name, kind) => jobs::signal(req, state, &name, kind),
         E::BadSignal(why) => Err(ApiError::BadRequest(why)),
         E::Events(name) => jobs::events(state, &name),
@@ -271,6 +292,21 @@ mod table_tests {
             Endpoint::GetView("x".into(), Dialect::V1)
         );
         assert_eq!(at("GET", "/api/views/"), Endpoint::ListViews(Dialect::Ours));
+        assert_eq!(
+            at("POST", "/api/views/a%2Eb/unmute"),
+            Endpoint::MuteView("a.b".into(), false)
+        );
+        assert_eq!(at("GET", "/api/maintenance"), Endpoint::ListMaintenance);
+        assert_eq!(at("POST", "/api/maintenance/"), Endpoint::AddMaintenance);
+        assert_eq!(
+            at("DELETE", "/api/maintenance/w-1"),
+            Endpoint::DeleteMaintenance("w-1".into())
+        );
+        assert_eq!(
+            at("GET", "/api/maintenance/w-1"),
+            Endpoint::NotAllowed("DELETE")
+        );
+        assert_eq!(at("GET", "/api/views/a/mute"), Endpoint::NotAllowed("POST"));
         assert_eq!(
             at("PUT", "/api/services/a"),
             Endpoint::NotAllowed("GET, HEAD, POST, DELETE")

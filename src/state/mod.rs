@@ -57,6 +57,8 @@ pub enum Command {
         muted: bool,
         reply: Reply<()>,
     },
+    /// Timed mutes, view mutes, maintenance windows (SPEC 15).
+    Policy(policy::PolicyCommand),
     DeleteService {
         name: String,
         reply: Reply<()>,
@@ -401,6 +403,7 @@ impl StateHandle {
 mod backlog;
 mod error;
 mod known;
+mod policy;
 mod refusals;
 mod save_policy;
 mod thread;
@@ -408,6 +411,7 @@ mod watch;
 
 pub use backlog::{Backlog, Ingest, INGEST_BACKLOG};
 pub use error::StateError;
+pub use policy::PolicyCommand;
 pub use thread::{spawn, StateOptions};
 
 #[cfg(test)]

@@ -303,6 +303,9 @@ impl StateThread {
                         .map_err(StateError::from),
                 );
             }
+            Command::Policy(command) => {
+                super::policy::apply(&mut self.engine, command, now, events)
+            }
             Command::DeleteService { name, reply } => {
                 let _ = reply.send(
                     self.engine

@@ -94,6 +94,28 @@ mod tests {
         assert_eq!(v["services"][0]["state"], "error");
         assert_eq!(v["views"][0]["name"], "all");
         assert_eq!(v["views"][0]["incident_number"], 0);
+        // The alert policy's keys (SPEC 15) ride along.
+        assert_eq!(v["views"][0]["muted"], false);
+        assert_eq!(v["views"][0]["suppressed_by"], serde_json::json!([]));
+        assert!(v["views"][0]["maintenance_until"].is_null());
+        let muted = parse(&snapshot(
+            &mut [ServiceRecord {
+                muted_until: 9,
+                ..Default::default()
+            }],
+            &mut [ViewRecord {
+                alerting: crate::policy::ViewAlerting {
+                    muted_until: 7,
+                    pending_until: Some(8),
+                    ..Default::default()
+                },
+                ..Default::default()
+            }],
+            1,
+        ));
+        assert_eq!(muted["services"][0]["muted_until"], 9);
+        assert_eq!(muted["views"][0]["muted_until"], 7);
+        assert_eq!(muted["views"][0]["pending_until"], 8);
         let empty = parse(&snapshot(&mut [], &mut [], 1));
         assert_eq!(empty["services"], serde_json::json!([]));
         assert_eq!(empty["views"], serde_json::json!([]));
