@@ -2,15 +2,20 @@
 //! receiver on 127.0.0.1 for the webhook, and the policy's rules seen from
 //! the receiver's side: numbered reminders and the downtime of a recovery,
 //! a delay that hides a blip, maintenance over the API, dependencies, a
-//! restart during a delay, and a reload that removes a view.
+//! restart during a delay, a reload that removes a view; and an aiosmtpd
+//! mail server and a script for the reminder and downtime texts.
 
 mod common;
 #[path = "support/receiver.rs"]
 mod receiver;
+#[path = "support/smtp.rs"]
+mod smtp;
 
+use common::tools::{self, Tool};
 use common::{request, wait_until, Server, TempDir};
 use receiver::Receiver;
 use serde_json::Value;
+use smtp::SmtpSink;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -259,4 +264,72 @@ fn a_reload_that_removes_a_view_stops_its_reminders() {
     );
     let n = hooks(&rx).len();
     stays_at(&rx, n);
+}
+
+#[test]
+fn mail_and_scripts_say_which_reminder_and_how_long_it_was_down() {
+    if !tools::available("the mail tests", &[Tool::PythonModule("aiosmtpd")]) {
+        return;
+    }
+    let smtp = SmtpSink::start(None);
+    let dir = TempDir::new("policy-mail-script");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let script = dir.path().join("alert.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nenv | grep '^LOVEBEAT_' | sort > '{0}/tmp-'$$\nmv '{0}/tmp-'$$ '{0}/env-'\"$LOVEBEAT_STATE\"-\"$LOVEBEAT_REMINDER\"\n",
+            out.display()
+        ),
+    )
+    .expect("write script");
+    let status = std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&script)
+        .status()
+        .expect("chmod");
+    assert!(status.success());
+    let server = Server::start(
+        dir.path(),
+        &format!(
+            "[mail]\nserver = \"127.0.0.1:{}\"\nfrom = \"lovebeat@lb.test\"\n{}[alerts.ops]\nmail = \"a@x.org\"\nscript = \"{}\"\nrepeat = \"1s\"\n",
+            smtp.port,
+            view("web", "web.*", ""),
+            script.display()
+        ),
+    );
+    fail(&server, "web.a");
+    assert!(
+        wait_until(WAIT, || smtp.mails().len() >= 2),
+        "no reminder mail; log:\n{}",
+        server.log_text()
+    );
+    let reminder = smtp.mails()[1]["body"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(reminder.contains("Reminder 1"), "{reminder}");
+    assert_eq!(
+        smtp.mails()[1]["subject"],
+        "[LOVEBEAT] web-1",
+        "1.x's subject stays"
+    );
+    let env_of = |name: &str| std::fs::read_to_string(out.join(name)).ok();
+    assert!(wait_until(WAIT, || env_of("env-ERROR-1").is_some()));
+    let env = env_of("env-ERROR-1").unwrap_or_default();
+    assert!(env.contains("LOVEBEAT_REMINDER=1"), "{env}");
+    assert!(
+        env.contains("LOVEBEAT_REASONS=web.a: always in ERROR"),
+        "{env}"
+    );
+    recover(&server, "web.a");
+    assert!(
+        wait_until(WAIT, || smtp.mails().iter().any(|m| m["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("It was down for")))),
+        "no recovery mail with the downtime; log:\n{}",
+        server.log_text()
+    );
+    assert!(wait_until(WAIT, || env_of("env-OK-0").is_some()));
 }
