@@ -166,6 +166,9 @@ fn start_store(
         started_at,
         jobs: config.job_config(),
     });
+    store::log_policy_problems(&database.policy_key_problems);
+    // policy: loaded by the lead: services' `muted_until`, views'
+    // `alerting` (muted_until, alerted_at) and `database.maintenance`.
     let loaded = engine.load(database.services, database.views, now_ms());
     store::log_load_report(&loaded);
     Ok(Store {
