@@ -338,6 +338,7 @@ pub fn decode<R: Read>(input: R) -> Result<Database, StoreError> {
     }
     let mut reader = BufReader::with_capacity(64 * 1024, MultiGzDecoder::new(raw));
     let mut db = Database::default();
+    let mut maint = policykeys::MaintReader::default();
     let mut buf = Vec::with_capacity(1024);
     let mut line_no = 0usize;
     loop {
@@ -375,7 +376,7 @@ pub fn decode<R: Read>(input: R) -> Result<Database, StoreError> {
                 db.views
                     .push(view_from(json, line_no, &mut db.policy_key_problems)?)
             }
-            MAINT => policykeys::read_window(
+            MAINT => maint.read(
                 json,
                 line_no,
                 &mut db.maintenance,

@@ -2,7 +2,9 @@
 //! atomic saves (temp file, fsync, rename, fsync dir), corrupt files kept
 //! aside, and the saver thread that writes snapshots off the state thread.
 //!
-//! - `format`: the bytes (encode / decode), both ways compatible with 1.x.
+//! - `format`: the bytes (encode / decode), both ways compatible with 1.x;
+//!   `jobkeys` and `policykeys`: the keys after 1.x's (SPEC 14, SPEC 15)
+//!   and the `MAINT` lines of maintenance windows.
 //! - this file: errors, `write_atomic`.
 //! - `startup`: the load that fails closed, corrupt files moved aside and
 //!   the quarantine notices that keep `/status` unhealthy until

@@ -292,6 +292,23 @@ fn policy_bad_maint_lines_are_skipped_and_counted_never_fatal() {
     );
     // MAINT is a known kind now; other kinds are still skipped and counted.
     assert_eq!(db.skipped_lines, 1);
+
+    // A sample stays short whatever the line holds.
+    let long = format!(
+        "MAINT\t{{\"id\":\"{}\",\"views\":[\"web\"],\"from\":\"2026-01-01T00:00:00Z\",\
+         \"until\":\"2026-01-01T01:00:00Z\"}}\n",
+        "é".repeat(5000)
+    );
+    let db = decoded_text(&format!("{long}{long}"));
+    assert_eq!(db.maintenance.len(), 1);
+    assert_eq!(db.policy_key_problems.count, 1);
+    let sample = &db.policy_key_problems.samples[0];
+    assert!(sample.starts_with("line 2: MAINT skipped: id"), "{sample}");
+    assert!(
+        sample.len() <= 303 && sample.ends_with("..."),
+        "{}",
+        sample.len()
+    );
 }
 
 #[test]

@@ -23,10 +23,14 @@ use crate::model::{Millis, State};
 use crate::policy::window::{Origin, Window, WindowSpec};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use std::collections::HashSet;
 use std::io::{self, Write};
 
 /// The line kind of a maintenance window.
 pub(super) const MAINT: &[u8] = b"MAINT";
+
+/// Longest problem sample kept from a `MAINT` line (its text is free).
+const MAX_SAMPLE: usize = 300;
 
 /// `muted_until` as read: 0 when absent, `null` or malformed (counted).
 pub(super) fn muted_until(
@@ -137,27 +141,51 @@ pub(super) fn write_windows<W: Write>(w: &mut W, windows: &[Window]) -> io::Resu
     Ok(())
 }
 
-/// Reads the JSON of a `MAINT` line (line `line_no`) into `windows`; a
-/// line that does not make a window, or repeats an id, is skipped and
-/// counted.
-pub(super) fn read_window(
-    json: &[u8],
-    line_no: usize,
-    windows: &mut Vec<Window>,
-    problems: &mut KeyProblems,
-) {
-    match window_from(json, windows) {
-        Ok(window) => windows.push(window),
-        Err(why) => problems.note(|| format!("line {line_no}: MAINT skipped: {why}")),
+/// The `MAINT` lines of one file as they are read.
+#[derive(Default)]
+pub(super) struct MaintReader {
+    /// Ids read so far.
+    ids: HashSet<String>,
+}
+
+impl MaintReader {
+    /// Reads the JSON of a `MAINT` line (line `line_no`) into `windows`; a
+    /// line that does not make a window, or repeats an id, is skipped and
+    /// counted.
+    pub(super) fn read(
+        &mut self,
+        json: &[u8],
+        line_no: usize,
+        windows: &mut Vec<Window>,
+        problems: &mut KeyProblems,
+    ) {
+        match window_from(json, &self.ids) {
+            Ok(window) => {
+                self.ids.insert(window.id.clone());
+                windows.push(window);
+            }
+            Err(why) => problems.note(|| {
+                let mut sample = format!("line {line_no}: MAINT skipped: {why}");
+                if sample.len() > MAX_SAMPLE {
+                    let mut end = MAX_SAMPLE;
+                    while !sample.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    sample.truncate(end);
+                    sample.push_str("...");
+                }
+                sample
+            }),
+        }
     }
 }
 
-fn window_from(json: &[u8], earlier: &[Window]) -> Result<Window, String> {
+fn window_from(json: &[u8], earlier: &HashSet<String>) -> Result<Window, String> {
     let m: MaintIn = serde_json::from_slice(json).map_err(|e| e.to_string())?;
     if m.id.is_empty() {
         return Err("`id` is empty".to_string());
     }
-    if earlier.iter().any(|w| w.id == m.id) {
+    if earlier.contains(&m.id) {
         return Err(format!("id {:?} repeats an earlier MAINT line", m.id));
     }
     // The update stays for keys other parts may add to `WindowSpec`.
