@@ -184,7 +184,8 @@ pub fn database(data: &[u8]) {
         snapshot.push(service.into());
     }
     let mut written = Vec::new();
-    encode(&snapshot, &db.views, &mut written).expect("encoding to memory cannot fail");
+    encode(&snapshot, &db.views, &db.maintenance, &mut written)
+        .expect("encoding to memory cannot fail");
     let again = decode(&written[..]).expect("a database we wrote loads again");
     assert_eq!(
         again.services, db.services,
@@ -193,6 +194,10 @@ pub fn database(data: &[u8]) {
     assert_eq!(
         again.views, db.views,
         "views changed in a write/load round trip"
+    );
+    assert_eq!(
+        again.maintenance, db.maintenance,
+        "maintenance windows changed in a write/load round trip"
     );
 }
 
@@ -264,7 +269,7 @@ fn rid_survives_the_database(rid: &str) {
     let mut snapshot = ServiceSnapshot::with_capacity(1);
     snapshot.push((&record).into());
     let mut written = Vec::new();
-    encode(&snapshot, &[], &mut written).expect("encoding to memory cannot fail");
+    encode(&snapshot, &[], &[], &mut written).expect("encoding to memory cannot fail");
     let db = decode(&written[..]).expect("a database we wrote loads again");
     assert_eq!(db.services.first().map(|s| &s.job), Some(&record.job));
 }
@@ -306,6 +311,38 @@ mod tests {
         assert_eq!((job.events.len(), job.open_runs.len()), (5, 2));
         assert!(job.own.schedule.is_some() && job.reason.is_some());
         assert_eq!(db.services[1].job, None);
+        database(seed);
+    }
+
+    #[test]
+    fn the_database_seed_with_policy_keys_loads_every_key() {
+        let seed = include_bytes!("../fuzz/seeds/database/policy-text");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&seed[1..]).expect("gzip to memory");
+        let db = decode(&gz.finish().expect("gzip to memory")[..]).expect("seed loads");
+        assert_eq!(
+            db.policy_key_problems.count, 0,
+            "{:?}",
+            db.policy_key_problems
+        );
+        assert_eq!(db.skipped_lines, 0);
+        let muted: Vec<_> = db.services.iter().map(|s| s.muted_until).collect();
+        assert_eq!(muted, [1_700_007_200_000, crate::policy::MUTED_FOREVER]);
+        let marks: Vec<_> = db
+            .views
+            .iter()
+            .map(|v| (v.alerting.muted_until, v.alerting.alerted_at))
+            .collect();
+        assert_eq!(
+            marks,
+            [
+                (0, 1_700_000_000_005),
+                (0, 0),
+                (1_700_000_060_000, 0),
+                (0, 1_795_570_660_930)
+            ]
+        );
+        assert_eq!(db.maintenance.len(), 2);
         database(seed);
     }
 

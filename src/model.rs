@@ -159,6 +159,8 @@ pub struct ServiceRef<'a> {
     pub last_beat: Millis,
     pub timeout: Millis,
     pub muted_since: Millis,
+    /// When a timed mute ends; 0 for none.
+    pub muted_until: Millis,
     pub last_state_change: Millis,
     pub beat_history: &'a [Millis],
     pub views: &'a [String],
@@ -173,6 +175,7 @@ impl<'a> From<&'a ServiceRecord> for ServiceRef<'a> {
             last_beat: r.last_beat,
             timeout: r.timeout,
             muted_since: r.muted_since,
+            muted_until: r.muted_until,
             last_state_change: r.last_state_change,
             beat_history: &r.beat_history,
             views: &r.views,
@@ -189,7 +192,7 @@ impl From<ServiceRef<'_>> for ServiceRecord {
             last_beat: r.last_beat,
             timeout: r.timeout,
             muted_since: r.muted_since,
-            muted_until: 0,
+            muted_until: r.muted_until,
             last_state_change: r.last_state_change,
             beat_history: r.beat_history.to_vec(),
             views: r.views.to_vec(),
@@ -205,7 +208,8 @@ impl From<ServiceRef<'_>> for ServiceRecord {
 /// names in shared vectors, one fixed-size row per service. At a million
 /// services this is a few large allocations of about 70 bytes a service,
 /// where `Vec<ServiceRecord>` would be two million small ones and 180.
-/// The few services with jobs keep their `JobRecord` in a side list.
+/// The few services with jobs keep their `JobRecord` in a side list, the
+/// few with a timed mute their `muted_until` in another.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceSnapshot {
     names: String,
@@ -214,6 +218,8 @@ pub struct ServiceSnapshot {
     rows: Vec<PackedService>,
     /// (row, job) for the rows that have one, in row order.
     jobs: Vec<(u32, JobRecord)>,
+    /// (row, muted_until) for the rows where it is not 0, in row order.
+    mutes: Vec<(u32, Millis)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -236,6 +242,7 @@ impl ServiceSnapshot {
             views: Vec::new(),
             rows: Vec::with_capacity(services),
             jobs: Vec::new(),
+            mutes: Vec::new(),
         }
     }
 
@@ -256,6 +263,10 @@ impl ServiceSnapshot {
         self.views.extend(views.map(str::to_owned));
         if let Some(job) = service.job {
             self.jobs.push((self.rows.len() as u32, job.clone()));
+        }
+        if service.muted_until != 0 {
+            self.mutes
+                .push((self.rows.len() as u32, service.muted_until));
         }
         self.rows.push(PackedService {
             name_end: self.names.len() as u32,
@@ -281,6 +292,7 @@ impl ServiceSnapshot {
     pub fn iter(&self) -> impl Iterator<Item = ServiceRef<'_>> + '_ {
         let mut start = (0usize, 0usize, 0usize);
         let mut jobs = self.jobs.iter().peekable();
+        let mut mutes = self.mutes.iter().peekable();
         self.rows.iter().enumerate().map(move |(i, row)| {
             let end = (
                 row.name_end as usize,
@@ -293,6 +305,9 @@ impl ServiceSnapshot {
                 last_beat: row.last_beat,
                 timeout: row.timeout,
                 muted_since: row.muted_since,
+                muted_until: mutes
+                    .next_if(|(row, _)| *row as usize == i)
+                    .map_or(0, |&(_, until)| until),
                 last_state_change: row.last_state_change,
                 beat_history: self.histories.get(start.1..end.1).unwrap_or_default(),
                 views: self.views.get(start.2..end.2).unwrap_or_default(),
@@ -443,6 +458,7 @@ mod tests {
                 last_beat: 5,
                 timeout: -2,
                 muted_since: 0,
+                muted_until: 9,
                 last_state_change: 7,
                 beat_history: vec![1000, 2000],
                 views: vec!["v1".into(), "v2".into()],
@@ -456,6 +472,7 @@ mod tests {
                 name: "d".into(),
                 beat_history: vec![3],
                 views: vec!["v3".into()],
+                muted_until: crate::policy::MUTED_FOREVER,
                 ..Default::default()
             },
         ];

@@ -212,7 +212,6 @@ fn a_dependant_is_held_while_its_parent_is_down_and_alerts_when_the_parent_recov
 }
 
 #[test]
-#[ignore = "needs store16 (alerted_at in the database)"]
 fn a_restart_during_a_delay_alerts_when_the_delay_ends() {
     let rx = Receiver::start(Box::new(|_, _| 200));
     let dir = TempDir::new("policy-restart");

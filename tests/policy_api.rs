@@ -88,7 +88,6 @@ fn a_timed_service_mute_ends_by_itself() {
 }
 
 #[test]
-#[ignore = "needs store16 (the database keeps muted_until)"]
 fn a_timed_service_mute_survives_a_restart() {
     let dir = TempDir::new("policy-mute-restart");
     let server = Server::start(dir.path(), "");

@@ -210,6 +210,7 @@ impl Engine {
                 last_beat: s.last_beat,
                 timeout: timeout.unwrap_or(s.timeout()),
                 muted_since: s.muted_since,
+                muted_until: self.mute_ends.get(id),
                 last_state_change: s.last_state_change,
                 beat_history: s.history(),
                 views: &[],

@@ -172,8 +172,10 @@ fn start_store(
     // Nothing the policy decides may go before the alerter listens: held
     // until it subscribes (`Command::Subscribe` with `Interest::Alerts`).
     engine.hold_alerts(true);
+    store::log_policy_problems(&database.policy_key_problems);
     let loaded = engine.load(database.services, database.views, now_ms());
     store::log_load_report(&loaded);
+    engine.load_windows(database.maintenance, now_ms());
     // The alert policy's settings are in force before the first tick;
     // what they make due (a delay ended while we were down, a held alert
     // whose window closed) is decided once the alerter listens.

@@ -348,6 +348,7 @@ fn empty_job() -> SaveJob {
     SaveJob {
         services: crate::model::ServiceSnapshot::with_capacity(0),
         views: Vec::new(),
+        maintenance: Vec::new(),
         done: None,
     }
 }

@@ -458,6 +458,7 @@ impl StateThread {
         let job = SaveJob {
             services: snapshot.services,
             views: self.engine.views(),
+            maintenance: self.engine.api_windows(),
             done: Some(done),
         };
         match hand_over(&self.saver, self.saver_queue.as_ref(), job) {
@@ -520,6 +521,7 @@ impl StateThread {
         let mut job = SaveJob {
             services,
             views: self.engine.views(),
+            maintenance: self.engine.api_windows(),
             done: Some(done),
         };
         if let Some(queue) = &self.saver_queue {

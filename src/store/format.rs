@@ -3,15 +3,18 @@
 //! read and written with 1.x's key names. No files or threads here. The
 //! job keys of SPEC 14 follow 1.x's keys on a `SERV` line (`jobkeys`). An
 //! adaptive timeout (SPEC 19) is written as 1.x's auto, `"timeout": -2`,
-//! plus `"auto_model": "adaptive"`; a -2 without it is auto.
+//! plus `"auto_model": "adaptive"`; a -2 without it is auto. The alert
+//! policy's keys and `MAINT` lines (SPEC 15) are `policykeys`'.
 
 use super::jobkeys::{write_job_keys, JobIn};
+use super::policykeys::{self, MAINT};
 use super::{Database, StoreError};
 use crate::jobs::JobRecord;
 use crate::model::{
     Millis, ServiceRecord, ServiceSnapshot, State, ViewRecord, AUTO_MODEL_ADAPTIVE, NEVER,
     TIMEOUT_ADAPTIVE, TIMEOUT_AUTO, TIMEOUT_NONE,
 };
+use crate::policy::window::Window;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -52,6 +55,9 @@ pub(super) struct ServiceOut<'a> {
     last_state_change: Millis,
     #[cfg_attr(test, serde(skip_serializing_if = "<[String]>::is_empty"))]
     in_alarms: &'a [String],
+    /// A timed mute's end (SPEC 15), after 1.x's keys; 0 is not written.
+    #[cfg_attr(test, serde(skip_serializing_if = "is_zero"))]
+    muted_until: Millis,
     /// The job keys (SPEC 14.4), after 1.x's; `None` writes exactly 1.x's
     /// line.
     #[cfg_attr(
@@ -66,6 +72,11 @@ pub(super) struct ServiceOut<'a> {
 }
 
 #[cfg(test)]
+fn is_zero(n: &Millis) -> bool {
+    *n == 0
+}
+
+#[cfg(test)]
 fn ser_job<S: serde::Serializer>(job: &Option<&JobRecord>, s: S) -> Result<S::Ok, S::Error> {
     match job {
         Some(job) => super::jobkeys::JobOut::from(*job).serialize(s),
@@ -74,7 +85,8 @@ fn ser_job<S: serde::Serializer>(job: &Option<&JobRecord>, s: S) -> Result<S::Ok
 }
 
 /// A view ("alarm") line as 1.x writes it, except that `failed_services` is
-/// always an array (1.x writes `null`; both load in 1.x).
+/// always an array (1.x writes `null`; both load in 1.x), then the alert
+/// policy's keys (`policykeys`).
 #[derive(Serialize)]
 struct ViewOut<'a> {
     name: &'a str,
@@ -82,6 +94,10 @@ struct ViewOut<'a> {
     incident_nbr: u64,
     failed_services: &'a [String],
     last_state_change: Millis,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    muted_until: Option<Millis>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alerted_at: Option<Millis>,
 }
 
 /// A service line as read: every field but `name` may be missing or `null`,
@@ -107,6 +123,8 @@ struct ServiceIn<'a> {
     /// Some 1.x development versions called it `in_views`.
     #[serde(default, alias = "in_views")]
     in_alarms: Option<Vec<String>>,
+    #[serde(default, borrow)]
+    muted_until: Option<&'a RawValue>,
     // The job keys (SPEC 14.4), each read on its own by `JobIn`.
     #[serde(default, borrow)]
     schedule: Option<&'a RawValue>,
@@ -145,6 +163,10 @@ struct ViewIn<'a> {
     failed_services: Option<Vec<String>>,
     #[serde(default)]
     last_state_change: Option<Millis>,
+    #[serde(default, borrow)]
+    muted_until: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    alerted_at: Option<&'a RawValue>,
 }
 
 /// A state as stored. Unknown values (older 1.x versions had `paused` and
@@ -159,12 +181,14 @@ fn parse_state(text: Option<&str>) -> State {
     }
 }
 
-/// Writes `services` then `views` as Lovebeat 1.x's gzip text to `out`
-/// (fast compression: a save of a million services must stay quick). The
-/// gzip stream is finished and `out` flushed before returning.
+/// Writes `services`, `views`, then the `maintenance` windows made through
+/// the API as Lovebeat 1.x's gzip text to `out` (fast compression: a save
+/// of a million services must stay quick). The gzip stream is finished and
+/// `out` flushed before returning.
 pub fn encode<W: Write>(
     services: &ServiceSnapshot,
     views: &[ViewRecord],
+    maintenance: &[Window],
     out: W,
 ) -> io::Result<()> {
     let gz = GzEncoder::new(out, Compression::fast());
@@ -182,6 +206,7 @@ pub fn encode<W: Write>(
             muted_since: s.muted_since,
             last_state_change: s.last_state_change,
             in_alarms: s.views,
+            muted_until: s.muted_until,
             job: s.job,
         };
         line_buf.clear();
@@ -198,10 +223,13 @@ pub fn encode<W: Write>(
             incident_nbr: v.incident_number,
             failed_services: &v.failed_services,
             last_state_change: v.last_state_change,
+            muted_until: (v.alerting.muted_until != 0).then_some(v.alerting.muted_until),
+            alerted_at: (v.state == State::Error).then_some(v.alerting.alerted_at),
         };
         serde_json::to_writer(&mut w, &line)?;
         w.write_all(b"\n")?;
     }
+    policykeys::write_windows(&mut w, maintenance)?;
     let gz = w.into_inner().map_err(|e| e.into_error())?;
     let mut out = gz.finish()?;
     out.flush()
@@ -244,6 +272,10 @@ pub(super) fn write_service(out: &mut Vec<u8>, s: &ServiceOut<'_>) {
             write_str(out, view);
         }
         out.push(b']');
+    }
+    if s.muted_until != 0 {
+        out.extend_from_slice(b",\"muted_until\":");
+        write_int(out, s.muted_until);
     }
     if let Some(job) = s.job {
         write_job_keys(out, job);
@@ -288,8 +320,10 @@ fn write_int(out: &mut Vec<u8>, n: i64) {
 /// Anything that is not a complete, valid gzip stream (plain text, an empty
 /// file, a stream cut short, a bad checksum) is `Corrupt`, as is a
 /// `SERV`/`ALARM`/`VIEW` line whose JSON cannot be read: a partial load would
-/// silently lose services. Blank lines are ignored; text lines of other kinds
-/// are skipped and counted in `skipped_lines`; binary lines are `Corrupt`.
+/// silently lose services. `MAINT` lines that do not make a window are
+/// skipped and counted in `policy_key_problems`. Blank lines are ignored;
+/// text lines of other kinds are skipped and counted in `skipped_lines`;
+/// binary lines are `Corrupt`.
 pub fn decode<R: Read>(input: R) -> Result<Database, StoreError> {
     let mut raw = BufReader::new(input);
     let head = raw.fill_buf().map_err(|e| corrupt(0, read_error(&e)))?;
@@ -304,6 +338,7 @@ pub fn decode<R: Read>(input: R) -> Result<Database, StoreError> {
     }
     let mut reader = BufReader::with_capacity(64 * 1024, MultiGzDecoder::new(raw));
     let mut db = Database::default();
+    let mut maint = policykeys::MaintReader::default();
     let mut buf = Vec::with_capacity(1024);
     let mut line_no = 0usize;
     loop {
@@ -331,10 +366,22 @@ pub fn decode<R: Read>(input: R) -> Result<Database, StoreError> {
             None => (line, &line[line.len()..]),
         };
         match kind {
-            b"SERV" => db
-                .services
-                .push(service_from(json, line_no, &mut db.job_key_problems)?),
-            b"ALARM" | b"VIEW" => db.views.push(view_from(json, line_no)?),
+            b"SERV" => db.services.push(service_from(
+                json,
+                line_no,
+                &mut db.job_key_problems,
+                &mut db.policy_key_problems,
+            )?),
+            b"ALARM" | b"VIEW" => {
+                db.views
+                    .push(view_from(json, line_no, &mut db.policy_key_problems)?)
+            }
+            MAINT => maint.read(
+                json,
+                line_no,
+                &mut db.maintenance,
+                &mut db.policy_key_problems,
+            ),
             _ if is_binary(line) => {
                 return Err(corrupt(
                     line_no,
@@ -351,6 +398,7 @@ fn service_from(
     json: &[u8],
     line: usize,
     problems: &mut super::KeyProblems,
+    policy_problems: &mut super::KeyProblems,
 ) -> Result<ServiceRecord, StoreError> {
     let s: ServiceIn = serde_json::from_slice(json)
         .map_err(|e| corrupt(line, format!("invalid SERV record: {e}")))?;
@@ -381,13 +429,14 @@ fn service_from(
         Some(t) => t,
         None => TIMEOUT_NONE,
     };
+    let muted_until = policykeys::muted_until(s.muted_until, "service", &s.name, policy_problems);
     Ok(ServiceRecord {
         state: parse_state(s.state.as_deref()),
         name: s.name,
         last_beat: s.last_beat.unwrap_or(NEVER),
         timeout,
         muted_since: s.muted_since.unwrap_or(0),
-        muted_until: 0,
+        muted_until,
         last_state_change: s.last_state_change.unwrap_or(0),
         beat_history: s.beat_history.unwrap_or_default(),
         views: s.in_alarms.unwrap_or_default(),
@@ -398,19 +447,36 @@ fn service_from(
     })
 }
 
-fn view_from(json: &[u8], line: usize) -> Result<ViewRecord, StoreError> {
+fn view_from(
+    json: &[u8],
+    line: usize,
+    problems: &mut super::KeyProblems,
+) -> Result<ViewRecord, StoreError> {
     let v: ViewIn = serde_json::from_slice(json)
         .map_err(|e| corrupt(line, format!("invalid ALARM/VIEW record: {e}")))?;
+    let state = parse_state(v.state.as_deref());
+    let last_state_change = v.last_state_change.unwrap_or(0);
+    let alerting = crate::policy::ViewAlerting {
+        muted_until: policykeys::muted_until(v.muted_until, "view", &v.name, problems),
+        alerted_at: policykeys::alerted_at(
+            v.alerted_at,
+            state,
+            last_state_change,
+            &v.name,
+            problems,
+        ),
+        ..Default::default()
+    };
     Ok(ViewRecord {
-        state: parse_state(v.state.as_deref()),
+        state,
         name: v.name,
         incident_number: v.incident_nbr.map(|n| n.as_u64().unwrap_or(0)).unwrap_or(0),
         failures: Vec::new(),
         failed_services: v.failed_services.unwrap_or_default(),
-        last_state_change: v.last_state_change.unwrap_or(0),
+        last_state_change,
         // Alerts come from the config, never from the file.
         alerts: Vec::new(),
-        alerting: Default::default(),
+        alerting,
     })
 }
 
@@ -479,6 +545,7 @@ mod tests {
                             muted_since: n.wrapping_abs().wrapping_neg(),
                             last_state_change: n / 3,
                             in_alarms,
+                            muted_until: [0, n, crate::policy::MUTED_FOREVER][n as usize % 3],
                             job,
                         };
                         let mut ours = Vec::new();

@@ -180,10 +180,14 @@ const MAX_SAMPLES: usize = 5;
 
 impl KeyProblems {
     fn add(&mut self, service: &str, key: &str, why: &str) {
+        self.note(|| format!("service {service:?}: key {key}: {why}"));
+    }
+
+    /// Counts one problem; `sample` says what, kept for the first few.
+    pub(super) fn note(&mut self, sample: impl FnOnce() -> String) {
         self.count += 1;
         if self.samples.len() < MAX_SAMPLES {
-            self.samples
-                .push(format!("service {service:?}: key {key}: {why}"));
+            self.samples.push(sample());
         }
     }
 }

@@ -102,7 +102,7 @@ fn full_job() -> JobRecord {
 
 fn encoded(services: &[ServiceRecord]) -> Vec<u8> {
     let mut out = Vec::new();
-    encode(&ServiceSnapshot::from(services), &[], &mut out).unwrap();
+    encode(&ServiceSnapshot::from(services), &[], &[], &mut out).unwrap();
     out
 }
 
@@ -414,7 +414,7 @@ fn store_job_engine_save_and_load_keep_every_field() {
     let mut cursor = 0;
     while !engine.snapshot_for_save(&mut cursor, 100, &mut snapshot) {}
     let mut file = Vec::new();
-    encode(&snapshot, &[], &mut file).unwrap();
+    encode(&snapshot, &[], &[], &mut file).unwrap();
     let db = decode(&file[..]).unwrap();
     assert_eq!(db.job_key_problems.count, 0);
     let before = engine.service("backup.x", true).unwrap();

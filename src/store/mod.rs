@@ -2,7 +2,9 @@
 //! atomic saves (temp file, fsync, rename, fsync dir), corrupt files kept
 //! aside, and the saver thread that writes snapshots off the state thread.
 //!
-//! - `format`: the bytes (encode / decode), both ways compatible with 1.x.
+//! - `format`: the bytes (encode / decode), both ways compatible with 1.x;
+//!   `jobkeys` and `policykeys`: the keys after 1.x's (SPEC 14, SPEC 15)
+//!   and the `MAINT` lines of maintenance windows.
 //! - this file: errors, `write_atomic`.
 //! - `startup`: the load that fails closed, corrupt files moved aside and
 //!   the quarantine notices that keep `/status` unhealthy until
@@ -16,6 +18,9 @@ mod format;
 mod jobkeys;
 #[cfg(test)]
 mod jobkeys_tests;
+#[cfg(test)]
+mod policy_tests;
+mod policykeys;
 pub mod s3;
 mod saver;
 mod startup;
@@ -35,6 +40,7 @@ pub use startup::{
 
 use crate::engine::{LoadReport, SkipReason};
 use crate::model::{ServiceRecord, ServiceSnapshot, ViewRecord};
+use crate::policy::window::Window;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -47,10 +53,17 @@ pub struct Database {
     pub services: Vec<ServiceRecord>,
     /// In the order of the file (`ALARM` and `VIEW` lines).
     pub views: Vec<ViewRecord>,
-    /// Non-blank lines of kinds other than `SERV`, `ALARM` and `VIEW`.
+    /// Maintenance windows made through the API (`MAINT` lines, SPEC 15),
+    /// in the order of the file.
+    pub maintenance: Vec<Window>,
+    /// Non-blank lines of kinds other than `SERV`, `ALARM`, `VIEW` and
+    /// `MAINT`.
     pub skipped_lines: usize,
     /// Malformed job keys of `SERV` lines, skipped (the services loaded).
     pub job_key_problems: KeyProblems,
+    /// Malformed alert policy keys (`muted_until`, `alerted_at`) skipped
+    /// (their lines loaded) and `MAINT` lines skipped.
+    pub policy_key_problems: KeyProblems,
 }
 
 /// Why the database could not be read or written.
@@ -189,8 +202,23 @@ pub fn write_atomic(
     path: &Path,
     services: &ServiceSnapshot,
     views: &[ViewRecord],
+    maintenance: &[Window],
 ) -> Result<u64, StoreError> {
-    replace_file(path, ".tmp-", |file| encode(services, views, file))
+    replace_file(path, ".tmp-", |file| {
+        encode(services, views, maintenance, file)
+    })
+}
+
+/// Logs what was skipped of the alert policy's part of the database (one
+/// line, the first few problems named).
+pub fn log_policy_problems(problems: &KeyProblems) {
+    if problems.count > 0 {
+        log::warn!(
+            "database: {} malformed alert policy keys or MAINT lines skipped (the rest loaded): {}",
+            problems.count,
+            problems.samples.join("; ")
+        );
+    }
 }
 
 /// Replaces `path` with what `fill` writes, atomically: a temporary file

@@ -6,6 +6,7 @@
 use super::write_atomic;
 use crate::counters::Counters;
 use crate::model::{ServiceSnapshot, ViewRecord};
+use crate::policy::window::Window;
 use crossbeam_channel::{Receiver, Sender};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -18,6 +19,8 @@ use std::time::Instant;
 pub struct SaveJob {
     pub services: ServiceSnapshot,
     pub views: Vec<ViewRecord>,
+    /// The maintenance windows made through the API (SPEC 15).
+    pub maintenance: Vec<Window>,
     /// Answered once the file is written (or the write failed). An `Err`
     /// holds a message for the user.
     pub done: Option<Sender<Result<SaveReport, String>>>,
@@ -67,7 +70,7 @@ fn run(path: &Path, counters: &Counters, jobs: &Receiver<SaveJob>, mut after_sav
         }
         waiters.extend(job.done.take());
 
-        let result = save(path, counters, &job.services, &job.views);
+        let result = save(path, counters, &job);
         if let Some(line) = failing.note(&result) {
             log::warn!("{line}");
         }
@@ -118,14 +121,10 @@ impl Failing {
     }
 }
 
-fn save(
-    path: &Path,
-    counters: &Counters,
-    services: &ServiceSnapshot,
-    views: &[ViewRecord],
-) -> Result<SaveReport, String> {
+fn save(path: &Path, counters: &Counters, job: &SaveJob) -> Result<SaveReport, String> {
+    let (services, views) = (&job.services, &job.views);
     let start = Instant::now();
-    match write_atomic(path, services, views) {
+    match write_atomic(path, services, views, &job.maintenance) {
         Ok(bytes) => {
             let millis = start.elapsed().as_millis().try_into().unwrap_or(u64::MAX);
             counters.saves.fetch_add(1, Relaxed);

@@ -13,10 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
+pub(super) struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new(test: &str) -> TempDir {
+    pub(super) fn new(test: &str) -> TempDir {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let dir =
@@ -25,7 +25,7 @@ impl TempDir {
         fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
     }
-    fn path(&self, name: &str) -> PathBuf {
+    pub(super) fn path(&self, name: &str) -> PathBuf {
         self.0.join(name)
     }
     fn names(&self) -> Vec<String> {
@@ -58,7 +58,7 @@ pub(super) fn gunzip(bytes: &[u8]) -> String {
 
 pub(super) fn encoded(services: &[ServiceRecord], views: &[ViewRecord]) -> Vec<u8> {
     let mut out = Vec::new();
-    encode(&ServiceSnapshot::from(services), views, &mut out).unwrap();
+    encode(&ServiceSnapshot::from(services), views, &[], &mut out).unwrap();
     out
 }
 
@@ -263,6 +263,11 @@ fn store_writes_1x_line_kinds_and_keys() {
         let mut keys = keys;
         keys.sort();
         if kind == "ALARM" {
+            // An ERROR view adds the alert policy's `alerted_at` (SPEC 15)
+            // after 1.x's keys.
+            let error = obj["state"] == "error";
+            assert_eq!(keys.contains(&"alerted_at"), error, "{line}");
+            keys.retain(|k| *k != "alerted_at");
             assert_eq!(
                 keys,
                 [
@@ -292,7 +297,8 @@ fn store_writes_1x_line_kinds_and_keys() {
     assert_eq!(
         lines[4],
         "ALARM\t{\"name\":\"backup\",\"state\":\"error\",\"incident_nbr\":7,\
-         \"failed_services\":[\"a.with-history_1\"],\"last_state_change\":1700000000123}"
+         \"failed_services\":[\"a.with-history_1\"],\"last_state_change\":1700000000123,\
+         \"alerted_at\":0}"
     );
 }
 
@@ -349,7 +355,11 @@ SERV\t{\"name\":\"old\",\"state\":\"paused\",\"in_views\":[\"v\"],\"timeout\":-2
                 failed_services: vec![],
                 last_state_change: 0,
                 alerts: vec![],
-                alerting: Default::default(),
+                // In ERROR, stored before SPEC 15: its alert went.
+                alerting: crate::policy::ViewAlerting {
+                    alerted_at: 1,
+                    ..Default::default()
+                },
             },
             ViewRecord {
                 name: "m".into(),
@@ -463,14 +473,14 @@ fn store_write_atomic_replaces_and_leaves_no_temp() {
     let path = dir.path("lovebeat.db");
     fs::write(&path, b"old contents").unwrap();
     let (services, views) = sample();
-    let bytes = write_atomic(&path, &ServiceSnapshot::from(&services[..]), &views).unwrap();
+    let bytes = write_atomic(&path, &ServiceSnapshot::from(&services[..]), &views, &[]).unwrap();
     assert_eq!(bytes, fs::metadata(&path).unwrap().len());
     assert_eq!(dir.names(), ["lovebeat.db"]);
     let db = load_or_quarantine(&path, 1).expect("load").into_database();
     assert_eq!((db.services, db.views), (services, views));
 
     // Again, smaller: replaced, not appended.
-    write_atomic(&path, &ServiceSnapshot::default(), &[]).unwrap();
+    write_atomic(&path, &ServiceSnapshot::default(), &[], &[]).unwrap();
     assert_eq!(dir.names(), ["lovebeat.db"]);
     assert_eq!(
         decode(File::open(&path).unwrap()).unwrap(),
@@ -482,7 +492,7 @@ fn store_write_atomic_replaces_and_leaves_no_temp() {
 fn store_write_atomic_errors_name_the_path() {
     let dir = TempDir::new("atomic-err");
     let path = dir.path("no-such-dir").join("lovebeat.db");
-    let err = write_atomic(&path, &ServiceSnapshot::default(), &[]).unwrap_err();
+    let err = write_atomic(&path, &ServiceSnapshot::default(), &[], &[]).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, StoreError::Io { .. }), "{msg}");
     assert!(msg.contains("no-such-dir"), "{msg}");
@@ -503,6 +513,7 @@ fn store_saver_thread_writes_newest_and_answers_all() {
     tx.send(SaveJob {
         services: ServiceSnapshot::from(&[service("first")][..]),
         views: vec![],
+        maintenance: vec![],
         done: Some(done1_tx),
     })
     .unwrap();
@@ -510,6 +521,7 @@ fn store_saver_thread_writes_newest_and_answers_all() {
     tx.send(SaveJob {
         services: ServiceSnapshot::from(&services[..]),
         views: views.clone(),
+        maintenance: vec![],
         done: Some(done2_tx),
     })
     .unwrap();
@@ -537,6 +549,7 @@ fn store_saver_thread_writes_newest_and_answers_all() {
     tx.send(SaveJob {
         services: ServiceSnapshot::from(&services[..]),
         views: views.clone(),
+        maintenance: vec![],
         done: Some(done3_tx),
     })
     .unwrap();
@@ -569,12 +582,14 @@ fn store_saver_reports_failures() {
     tx.send(SaveJob {
         services: ServiceSnapshot::from(&[service("a")][..]),
         views: vec![],
+        maintenance: vec![],
         done: Some(done_tx),
     })
     .unwrap();
     tx.send(SaveJob {
         services: ServiceSnapshot::default(),
         views: vec![],
+        maintenance: vec![],
         done: None,
     })
     .unwrap();
@@ -602,7 +617,7 @@ fn store_measure_one_million_services() {
         .collect();
     let build = t.elapsed();
     let t = Instant::now();
-    let bytes = write_atomic(&path, &ServiceSnapshot::from(&services[..]), &[]).unwrap();
+    let bytes = write_atomic(&path, &ServiceSnapshot::from(&services[..]), &[], &[]).unwrap();
     let write = t.elapsed();
     let t = Instant::now();
     let mut text = 0u64;

@@ -88,7 +88,8 @@ fn measure(what: &str, dir: &Path, total: usize, make: impl Fn(usize) -> Service
         snapshot.push((&record).into());
     }
     let t = Instant::now();
-    let bytes = write_atomic(&path, &snapshot, &[]).unwrap_or_else(|e| super::die(&e.to_string()));
+    let bytes =
+        write_atomic(&path, &snapshot, &[], &[]).unwrap_or_else(|e| super::die(&e.to_string()));
     let save = t.elapsed();
     drop(snapshot);
     let t = Instant::now();
