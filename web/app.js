@@ -32,7 +32,7 @@ function onMessage(m) {
     case 'ADD_SERVICE': case 'UPDATE_SERVICE': services.set(m.service.name, m.service); break;
     case 'REMOVE_SERVICE': services.delete(m.service.name); ui.selected.delete(m.service.name); break;
     case 'ADD_VIEW': case 'UPDATE_VIEW': views.set(m.view.name, m.view); refreshViewsSoon(); break;
-    case 'REMOVE_VIEW': views.delete(m.view.name); break;
+    case 'REMOVE_VIEW': views.delete(m.view.name); refreshViewsSoon(); break;
     default: return;
   }
   schedule();
@@ -72,6 +72,9 @@ function route() {
 async function refreshViews() {
   try {
     const r = await api.views();
+    // The whole list: a view removed while this read was on its way comes
+    // back here, and goes again with the read its REMOVE_VIEW asks for.
+    views.clear();
     for (const v of r.views || []) views.set(v.name, v);
     schedule();
   } catch (_) { /* the websocket's state tells the user */ }
@@ -156,7 +159,8 @@ const handlers = {
     const failed = results.filter((r) => r.status === 'rejected');
     ui.selected.clear(); // an action ends the selection: nothing acts twice by surprise
     if (failed.length) tell(`${failed.length} of ${names.length} failed: ${failed[0].reason.message}`, true);
-    else tell(`${action === 'delete' ? 'Deleted' : action === 'mute' ? 'Muted' : 'Unmuted'} ${serviceCount(names.length)}.`);
+    else if (action === 'mute') tell(`Muted ${serviceCount(names.length)} ${fmt.MUTE_CHOICES.find(([v]) => v === forText)[1]}.`);
+    else tell(`${action === 'delete' ? 'Deleted' : 'Unmuted'} ${serviceCount(names.length)}.`);
     schedule();
   },
 };

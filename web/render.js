@@ -188,7 +188,8 @@ export function toolbar(ui) {
     }),
     h('span.selection', {}, none ? '' : `${ui.selected.size} selected`),
     h('button', { type: 'button', 'data-action': 'mute', disabled: none, onclick: () => ui.onAction('mute') }, 'Mute'),
-    muteFor(ui.muteFor, ui.onMuteFor, 'mute the selected services for'),
+    // "Mute: " shows on phones, where the choice sits on a line of its own.
+    h('label.mutechoice', {}, h('span.mutelabel', {}, 'Mute:'), muteFor(ui.muteFor, ui.onMuteFor, 'mute the selected services for')),
     h('button', { type: 'button', 'data-action': 'unmute', disabled: none, onclick: () => ui.onAction('unmute') }, 'Unmute'),
     h('button.danger', { type: 'button', 'data-action': 'delete', disabled: none, onclick: () => ui.onAction('delete') }, 'Delete'));
 }

@@ -198,6 +198,7 @@ try {
   await poll('web.alpha muted in the API', () => api('api/services/web.alpha').service.state === 'muted');
   const alpha = api('api/services/web.alpha').service;
   assert.ok(alpha.muted_until > Date.now() + 14 * MIN && alpha.muted_until <= Date.now() + 15 * MIN, JSON.stringify(alpha));
+  await poll('the notice says for how long', async () => (await text(page.locator('#notice'))) === 'Muted 1 service for 15 min.');
   const until = row(page, 'web.alpha').locator('.until');
   await poll('muted until shown', async () => saysAt(await text(until), 'muted until ', alpha.muted_until));
   assert.equal(await row(page, 'web.beta').locator('.until').count(), 0);
