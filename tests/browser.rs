@@ -4,7 +4,9 @@
 //! it at `/monitoring/lovebeat/` with the README's location block,
 //! websocket included. `tests/browser/auth.mjs` runs against a server with
 //! an access token (`auth_token` with and without `auth_read`), directly
-//! and through nginx. Screenshots land in `target/test-artifacts/`.
+//! and through nginx. `tests/browser/policy.mjs` drives the alert policy's
+//! parts (SPEC 15: maintenance page, timed mutes, pending and suppressed
+//! views). Screenshots land in `target/test-artifacts/`.
 //! Needs what `.ci/run` installs (chromium, nginx, `npm ci` in
 //! tests/browser); without them these tests fail, saying so.
 
@@ -19,6 +21,29 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const VIEWS: &str = "[[views]]\nname = \"web\"\nincludes = [\"web.*\"]\n";
+/// The views of the policy test: `app` depends on `network`, `slow` waits
+/// an hour before alerting, and a config window covers `nightly`.
+const POLICY_VIEWS: &str = r#"[[views]]
+name = "web"
+includes = ["web.*"]
+[[views]]
+name = "network"
+includes = ["net.*"]
+[[views]]
+name = "app"
+includes = ["app.*"]
+depends_on = ["network"]
+[[views]]
+name = "slow"
+includes = ["slow.*"]
+delay = "1h"
+[[maintenance]]
+views = ["nightly"]
+schedule = "0 3 * * *"
+duration = "1h"
+tz = "UTC"
+comment = "nightly backups"
+"#;
 const NODE_DEADLINE: Duration = Duration::from_secs(240);
 const TOKEN: &str = "browser-test-token-0123456789";
 
@@ -57,8 +82,13 @@ struct Lovebeat {
 
 impl Lovebeat {
     fn start(dir: &Path, http_extra: &str) -> Lovebeat {
+        Lovebeat::start_with(dir, http_extra, VIEWS)
+    }
+
+    /// Like `start`, with `views` (TOML) instead of the `web` view.
+    fn start_with(dir: &Path, http_extra: &str, views: &str) -> Lovebeat {
         let http = "[http]\nlisten = \"127.0.0.1:0\"\n";
-        let config = base_config(dir).replace(http, &format!("{http}{http_extra}")) + VIEWS;
+        let config = base_config(dir).replace(http, &format!("{http}{http_extra}")) + views;
         let first = Server::start_with_config(dir, &config);
         let port = first.http.port();
         let config = config.replace(
@@ -291,6 +321,20 @@ fn dashboard_in_chromium_behind_nginx() {
         "no websocket upgrade in nginx's access log:\n{access}\n{}",
         nginx.error_log()
     );
+}
+
+/// The alert policy in the page: maintenance windows made and deleted from
+/// the form, a view muted for 1 h, a service muted for 15 min, a view
+/// pending its delay and one suppressed by the view it depends on.
+#[test]
+fn alert_policy_in_chromium() {
+    if !tools_present() {
+        return;
+    }
+    let dir = TempDir::new("browser-policy");
+    let mut lovebeat = Lovebeat::start_with(dir.path(), "", POLICY_VIEWS);
+    let url = format!("http://127.0.0.1:{}/", lovebeat.port());
+    run_node("policy.mjs", &url, "policy", &mut lovebeat, &[]);
 }
 
 /// The `[http]` keys of a server with the test token; `read` adds

@@ -26,9 +26,23 @@ async function call(method, path, body, cancellable = true) {
 
 const svc = (name) => 'api/services/' + encodeURIComponent(name);
 
-export const mute = (name) => call('POST', svc(name) + '/mute');
+const view = (name) => 'api/views/' + encodeURIComponent(name);
+/** `forText`: "15m", "1h"... for a timed mute; "" or absent: until unmuted. */
+const muteFor = (forText) => (forText ? '/mute?for=' + encodeURIComponent(forText) : '/mute');
+
+export const mute = (name, forText) => call('POST', svc(name) + muteFor(forText));
 export const unmute = (name) => call('POST', svc(name) + '/unmute');
 export const remove = (name) => call('DELETE', svc(name));
+export const muteView = (name, forText) => call('POST', view(name) + muteFor(forText));
+export const unmuteView = (name) => call('POST', view(name) + '/unmute');
+/** `{"views": [...], "now"}`: the views with their alert policy now (the
+ * websocket sends a view again only when its state changes). */
+export const views = () => call('GET', 'api/views');
+/** `{"maintenance": [...], "now"}`. */
+export const windows = () => call('GET', 'api/maintenance');
+/** `spec`: the keys of POST /api/maintenance; returns `{"id"}`. */
+export const addWindow = (spec) => call('POST', 'api/maintenance', spec);
+export const deleteWindow = (id) => call('DELETE', 'api/maintenance/' + encodeURIComponent(id));
 /** Sets the timeout ("5m", "2h", "auto", "none", seconds) without a beat. */
 export const setTimeout = (name, text) => call('POST', svc(name), { timeout: text, beat: false });
 /** A cheap read before the websocket connects: with `[http] auth_read` it

@@ -1,10 +1,14 @@
 // The dashboard: keeps services and views from the websocket (a SNAPSHOT,
 // then ADD/UPDATE/REMOVE, applied as upserts), routes on the fragment
-// (#/ and #/views/<name>) and re-renders on change.
+// (#/, #/views/<name> and #/maintenance) and re-renders on change. Views
+// are also read over the API now and then: their alert policy (maintenance,
+// suppression) moves without a change of state, which is all the websocket
+// sends a view again for.
 
 import * as api from './api.js';
-import { timeoutInput as formatInput } from './format.js';
+import * as fmt from './format.js';
 import { connect } from './live.js';
+import * as maintenance from './maintenance.js';
 import * as render from './render.js';
 
 const root = window.LOVEBEAT_ROOT || './';
@@ -13,6 +17,7 @@ const views = new Map();
 const ui = {
   now: Date.now(), skew: 0, loaded: false, conn: 'connecting',
   filter: '', selected: new Set(), editing: null, draft: '',
+  muteFor: '', viewMuteFor: '', windows: null, windowsError: '',
 };
 
 function onMessage(m) {
@@ -26,8 +31,8 @@ function onMessage(m) {
       break;
     case 'ADD_SERVICE': case 'UPDATE_SERVICE': services.set(m.service.name, m.service); break;
     case 'REMOVE_SERVICE': services.delete(m.service.name); ui.selected.delete(m.service.name); break;
-    case 'ADD_VIEW': case 'UPDATE_VIEW': views.set(m.view.name, m.view); break;
-    case 'REMOVE_VIEW': views.delete(m.view.name); break;
+    case 'ADD_VIEW': case 'UPDATE_VIEW': views.set(m.view.name, m.view); refreshViewsSoon(); break;
+    case 'REMOVE_VIEW': views.delete(m.view.name); refreshViewsSoon(); break;
     default: return;
   }
   schedule();
@@ -56,8 +61,39 @@ function tell(text, isError) {
 }
 
 function route() {
+  if (/^#\/maintenance\/?$/.test(location.hash)) return { maintenance: true };
   const m = location.hash.match(/^#\/views\/([^/]+)\/?$/);
   return m ? { view: decodeURIComponent(m[1]) } : {};
+}
+
+/** Reads the views with their alert policy (a view in ERROR holds the
+ * alerts of the views that depend on it, a window opens or closes: no
+ * websocket message says so). */
+async function refreshViews() {
+  try {
+    const r = await api.views();
+    // The whole list: a view removed while this read was on its way comes
+    // back here, and goes again with the read its REMOVE_VIEW asks for.
+    views.clear();
+    for (const v of r.views || []) views.set(v.name, v);
+    schedule();
+  } catch (_) { /* the websocket's state tells the user */ }
+}
+
+let refreshTimer = null;
+/** One read for a burst of view changes. */
+function refreshViewsSoon() {
+  if (refreshTimer) return;
+  refreshTimer = setTimeout(() => { refreshTimer = null; refreshViews(); }, 500);
+}
+
+async function loadWindows() {
+  try {
+    const r = await api.windows();
+    ui.windows = r.maintenance || [];
+    ui.windowsError = '';
+  } catch (err) { ui.windowsError = err.message; }
+  schedule();
 }
 
 const handlers = {
@@ -66,7 +102,7 @@ const handlers = {
   onFilter(text) { ui.filter = text; schedule(); },
   onEdit(s) {
     ui.editing = s.name;
-    ui.draft = formatInput(s.timeout, s.auto_model);
+    ui.draft = fmt.timeoutInput(s.timeout, s.auto_model);
     draw();
     const input = document.querySelector('td.timeout.editing input');
     if (input) { input.focus(); input.select(); }
@@ -83,16 +119,48 @@ const handlers = {
       tell(`Timeout of ${name} set to ${text}.`);
     } catch (err) { tell(err.message, true); }
   },
+  onMuteFor(value) { ui.muteFor = value; },
+  onViewMuteFor(value) { ui.viewMuteFor = value; },
+  async onMuteView(name) {
+    try {
+      await api.muteView(name, ui.viewMuteFor);
+      tell(`Alerts of ${name} muted ${fmt.MUTE_CHOICES.find(([v]) => v === ui.viewMuteFor)[1]}.`);
+    } catch (err) { tell(err.message, true); }
+  },
+  async onUnmuteView(name) {
+    try {
+      await api.unmuteView(name);
+      tell(`Alerts of ${name} unmuted.`);
+    } catch (err) { tell(err.message, true); }
+  },
+  async onAddWindow(spec) {
+    try {
+      const r = await api.addWindow(spec);
+      tell(`Maintenance window ${r.id} added.`);
+      loadWindows(); refreshViews();
+      return true;
+    } catch (err) { tell(err.message, true); return false; }
+  },
+  async onDeleteWindow(id) {
+    if (!confirm(`Delete maintenance window ${id}? Alerts it holds go out now.`)) return;
+    try {
+      await api.deleteWindow(id);
+      tell(`Maintenance window ${id} deleted.`);
+    } catch (err) { tell(err.message, true); }
+    loadWindows(); refreshViews();
+  },
   async onAction(action) {
     const names = [...ui.selected];
     if (!names.length) return;
     if (action === 'delete' && !confirm(`Delete ${serviceCount(names.length)}? Their history is lost.`)) return;
-    const call = { mute: api.mute, unmute: api.unmute, delete: api.remove }[action];
+    const forText = ui.muteFor;
+    const call = { mute: (n) => api.mute(n, forText), unmute: api.unmute, delete: api.remove }[action];
     const results = await Promise.allSettled(names.map((n) => call(n)));
     const failed = results.filter((r) => r.status === 'rejected');
     ui.selected.clear(); // an action ends the selection: nothing acts twice by surprise
     if (failed.length) tell(`${failed.length} of ${names.length} failed: ${failed[0].reason.message}`, true);
-    else tell(`${action === 'delete' ? 'Deleted' : action === 'mute' ? 'Muted' : 'Unmuted'} ${serviceCount(names.length)}.`);
+    else if (action === 'mute') tell(`Muted ${serviceCount(names.length)} ${fmt.MUTE_CHOICES.find(([v]) => v === forText)[1]}.`);
+    else tell(`${action === 'delete' ? 'Deleted' : 'Unmuted'} ${serviceCount(names.length)}.`);
     schedule();
   },
 };
@@ -116,6 +184,12 @@ function titleAndIcon(c) {
 
 function draw() {
   pending = false;
+  // An open choice of a mute's length is not redrawn away under the pointer.
+  const focused = document.activeElement;
+  if (focused && focused.matches && focused.matches('select.mutefor')) {
+    setTimeout(schedule, 1000);
+    return;
+  }
   ui.now = Date.now() + ui.skew;
   const all = [...services.values()];
   const c = render.counts(all);
@@ -128,21 +202,27 @@ function draw() {
   const r = route();
   const ctx = { ...ui, ...handlers };
   const failed = render.failing(all);
-  if (r.view !== undefined) {
+  if (r.maintenance) {
+    document.title = `Maintenance · ${document.title}`;
+    const st = { windows: ui.windows, error: ui.windowsError, now: ui.now, onDelete: handlers.onDeleteWindow };
+    // The form keeps what is being typed: only the list is redrawn.
+    if (maintenance.shown(main)) main.querySelector('section.windowlist').replaceWith(maintenance.list(st));
+    else main.replaceChildren(...maintenance.page(st, handlers.onAddWindow, (text) => tell(text, true)));
+  } else if (r.view !== undefined) {
     const v = views.get(r.view);
     const members = render.sortServices(all.filter((s) => (s.views || []).includes(r.view)));
     document.title = `${r.view} · ${document.title}`;
-    main.replaceChildren(render.viewHeader(v, members.length, failed.get(r.view) || []), render.toolbar(ctx),
+    main.replaceChildren(render.viewHeader(v, members.length, failed.get(r.view) || [], ctx), render.toolbar(ctx),
       render.serviceTable(members.filter(matches), ctx));
   } else if (!services.size) {
     // No service yet: the curl command that creates one, and the views the
     // configuration defines already (they exist before their members).
     const vs = [...views.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
-    main.replaceChildren(render.firstRun(api.curlExample()), render.viewList(vs, failed) || '');
+    main.replaceChildren(render.firstRun(api.curlExample()), render.viewList(vs, failed, ui.now) || '');
   } else {
     const list = render.sortServices(all.filter(matches));
     const vs = [...views.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
-    main.replaceChildren(render.viewList(vs, failed) || '',
+    main.replaceChildren(render.viewList(vs, failed, ui.now) || '',
       render.h('section.servicelist', {}, render.h('h2', {}, 'Services'), render.toolbar(ctx), render.serviceTable(list, ctx)));
   }
   // Keep typing in the filter box across redraws.
@@ -161,8 +241,18 @@ function schedule() {
 }
 
 function start() {
-  window.addEventListener('hashchange', () => { ui.selected.clear(); ui.filter = ''; schedule(); });
+  window.addEventListener('hashchange', () => {
+    ui.selected.clear(); ui.filter = '';
+    if (route().maintenance) loadWindows();
+    schedule();
+  });
   setInterval(schedule, 5000); // "3 min ago" keeps moving
+  setInterval(() => { // windows open and close on their own
+    if (!ui.loaded) return;
+    refreshViews();
+    if (route().maintenance) loadWindows();
+  }, 30_000);
+  if (route().maintenance) loadWindows();
   connect(root, onMessage, onState, api.probe);
   schedule();
 }

@@ -129,3 +129,47 @@ export function interval(a) {
   const lo = duration(a.lower * S), hi = duration(a.upper * S);
   return lo === hi ? `every ${lo}` : `every ${lo} – ${hi}`;
 }
+
+/** A moment in the viewer's local time: "14:05" (or "14:05:09" with
+ * `seconds`), with the date in front when it is not today ("30 Nov 14:05"). */
+export function clock(when, now, seconds = false) {
+  const d = new Date(when);
+  const t = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', ...(seconds ? { second: '2-digit' } : {}), hourCycle: 'h23' });
+  const today = new Date(now);
+  if (d.toDateString() === today.toDateString()) return t;
+  const year = d.getFullYear() === today.getFullYear() ? {} : { year: 'numeric' };
+  return `${d.toLocaleDateString([], { day: 'numeric', month: 'short', ...year })} ${t}`;
+}
+
+/** What the alert policy says of a view now (SPEC 15), as short lines with
+ * their kind: pending, muted, maintenance, suppressed. Moments already past
+ * are left out (the record may be older than the page's clock). */
+export function viewPolicy(v, now) {
+  const out = [];
+  if (!v) return out;
+  if (v.pending_until != null && v.pending_until > now) {
+    out.push({ kind: 'pending', text: `pending — alerts at ${clock(v.pending_until, now, true)}`, title: exact(v.pending_until) });
+  }
+  if (v.muted_until != null && v.muted_until > now) {
+    out.push({ kind: 'muted', text: `snoozed until ${clock(v.muted_until, now)}`, title: `alerts muted until ${exact(v.muted_until)}` });
+  } else if (v.muted && v.muted_until == null) {
+    out.push({ kind: 'muted', text: 'muted', title: 'alerts muted until unmuted' });
+  }
+  if (v.maintenance_until != null && v.maintenance_until > now) {
+    out.push({ kind: 'maintenance', text: `in maintenance until ${clock(v.maintenance_until, now)}`, title: `alerts held until ${exact(v.maintenance_until)}` });
+  }
+  if (v.suppressed_by && v.suppressed_by.length) {
+    out.push({ kind: 'suppressed', text: `suppressed by ${v.suppressed_by.join(', ')}`, title: 'alerts held while the views it depends on are in error' });
+  }
+  return out;
+}
+
+/** A timed mute of a service: "muted until 14:05", or "". */
+export function mutedUntil(s, now) {
+  return s.state === 'muted' && s.muted_until != null && s.muted_until > now ? `muted until ${clock(s.muted_until, now)}` : '';
+}
+
+/** The choices of a mute's length: the `for` of the API ("" until unmuted). */
+export const MUTE_CHOICES = [
+  ['', 'until unmuted'], ['15m', 'for 15 min'], ['1h', 'for 1 h'], ['4h', 'for 4 h'], ['1d', 'for 1 day'],
+];

@@ -90,20 +90,39 @@ export function failing(services) {
   return out;
 }
 
-function viewCard(v, failed) {
+/** The alert policy's word on a view (pending, snoozed, in maintenance,
+ * suppressed), one small badge each; null when it has none. */
+export function policyBadges(v, now) {
+  const lines = fmt.viewPolicy(v, now);
+  if (!lines.length) return null;
+  return h('span.policy', {}, lines.map((l) => h('span.pol.' + l.kind, { 'data-policy': l.kind, title: l.title }, l.text)));
+}
+
+function viewCard(v, failed, now) {
   return h('li.view.' + v.state, { 'data-view': v.name, 'data-state': v.state },
     h('a', { href: '#/views/' + encodeURIComponent(v.name) },
       badge(v.state),
       h('span.name', {}, v.name),
       h('span.incident', { title: 'incident number' }, incidentText(v.incident_number)),
-      failed.length ? h('span.failed', { 'data-failing': failed.length }, `${failed.length} failing`) : null));
+      failed.length ? h('span.failed', { 'data-failing': failed.length }, `${failed.length} failing`) : null,
+      policyBadges(v, now)));
 }
 
 /** The view cards; `failed` is `failing(services)`. */
-export function viewList(views, failed) {
+export function viewList(views, failed, now) {
   if (!views.length) return null;
   return h('section.views', {}, h('h2', {}, 'Views'),
-    h('ul.viewlist', {}, views.map((v) => viewCard(v, failed.get(v.name) || []))));
+    h('ul.viewlist', {}, views.map((v) => viewCard(v, failed.get(v.name) || [], now))));
+}
+
+/** The length of the next mute: a select of `fmt.MUTE_CHOICES`. */
+export function muteFor(value, onchange, label) {
+  return h('select.mutefor', { 'aria-label': label, onchange: (e) => onchange(e.target.value) },
+    fmt.MUTE_CHOICES.map(([v, text]) => {
+      const o = h('option', { value: v }, text);
+      o.selected = v === value;
+      return o;
+    }));
 }
 
 /** Rows drawn at most; the filter finds the rest (keeps big setups fast). */
@@ -131,7 +150,8 @@ export function serviceTable(list, ui) {
         type: 'checkbox', 'aria-label': `select ${s.name}`, checked: ui.selected.has(s.name),
         onchange: (e) => ui.onSelect(s.name, e.target.checked),
       })),
-      h('td.statecell', {}, badge(s.state), why ? h('span.reason', { 'data-reason': s.reason }, why) : null),
+      h('td.statecell', {}, badge(s.state), why ? h('span.reason', { 'data-reason': s.reason }, why) : null,
+        fmt.mutedUntil(s, ui.now) ? h('span.until', { title: fmt.exact(s.muted_until) }, fmt.mutedUntil(s, ui.now)) : null),
       h('td.name', {}, s.name),
       timeoutCell,
       h('td.lastbeat', { title: fmt.exact(s.last_beat) }, fmt.ago(s.last_beat, ui.now)),
@@ -168,6 +188,8 @@ export function toolbar(ui) {
     }),
     h('span.selection', {}, none ? '' : `${ui.selected.size} selected`),
     h('button', { type: 'button', 'data-action': 'mute', disabled: none, onclick: () => ui.onAction('mute') }, 'Mute'),
+    // "Mute: " shows on phones, where the choice sits on a line of its own.
+    h('label.mutechoice', {}, h('span.mutelabel', {}, 'Mute:'), muteFor(ui.muteFor, ui.onMuteFor, 'mute the selected services for')),
     h('button', { type: 'button', 'data-action': 'unmute', disabled: none, onclick: () => ui.onAction('unmute') }, 'Unmute'),
     h('button.danger', { type: 'button', 'data-action': 'delete', disabled: none, onclick: () => ui.onAction('delete') }, 'Delete'));
 }
@@ -181,13 +203,21 @@ export function firstRun(curl) {
       'Use "auto" as the timeout to let Lovebeat learn the interval.'));
 }
 
-/** A view's page head; `failed` are the names of its members in ERROR. */
-export function viewHeader(v, memberCount, failed) {
+/** A view's page head; `failed` are the names of its members in ERROR;
+ * `ui` has `now`, `viewMuteFor` and the view's mute callbacks. */
+export function viewHeader(v, memberCount, failed, ui) {
   if (!v) return h('section.viewhead', {}, h('a.back', { href: '#/' }, '← all services'), h('h1', {}, 'No such view'));
+  const muted = v.muted && !(v.muted_until != null && v.muted_until <= ui.now);
   return h('section.viewhead', { 'data-view-page': v.name },
     h('a.back', { href: '#/' }, '← all services'),
     h('h1', {}, badge(v.state), ' ', h('span.name', {}, v.name)),
     h('p.meta', {},
       `${incidentText(v.incident_number)} · ${memberCount} member${memberCount === 1 ? '' : 's'}`,
-      failed.length ? ` · failing: ${failed.join(', ')}` : ''));
+      failed.length ? ` · failing: ${failed.join(', ')}` : ''),
+    policyBadges(v, ui.now),
+    h('div.viewmute', {},
+      h('span.what', {}, 'Alerts of this view:'),
+      h('button', { type: 'button', 'data-action': 'mute-view', onclick: () => ui.onMuteView(v.name) }, 'Mute'),
+      muteFor(ui.viewMuteFor, ui.onViewMuteFor, 'mute this view for'),
+      h('button', { type: 'button', 'data-action': 'unmute-view', disabled: !muted, onclick: () => ui.onUnmuteView(v.name) }, 'Unmute')));
 }

@@ -58,6 +58,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../web/live.js"),
     },
     Asset {
+        name: "maintenance.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/maintenance.js"),
+    },
+    Asset {
         name: "render.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../web/render.js"),
