@@ -10,6 +10,7 @@
 //! [`History`]. [`send_now`] runs the same attempts and retries on the
 //! caller's thread (`lovebeat -test-alert`).
 
+use super::channel::{Ctx, CHANNELS};
 use super::history::{Delivery, History, Outcome};
 use super::plan::{Job, Kind};
 use super::{mail, mailgun, script, slack, webhook, AlertSettings};
@@ -59,7 +60,12 @@ impl Default for Tuning {
 #[derive(Debug)]
 pub enum DeliveryError {
     /// The receiver answered with an HTTP error status.
-    Status { status: u16, body: String },
+    Status {
+        status: u16,
+        body: String,
+        /// The receiver's `Retry-After` (seconds form), when it sent one.
+        retry_after: Option<Duration>,
+    },
     /// No usable answer: connection refused, timeout, TLS, bad URL...
     Http(String),
     /// The SMTP exchange failed; `permanent` for 5xx replies.
@@ -88,13 +94,75 @@ impl DeliveryError {
     }
 }
 
+impl DeliveryError {
+    /// The same error with every secret in its texts replaced by `***`
+    /// (a URL with a token in an HTTP error, a key echoed by a receiver).
+    pub fn scrubbed(self, secrets: &[String]) -> DeliveryError {
+        let clean = |text: String| scrub(&text, secrets);
+        match self {
+            DeliveryError::Status {
+                status,
+                body,
+                retry_after,
+            } => DeliveryError::Status {
+                status,
+                body: clean(body),
+                retry_after,
+            },
+            DeliveryError::Http(m) => DeliveryError::Http(clean(m)),
+            DeliveryError::Smtp { message, permanent } => DeliveryError::Smtp {
+                message: clean(message),
+                permanent,
+            },
+            DeliveryError::BadMessage(m) => DeliveryError::BadMessage(clean(m)),
+            DeliveryError::NotConfigured(m) => DeliveryError::NotConfigured(clean(m)),
+            DeliveryError::Script(m) => DeliveryError::Script(clean(m)),
+        }
+    }
+
+    /// How long the receiver asked us to wait before the next attempt.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            DeliveryError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// `text` with each of `secrets` (and its percent-encoded form) replaced
+/// by `***`.
+pub fn scrub(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        out = out.replace(secret.as_str(), "***");
+        let encoded = percent_encode(secret);
+        if encoded != *secret {
+            out = out.replace(encoded.as_str(), "***");
+        }
+    }
+    out
+}
+
+/// Every byte but unreserved ones as `%XX` (how a secret appears in a URL).
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 impl fmt::Display for DeliveryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DeliveryError::Status { status, body } if body.is_empty() => {
+            DeliveryError::Status { status, body, .. } if body.is_empty() => {
                 write!(f, "the receiver answered HTTP {status}")
             }
-            DeliveryError::Status { status, body } => {
+            DeliveryError::Status { status, body, .. } => {
                 write!(f, "the receiver answered HTTP {status}: {body}")
             }
             DeliveryError::Http(m) => write!(f, "HTTP request failed: {m}"),
@@ -104,6 +172,14 @@ impl fmt::Display for DeliveryError {
             DeliveryError::Script(m) => f.write_str(m),
         }
     }
+}
+
+/// True unless the receiver asked for a wait longer than one attempt's
+/// budget (`attempt_timeout`, 10 s): such a wait is not honoured by
+/// sleeping a worker; the delivery fails now, logged with the answer.
+fn within_budget(e: &DeliveryError, tuning: &Tuning) -> bool {
+    e.retry_after()
+        .is_none_or(|wait| wait <= tuning.attempt_timeout)
 }
 
 /// Where order matters: the deliveries of one view's transitions by one
@@ -347,8 +423,12 @@ impl Shared {
         let result = loop {
             match self.attempt(job) {
                 Ok(()) => break Ok(()),
-                Err(e) if e.retryable() && attempt < attempts => {
-                    let pause = tuning.backoff[attempt - 1];
+                Err(e) if e.retryable() && attempt < attempts && within_budget(&e, tuning) => {
+                    // A receiver's Retry-After (429, 503) wins over our
+                    // backoff when longer; one beyond the budget ends the
+                    // retries (see `within_budget`).
+                    let pause =
+                        tuning.backoff[attempt - 1].max(e.retry_after().unwrap_or_default());
                     log::warn!(
                         "alert {} ({} to {}) for view {}: attempt {attempt} of {attempts} failed ({e}); retrying in {:?}",
                         job.alert,
@@ -410,6 +490,21 @@ impl Shared {
             Kind::Slack { channel } => slack::send(&self.agent, &s.slack, channel, message),
             Kind::Webhook { url } => webhook::send(&self.agent, url, message),
             Kind::Script { path } => script::run(path, message, timeout),
+            Kind::Channel { index, target } => {
+                let Some(channel) = CHANNELS.get(*index) else {
+                    return Err(DeliveryError::NotConfigured(format!(
+                        "no alert channel number {index}"
+                    )));
+                };
+                let ctx = Ctx {
+                    agent: &self.agent,
+                    settings: s,
+                    alert: &job.alert,
+                    timeout,
+                };
+                (channel.send)(&ctx, target, message)
+                    .map_err(|e| e.scrubbed(&(channel.secrets)(&ctx, target)))
+            }
         }
     }
 }

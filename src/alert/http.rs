@@ -25,7 +25,24 @@ pub fn post(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Result<(), DeliveryError> {
-    let mut request = agent.post(url);
+    send(agent, "POST", url, headers, body)
+}
+
+/// Sends `body` with `method` (POST, PUT, PATCH; anything else as POST)
+/// and `headers`; a 2xx answer is success, an error status comes back with
+/// the start of the answer and its `Retry-After`.
+pub fn send(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<(), DeliveryError> {
+    let mut request = match method.to_ascii_uppercase().as_str() {
+        "PUT" => agent.put(url),
+        "PATCH" => agent.patch(url),
+        _ => agent.post(url),
+    };
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -36,6 +53,11 @@ pub fn post(
     if (200..300).contains(&status) {
         return Ok(());
     }
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(retry_after_seconds);
     let text = response
         .body_mut()
         .with_config()
@@ -43,5 +65,15 @@ pub fn post(
         .read_to_string()
         .unwrap_or_default();
     let text: String = text.trim().chars().take(ERROR_BODY_LIMIT).collect();
-    Err(DeliveryError::Status { status, body: text })
+    Err(DeliveryError::Status {
+        status,
+        body: text,
+        retry_after,
+    })
+}
+
+/// `Retry-After` in its seconds form (the HTTP-date form is rare from
+/// APIs; it is ignored and our backoff applies).
+fn retry_after_seconds(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }

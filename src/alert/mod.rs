@@ -23,15 +23,26 @@
 //! is recorded in the shared [`History`] (`GET /api/alerts/history`);
 //! `test_alert` is `lovebeat -test-alert NAME`.
 
+pub(crate) mod channel;
+mod discord;
 pub(crate) mod dispatch;
 mod failure;
+mod gotify;
 pub mod history;
 mod http;
 mod mail;
 mod mailgun;
+mod matrix;
+mod ntfy;
+mod opsgenie;
+mod pagerduty;
 pub mod plan;
+mod pushover;
 mod script;
 mod slack;
+mod teams;
+mod telegram;
+mod template;
 pub mod test_alert;
 #[cfg(test)]
 mod tests;
@@ -42,7 +53,7 @@ mod webhook;
 pub use dispatch::{DeliveryError, Tuning};
 pub use history::History;
 
-use crate::config::{AlertConfig, Config, Mail, Mailgun, Slack};
+use crate::config::{AlertConfig, ChannelAccounts, Config, Mail, Mailgun, Slack};
 use crate::counters::Counters;
 use crate::events::{Interest, Limit, Subscription};
 use crate::state::StateHandle;
@@ -75,6 +86,8 @@ pub struct AlertSettings {
     pub mail: Mail,
     pub mailgun: Mailgun,
     pub slack: Slack,
+    /// `[telegram]`, `[pagerduty]`, `[opsgenie]`, `[pushover]`, `[matrix]`.
+    pub accounts: ChannelAccounts,
     pub alerts: BTreeMap<String, AlertConfig>,
     pub tuning: Tuning,
 }
@@ -86,6 +99,13 @@ impl AlertSettings {
             mail: config.mail.clone(),
             mailgun: config.mailgun.clone(),
             slack: config.slack.clone(),
+            accounts: ChannelAccounts {
+                telegram: config.telegram.clone(),
+                pagerduty: config.pagerduty.clone(),
+                opsgenie: config.opsgenie.clone(),
+                pushover: config.pushover.clone(),
+                matrix: config.matrix.clone(),
+            },
             alerts: config.alerts.clone(),
             tuning: Tuning::default(),
         }
@@ -108,6 +128,14 @@ impl AlertSettings {
                 out.push(format!(
                     "alert `{name}` sends mail through Mailgun but [mailgun] api_key is empty"
                 ));
+            }
+            for channel in channel::CHANNELS {
+                if (channel.targets)(alert).is_empty() {
+                    continue;
+                }
+                if let Some(problem) = (channel.problem)(self, alert) {
+                    out.push(format!("alert `{name}` ({}): {problem}", channel.name));
+                }
             }
         }
         out

@@ -153,6 +153,12 @@ pub enum Kind {
     Script {
         path: String,
     },
+    /// A SPEC 16 channel: `channel::CHANNELS[index]`, to `target` (the
+    /// value of its key: a topic URL, a chat id, a routing key...).
+    Channel {
+        index: usize,
+        target: String,
+    },
 }
 
 impl Kind {
@@ -164,6 +170,9 @@ impl Kind {
             Kind::Slack { .. } => "slack",
             Kind::Webhook { .. } => "webhook",
             Kind::Script { .. } => "script",
+            Kind::Channel { index, .. } => super::channel::CHANNELS
+                .get(*index)
+                .map_or("channel", |c| c.name),
         }
     }
 
@@ -174,6 +183,9 @@ impl Kind {
             Kind::Slack { channel } => channel.clone(),
             Kind::Webhook { url } => url.clone(),
             Kind::Script { path } => path.clone(),
+            Kind::Channel { index, target } => super::channel::CHANNELS
+                .get(*index)
+                .map_or_else(|| "…".to_string(), |c| (c.shown)(target)),
         }
     }
 
@@ -287,6 +299,11 @@ pub fn jobs(
             push(Kind::Script {
                 path: alert.script.trim().to_string(),
             });
+        }
+        for (index, channel) in super::channel::CHANNELS.iter().enumerate() {
+            for target in (channel.targets)(alert) {
+                push(Kind::Channel { index, target });
+            }
         }
     }
     jobs

@@ -20,7 +20,7 @@ pub(super) fn settings() -> AlertSettings {
             webhook: "http://127.0.0.1:9/hook".into(),
             slack_channel: "#ops".into(),
             script: "/bin/true".into(),
-            repeat: None,
+            ..Default::default()
         },
     );
     s.alerts.insert(
@@ -429,6 +429,7 @@ fn which_failures_are_retried() {
     let status = |status| DeliveryError::Status {
         status,
         body: String::new(),
+        retry_after: None,
     };
     assert!(status(500).retryable() && status(503).retryable() && status(429).retryable());
     assert!(!status(400).retryable() && !status(404).retryable());

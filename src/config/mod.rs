@@ -16,6 +16,7 @@
 
 #[cfg(test)]
 mod auth_tests;
+mod channels;
 mod error;
 mod load;
 mod policy;
@@ -28,6 +29,9 @@ mod services_tests;
 mod tests;
 mod validate;
 
+pub use channels::{
+    ChannelAccounts, HttpTemplate, Matrix, Opsgenie, PagerDuty, Pushover, Telegram,
+};
 pub use error::ConfigError;
 pub use load::{load, load_with_defaults, Source};
 pub use policy::{MaintenanceConfig, MAX_DELAY_MS, MIN_REPEAT_MS};
@@ -68,6 +72,11 @@ pub struct Config {
     pub mail: Mail,
     pub mailgun: Mailgun,
     pub slack: Slack,
+    pub telegram: Telegram,
+    pub pagerduty: PagerDuty,
+    pub opsgenie: Opsgenie,
+    pub pushover: Pushover,
+    pub matrix: Matrix,
     pub metrics: Metrics,
     pub eventlog: EventLog,
     pub notify: Vec<Notify>,
@@ -341,6 +350,28 @@ pub struct AlertConfig {
     pub webhook: String,
     pub slack_channel: String,
     pub script: String,
+    /// SPEC 16 channels: an ntfy topic URL, with an optional access token.
+    pub ntfy: String,
+    pub ntfy_token: String,
+    /// A Telegram chat id (`[telegram] bot_token` sends).
+    pub telegram: String,
+    /// A PagerDuty Events API v2 routing key.
+    pub pagerduty: String,
+    /// An Opsgenie API key.
+    pub opsgenie: String,
+    /// A Discord webhook URL.
+    pub discord: String,
+    /// A Microsoft Teams workflow webhook URL.
+    pub teams: String,
+    /// A Pushover user (or group) key (`[pushover] token` sends).
+    pub pushover: String,
+    /// A Gotify server URL and its application token.
+    pub gotify: String,
+    pub gotify_token: String,
+    /// A Matrix room id (`[matrix]` homeserver and access token send).
+    pub matrix: String,
+    /// A templated request.
+    pub http: Option<HttpTemplate>,
     /// While the view stays in ERROR, send again every interval (SPEC 15);
     /// `None` or `"none"` = no reminders.
     pub repeat: Option<DurationValue>,
@@ -393,6 +424,11 @@ struct RawConfig {
     mail: Mail,
     mailgun: Mailgun,
     slack: Slack,
+    telegram: Telegram,
+    pagerduty: PagerDuty,
+    opsgenie: Opsgenie,
+    pushover: Pushover,
+    matrix: Matrix,
     metrics: Metrics,
     eventlog: EventLog,
     notify: Vec<Notify>,
@@ -421,6 +457,11 @@ impl From<RawConfig> for Config {
             mail: raw.mail,
             mailgun: raw.mailgun,
             slack: raw.slack,
+            telegram: raw.telegram,
+            pagerduty: raw.pagerduty,
+            opsgenie: raw.opsgenie,
+            pushover: raw.pushover,
+            matrix: raw.matrix,
             metrics: raw.metrics,
             eventlog: raw.eventlog,
             notify: raw.notify,

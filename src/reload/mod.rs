@@ -239,6 +239,11 @@ fn keep_alerts(effective: &mut Config, running: &Config) {
     effective.mail = running.mail.clone();
     effective.mailgun = running.mailgun.clone();
     effective.slack = running.slack.clone();
+    effective.telegram = running.telegram.clone();
+    effective.pagerduty = running.pagerduty.clone();
+    effective.opsgenie = running.opsgenie.clone();
+    effective.pushover = running.pushover.clone();
+    effective.matrix = running.matrix.clone();
     effective.general.public_url = running.general.public_url.clone();
 }
 

@@ -313,6 +313,18 @@ fn alerts_change(old: &Config, new: &Config) -> Vec<String> {
     if old.slack != new.slack {
         out.push("[slack] changed".into());
     }
+    let tables = [
+        ("[telegram]", old.telegram != new.telegram),
+        ("[pagerduty]", old.pagerduty != new.pagerduty),
+        ("[opsgenie]", old.opsgenie != new.opsgenie),
+        ("[pushover]", old.pushover != new.pushover),
+        ("[matrix]", old.matrix != new.matrix),
+    ];
+    for (table, changed) in tables {
+        if changed {
+            out.push(format!("{table} changed"));
+        }
+    }
     if old.general.public_url != new.general.public_url {
         out.push(format!(
             "public_url {:?} -> {:?}",

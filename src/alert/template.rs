@@ -1,0 +1,26 @@
+//! SPEC 16: `http`. (Scaffold: the request is built in its own change,
+//! quoting the provider's documentation here.)
+
+use super::channel::{self, Channel, Ctx};
+use super::plan::Message;
+use super::DeliveryError;
+
+pub static CHANNEL: Channel = Channel {
+    name: "template",
+    targets: |a| {
+        a.http
+            .as_ref()
+            .map(|h| vec![h.url.trim().to_string()])
+            .unwrap_or_default()
+    },
+    send,
+    shown: channel::url_origin,
+    secrets: |_, t| channel::nonempty(&[t]),
+    problem: |_, _| None,
+};
+
+fn send(_ctx: &Ctx, _target: &str, _message: &Message) -> Result<(), DeliveryError> {
+    Err(DeliveryError::NotConfigured(
+        "the template channel is not built yet".into(),
+    ))
+}
