@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug)]
 pub struct Received {
@@ -18,7 +18,30 @@ pub struct Received {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// When its head had been read.
+    pub at: Instant,
 }
+
+/// A full answer: status, extra headers, body.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn status(status: u16) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: "ok".into(),
+        }
+    }
+}
+
+/// Chooses the whole answer for the `n`th (1-based) request to `path`.
+pub type Replies = dyn Fn(&str, usize) -> Reply + Send + Sync;
 
 impl Received {
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -79,11 +102,16 @@ pub struct Receiver {
 impl Receiver {
     /// Answers every request with `answer(path, n)`.
     pub fn start(answer: Box<Answer>) -> Receiver {
+        Receiver::start_with(Box::new(move |path, n| Reply::status(answer(path, n))))
+    }
+
+    /// Answers every request with the whole `reply(path, n)`.
+    pub fn start_with(answer: Box<Replies>) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind receiver");
         let addr = listener.local_addr().expect("receiver addr");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let connections = Arc::new(AtomicUsize::new(0));
-        let answer: Arc<Answer> = Arc::from(answer);
+        let answer: Arc<Replies> = Arc::from(answer);
         let (reqs, conns) = (Arc::clone(&requests), Arc::clone(&connections));
         std::thread::spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
@@ -145,7 +173,7 @@ impl Receiver {
     }
 }
 
-fn serve(mut stream: TcpStream, requests: &Mutex<Vec<Received>>, answer: &Answer) {
+fn serve(mut stream: TcpStream, requests: &Mutex<Vec<Received>>, answer: &Replies) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut data = Vec::new();
     let mut chunk = [0u8; 4096];
@@ -158,6 +186,7 @@ fn serve(mut stream: TcpStream, requests: &Mutex<Vec<Received>>, answer: &Answer
             Ok(n) => data.extend_from_slice(&chunk[..n]),
         }
     };
+    let at = Instant::now();
     let head = String::from_utf8_lossy(&data[..head_end]).into_owned();
     let mut lines = head.split("\r\n");
     let mut first = lines.next().unwrap_or("").split_whitespace();
@@ -188,12 +217,20 @@ fn serve(mut stream: TcpStream, requests: &Mutex<Vec<Received>>, answer: &Answer
             path: path.clone(),
             headers,
             body,
+            at,
         });
         all.iter().filter(|r| r.path == path).count()
     };
-    let status = answer(&path, n);
-    let reply = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+    let reply = answer(&path, n);
+    let mut out = format!(
+        "HTTP/1.1 {} X\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n",
+        reply.status,
+        reply.body.len()
     );
-    let _ = stream.write_all(reply.as_bytes());
+    for (name, value) in &reply.headers {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str("\r\n");
+    out.push_str(&reply.body);
+    let _ = stream.write_all(out.as_bytes());
 }
