@@ -9,9 +9,10 @@ mod common;
 #[path = "support/receiver.rs"]
 mod receiver;
 
-use common::{wait_until, Server, TempDir};
+use common::{wait_until, Server, TempDir, BIN};
 use receiver::{Received, Receiver};
 use serde_json::json;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -219,4 +220,47 @@ fn a_refused_event_is_not_retried_a_rate_limited_one_is_and_errors_hide_the_keys
     for secret in [ROUTING_KEY, GENIE_KEY, "S3cretSig"] {
         assert!(!log.contains(secret), "{secret} in the log:\n{log}");
     }
+}
+
+#[test]
+fn test_alert_triggers_each_channel_once_and_prints_no_secret() {
+    let rx = Receiver::start(Box::new(|_, _| 202));
+    let dir = TempDir::new("chan-oncall-test");
+    let file = dir.path().join("lovebeat.toml");
+    std::fs::write(
+        &file,
+        format!("{}{}", common::base_config(dir.path()), config(&rx, "")),
+    )
+    .expect("write config");
+    let out = Command::new(BIN)
+        .arg("-config")
+        .arg(&file)
+        .arg("-test-alert")
+        .arg("oncall")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run lovebeat -test-alert");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(
+        stdout,
+        format!(
+            "pagerduty …AbCd sent\nopsgenie …c889 sent\nteams http://{}/… sent\n",
+            rx.addr
+        )
+    );
+    for secret in [ROUTING_KEY, GENIE_KEY, "S3cretSig"] {
+        assert!(!stdout.contains(secret) && !stderr.contains(secret));
+    }
+    let pd = rx.requests("/v2/enqueue");
+    assert_eq!(pd.len(), 1);
+    let e = pd[0].json();
+    assert_eq!(e["event_action"], "trigger");
+    assert_eq!(e["dedup_key"], "lovebeat:lovebeat-test:0");
+    assert_eq!(
+        rx.requests("/v2/alerts")[0].json()["alias"],
+        "lovebeat:lovebeat-test:0"
+    );
+    assert_eq!(rx.requests(TEAMS_PATH).len(), 1);
 }
