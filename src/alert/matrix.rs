@@ -255,4 +255,29 @@ mod tests {
         assert!(b.len() <= MAX_BODY + 20, "{}", b.len());
         assert!(b.ends_with("… (cut)"));
     }
+
+    #[test]
+    fn the_room_is_shown_the_access_token_is_the_secret_and_gaps_are_warned() {
+        let mut settings = super::super::AlertSettings::default();
+        let alert = crate::config::AlertConfig {
+            matrix: "!r:x".into(),
+            ..Default::default()
+        };
+        assert_eq!((CHANNEL.shown)("!r:x"), "!r:x");
+        let p = (CHANNEL.problem)(&settings, &alert).unwrap_or_default();
+        assert!(p.contains("homeserver is empty"), "{p}");
+        settings.accounts.matrix.homeserver = "https://m.x".into();
+        let p = (CHANNEL.problem)(&settings, &alert).unwrap_or_default();
+        assert!(p.contains("access_token is empty"), "{p}");
+        settings.accounts.matrix.access_token = "syt_SeCrEt".into();
+        assert_eq!((CHANNEL.problem)(&settings, &alert), None);
+        let agent = super::super::http::agent(std::time::Duration::from_secs(1));
+        let ctx = Ctx {
+            agent: &agent,
+            settings: &settings,
+            alert: "ops",
+            timeout: std::time::Duration::from_secs(1),
+        };
+        assert_eq!((CHANNEL.secrets)(&ctx, "!r:x"), vec!["syt_SeCrEt"]);
+    }
 }

@@ -300,4 +300,27 @@ mod tests {
         assert_eq!(t.matches("• ").count(), 10);
         assert!(!t.contains("more"));
     }
+
+    #[test]
+    fn the_chat_id_is_shown_the_bot_token_is_the_secret_and_its_absence_warned() {
+        let mut settings = super::super::AlertSettings::default();
+        let alert = crate::config::AlertConfig {
+            telegram: " -100200 ".into(),
+            ..Default::default()
+        };
+        assert_eq!((CHANNEL.targets)(&alert), vec!["-100200"]);
+        assert_eq!((CHANNEL.shown)("-100200"), "-100200");
+        let p = (CHANNEL.problem)(&settings, &alert).unwrap_or_default();
+        assert!(p.contains("bot_token is empty"), "{p}");
+        settings.accounts.telegram.bot_token = "123:SeCrEt".into();
+        assert_eq!((CHANNEL.problem)(&settings, &alert), None);
+        let agent = super::super::http::agent(std::time::Duration::from_secs(1));
+        let ctx = Ctx {
+            agent: &agent,
+            settings: &settings,
+            alert: "ops",
+            timeout: std::time::Duration::from_secs(1),
+        };
+        assert_eq!((CHANNEL.secrets)(&ctx, "-100200"), vec!["123:SeCrEt"]);
+    }
 }
