@@ -11,7 +11,10 @@ mod receiver;
 
 use common::{wait_until, Server, TempDir, BIN};
 use receiver::{Received, Receiver};
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -29,6 +32,11 @@ const ROOM_PATH: &str = "/_matrix/client/v3/rooms/%21room%3Alb.test/send/m.room.
 /// The channels' config, each pointed at its receiver, through alert
 /// `ops` of view `web`.
 fn config(tg: &Receiver, mx: &Receiver, hook: &Receiver) -> String {
+    config_at(&tg.url(""), &mx.url(""), &hook.url(""))
+}
+
+/// [`config`] with the receivers' base URLs (`http://127.0.0.1:port`).
+fn config_at(tg: &str, mx: &str, hook: &str) -> String {
     let body = r#"{"view": "{{view}}", "state": "{{state}}", "previous": "{{previous_state}}", "incident": {{incident}}, "failed": "{{failed_services}}", "reasons": "{{reasons}}", "url": "{{url}}"}"#;
     format!(
         "[general]\npublic_url = \"http://lb.test/\"\n\
@@ -37,9 +45,9 @@ fn config(tg: &Receiver, mx: &Receiver, hook: &Receiver) -> String {
          [[views]]\nname = \"web\"\npattern = \"web.*\"\nalerts = [\"ops\"]\n\
          [alerts.ops]\ntelegram = \"{CHAT}\"\nmatrix = \"{ROOM}\"\n\
          http = {{ url = \"{}\", method = \"PUT\", headers = {{ Authorization = \"{HEADER_SECRET}\", X-Source = \"lb\" }}, body = '{body}' }}\n",
-        tg.url(""),
-        mx.url(""),
-        hook.url(&format!("/hook?token={HOOK_TOKEN}")),
+        tg,
+        mx,
+        format!("{hook}/hook?token={HOOK_TOKEN}"),
     )
 }
 
@@ -284,5 +292,108 @@ fn test_alert_sends_through_telegram_matrix_and_the_template() {
     assert_eq!(hook.all()[0].json()["view"], "lovebeat-test");
     for secret in SECRETS {
         assert!(!text.contains(secret), "{secret} in:\n{text}");
+    }
+}
+
+/// A peer answering the n-th request (1-based) with `answers[n - 1]` (the
+/// last one again beyond), a whole raw HTTP response: for the headers and
+/// bodies real providers send (`Retry-After`, their JSON error text),
+/// which `Receiver` does not. Returns its address and the request count.
+fn canned(answers: Vec<String>) -> (std::net::SocketAddr, std::sync::Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&count);
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let mut data = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // The head, then the body by Content-Length.
+            let head_end = loop {
+                if let Some(p) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break Some(p);
+                }
+                match stream.read(&mut chunk) {
+                    Ok(0) | Err(_) => break None,
+                    Ok(n) => data.extend_from_slice(&chunk[..n]),
+                }
+            };
+            let Some(head_end) = head_end else { continue };
+            let head = String::from_utf8_lossy(&data[..head_end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while data.len() < head_end + 4 + length {
+                match stream.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => data.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let n = seen.fetch_add(1, Ordering::SeqCst);
+            let answer = &answers[n.min(answers.len() - 1)];
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    (addr, count)
+}
+
+fn answer(status: &str, extra: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn a_429_retry_after_is_honoured_and_a_400_is_logged_with_the_providers_text_scrubbed() {
+    // Telegram: first "Too Many Requests" with Retry-After: 3, then OK.
+    let (tg, tg_count) = canned(vec![
+        answer(
+            "429 Too Many Requests",
+            "Retry-After: 3\r\n",
+            r#"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 3","parameters":{"retry_after":3}}"#,
+        ),
+        answer("200 OK", "", r#"{"ok":true,"result":{}}"#),
+    ]);
+    // Matrix: a 400 that echoes the token (it must not reach the log).
+    let (mx, mx_count) = canned(vec![answer(
+        "400 Bad Request",
+        "",
+        &format!(r#"{{"errcode":"M_UNKNOWN","error":"bad token {ACCESS_TOKEN}"}}"#),
+    )]);
+    let hook = Receiver::start(Box::new(|_, _| 200));
+    let dir = TempDir::new("chan-chat-429");
+    let config = config_at(
+        &format!("http://{tg}"),
+        &format!("http://{mx}"),
+        &hook.url(""),
+    );
+    let server = Server::start(dir.path(), &config);
+    fail(&server, "web.a");
+    wait_logged(&server, &format!("alert ops sent (telegram to {CHAT})"));
+    assert_eq!(tg_count.load(Ordering::SeqCst), 2);
+    assert!(
+        server.log_text().contains("attempt 1 of 3 failed (the receiver answered HTTP 429: {\"ok\":false,\"error_code\":429,\"description\":\"Too Many Requests: retry after 3\""),
+        "{}",
+        server.log_text()
+    );
+    assert!(
+        server.log_text().contains("retrying in 3s"),
+        "{}",
+        server.log_text()
+    );
+    wait_logged(
+        &server,
+        &format!(
+            "alert ops (matrix to {ROOM}) for view web failed after 1 attempt(s): the receiver answered HTTP 400: {{\"errcode\":\"M_UNKNOWN\",\"error\":\"bad token ***\"}}"
+        ),
+    );
+    assert_eq!(mx_count.load(Ordering::SeqCst), 1, "a 400 is not retried");
+    let log = server.log_text();
+    for secret in SECRETS {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
     }
 }
