@@ -40,14 +40,11 @@ fn config_at(tg: &str, mx: &str, hook: &str) -> String {
     let body = r#"{"view": "{{view}}", "state": "{{state}}", "previous": "{{previous_state}}", "incident": {{incident}}, "failed": "{{failed_services}}", "reasons": "{{reasons}}", "url": "{{url}}"}"#;
     format!(
         "[general]\npublic_url = \"http://lb.test/\"\n\
-         [telegram]\nbot_token = \"{BOT_TOKEN}\"\napi_base = \"{}\"\n\
-         [matrix]\nhomeserver = \"{}/\"\naccess_token = \"{ACCESS_TOKEN}\"\n\
+         [telegram]\nbot_token = \"{BOT_TOKEN}\"\napi_base = \"{tg}\"\n\
+         [matrix]\nhomeserver = \"{mx}/\"\naccess_token = \"{ACCESS_TOKEN}\"\n\
          [[views]]\nname = \"web\"\npattern = \"web.*\"\nalerts = [\"ops\"]\n\
          [alerts.ops]\ntelegram = \"{CHAT}\"\nmatrix = \"{ROOM}\"\n\
-         http = {{ url = \"{}\", method = \"PUT\", headers = {{ Authorization = \"{HEADER_SECRET}\", X-Source = \"lb\" }}, body = '{body}' }}\n",
-        tg,
-        mx,
-        format!("{hook}/hook?token={HOOK_TOKEN}"),
+         http = {{ url = \"{hook}/hook?token={HOOK_TOKEN}\", method = \"PUT\", headers = {{ Authorization = \"{HEADER_SECRET}\", X-Source = \"lb\" }}, body = '{body}' }}\n"
     )
 }
 
