@@ -164,37 +164,39 @@ pub fn text(message: &Message) -> String {
         return format!("{head}{tail}").trim_end().to_string();
     }
     head.push_str("\nFailed services:\n");
-    let lines: Vec<String> = message
-        .failed
-        .iter()
-        .map(|name| {
-            let line = match message.failure(name) {
-                Some(f) => format!("{name}: {}", failure::describe(f)),
-                None => name.clone(),
-            };
-            let line: String = if line.chars().count() > MAX_LINE {
-                let cut: String = line.chars().take(MAX_LINE - 1).collect();
-                format!("{cut}…")
-            } else {
-                line
-            };
-            format!("• {}\n", escape(&line))
-        })
-        .collect();
+    // Lines are built only while they fit (a list of thousands costs the
+    // ~100 that are sent, not all of them).
+    let total = message.failed.len();
     let mut used = units(&head) + units(&tail);
     let mut body = String::new();
-    for (i, line) in lines.iter().enumerate() {
-        let left = lines.len() - i - 1;
+    for (i, name) in message.failed.iter().enumerate() {
+        let line = service_line(message, name);
+        let left = total - i - 1;
         // Room for this line and, if any stay out, the "more" line.
         let more = if left > 0 { units(&more_line(left)) } else { 0 };
-        if used + units(line) + more > MAX_TEXT {
-            body.push_str(&more_line(lines.len() - i));
+        if used + units(&line) + more > MAX_TEXT {
+            body.push_str(&more_line(total - i));
             break;
         }
-        used += units(line);
-        body.push_str(line);
+        used += units(&line);
+        body.push_str(&line);
     }
     format!("{head}{body}{tail}").trim_end().to_string()
+}
+
+/// `• name: reason` (escaped), a reason cut at [`MAX_LINE`] characters.
+fn service_line(message: &Message, name: &str) -> String {
+    let line = match message.failure(name) {
+        Some(f) => format!("{name}: {}", failure::describe(f)),
+        None => name.to_string(),
+    };
+    let line = if line.chars().count() > MAX_LINE {
+        let cut: String = line.chars().take(MAX_LINE - 1).collect();
+        format!("{cut}…")
+    } else {
+        line
+    };
+    format!("• {}\n", escape(&line))
 }
 
 fn more_line(n: usize) -> String {
