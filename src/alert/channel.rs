@@ -118,6 +118,17 @@ pub fn tail4(secret: &str) -> String {
     format!("…{tail}")
 }
 
+/// A secret URL and its path with query (`/api/webhooks/1/token`, the
+/// part that holds the secret), as `secrets` lists them: a receiver may
+/// echo either.
+pub fn url_secrets(url: &str) -> Vec<String> {
+    let url = url.trim();
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = rest.find(['/', '?', '#']).map_or("", |i| &rest[i..]);
+    let path = if path.len() > 1 { path } else { "" };
+    nonempty(&[url, path])
+}
+
 /// `secrets` without empty strings (a secret "" would scrub everything).
 pub fn nonempty(secrets: &[&str]) -> Vec<String> {
     secrets
@@ -293,6 +304,14 @@ mod tests {
         assert_eq!(url_origin("garbage"), "…");
         assert_eq!(tail4("R0ut1ngKeyFromPagerDuty"), "…Duty");
         assert_eq!(tail4("short"), "…");
+        assert_eq!(
+            url_secrets("https://d.com/api/webhooks/1/tok?wait=1"),
+            [
+                "https://d.com/api/webhooks/1/tok?wait=1",
+                "/api/webhooks/1/tok?wait=1"
+            ]
+        );
+        assert_eq!(url_secrets("https://ntfy.sh/"), ["https://ntfy.sh/"]);
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub static CHANNEL: Channel = Channel {
     targets: |a| channel::one(&a.discord),
     send,
     shown: channel::url_origin,
-    secrets: |_, t| channel::nonempty(&[t]),
+    secrets: |_, t| channel::url_secrets(t),
     problem: |_, alert| {
         (!channel::is_http_url(&alert.discord)).then(|| {
             "discord must be a webhook URL (https://discord.com/api/webhooks/…)".to_string()

@@ -34,7 +34,9 @@ pub static CHANNEL: Channel = Channel {
     shown: channel::url_origin,
     secrets: |ctx, t| {
         let token = ctx.alert_config().map_or("", |a| a.ntfy_token.as_str());
-        channel::nonempty(&[t, token])
+        let mut secrets = channel::url_secrets(t);
+        secrets.extend(channel::nonempty(&[token]));
+        secrets
     },
     problem: |_, alert| {
         (!channel::is_http_url(&alert.ntfy))
