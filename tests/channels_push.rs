@@ -442,3 +442,44 @@ fn refused_deliveries_are_not_retried_rate_limits_are_waited_out_and_no_secret_s
     assert_no_secret("-test-alert", &all);
     assert_eq!(rx.count("/po/1/messages.json"), 2, "-test-alert sent once");
 }
+
+#[test]
+fn a_provider_that_never_answers_delays_no_other_channel() {
+    let hang = Receiver::hanging();
+    let rx = Receiver::start(Box::new(|_, _| 200));
+    let base = format!("http://{}", rx.addr);
+    // Gotify's server hangs; the other three answer at once.
+    let config = channels(&base).replace(
+        &format!("gotify = \"{base}/gotify\""),
+        &format!("gotify = \"http://{}/gotify\"", hang.addr),
+    );
+    let dir = TempDir::new("channels-push-hang");
+    let server = Server::start(dir.path(), &config);
+    fail(&server, "web.a");
+    assert!(
+        wait_until(WAIT, || hang.connections() >= 1
+            && [NTFY_PATH, "/po/1/messages.json", DISCORD_PATH]
+                .iter()
+                .all(|p| rx.requests(p).len() == 1)),
+        "log:\n{}",
+        server.log_text()
+    );
+    // The others were sent while Gotify's attempt was still open.
+    wait_logged(&server, "alert ops sent (discord to");
+    wait_logged(&server, "alert ops sent (ntfy to");
+    wait_logged(&server, "alert ops sent (pushover to");
+    assert!(
+        !server.log_text().contains("alert ops (gotify"),
+        "the hanging delivery ended first:\n{}",
+        server.log_text()
+    );
+    // Its attempt ends at the 10 s budget and is retried.
+    wait_logged(
+        &server,
+        &format!(
+            "alert ops (gotify to http://{}/…) for view web: attempt 1 of 3 failed",
+            hang.addr
+        ),
+    );
+    assert_no_secret("the log", &server.log_text());
+}

@@ -312,6 +312,8 @@ mod tests {
             ]
         );
         assert_eq!(url_secrets("https://ntfy.sh/"), ["https://ntfy.sh/"]);
+        assert!(is_http_url(" HTTPS://ntfy.sh/x") && is_http_url("http://h"));
+        assert!(!is_http_url("ntfy.sh/x") && !is_http_url("https://") && !is_http_url(""));
     }
 
     #[test]
