@@ -176,15 +176,22 @@ pub fn summary(message: &Message) -> (String, Vec<String>) {
             ),
             None => format!("View {} recovered.", message.view),
         }
-    } else if message.reminder > 0 {
-        format!(
-            "Reminder {}: view {} is still in ERROR (since {}). Failed services:",
-            message.reminder,
-            message.view,
-            super::failure::clock_time(message.since)
-        )
     } else {
-        format!("View {} is in ERROR. Failed services:", message.view)
+        let listed = if message.failed.is_empty() {
+            ""
+        } else {
+            " Failed services:"
+        };
+        if message.reminder > 0 {
+            format!(
+                "Reminder {}: view {} is still in ERROR (since {}).{listed}",
+                message.reminder,
+                message.view,
+                super::failure::clock_time(message.since)
+            )
+        } else {
+            format!("View {} is in ERROR.{listed}", message.view)
+        }
     };
     let lines = message
         .failed
