@@ -140,7 +140,6 @@ fn all_channels_config(rx: &Receiver) -> (String, Vec<&'static str>) {
 }
 
 #[test]
-#[ignore = "SCAFFOLD: needs the channels built"]
 fn no_secret_of_any_channel_appears_in_the_log_the_api_or_errors() {
     // 401 with the request's path and headers echoed in the body.
     let rx = Receiver::start_with(Box::new(|path, _| Reply {

@@ -500,7 +500,6 @@ impl Shared {
                     agent: &self.agent,
                     settings: s,
                     alert: &job.alert,
-                    timeout,
                 };
                 (channel.send)(&ctx, target, message)
                     .map_err(|e| e.scrubbed(&(channel.secrets)(&ctx, target)))

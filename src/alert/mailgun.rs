@@ -74,7 +74,7 @@ pub fn send(
 }
 
 /// `application/x-www-form-urlencoded` value encoding.
-fn form_encode(value: &str) -> String {
+pub(super) fn form_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len() * 3 / 2);
     for b in value.bytes() {
         match b {

@@ -276,7 +276,6 @@ mod tests {
             agent: &agent,
             settings: &settings,
             alert: "ops",
-            timeout: std::time::Duration::from_secs(1),
         };
         assert_eq!((CHANNEL.secrets)(&ctx, "!r:x"), vec!["syt_SeCrEt"]);
     }

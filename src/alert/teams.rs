@@ -37,7 +37,7 @@ pub static CHANNEL: Channel = Channel {
     targets: |a| channel::one(&a.teams),
     send,
     shown: channel::url_origin,
-    secrets: |_, t| channel::nonempty(&[t]),
+    secrets: |_, t| channel::url_secrets(t),
     problem,
 };
 

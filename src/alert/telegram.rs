@@ -321,7 +321,6 @@ mod tests {
             agent: &agent,
             settings: &settings,
             alert: "ops",
-            timeout: std::time::Duration::from_secs(1),
         };
         assert_eq!((CHANNEL.secrets)(&ctx, "-100200"), vec!["123:SeCrEt"]);
     }

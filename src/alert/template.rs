@@ -108,7 +108,16 @@ pub fn secrets(url: &str, template: &HttpTemplate) -> Vec<String> {
             .filter(|(k, _)| !PLAIN_HEADERS.contains(&k.to_ascii_lowercase().as_str()))
             .map(|(_, v)| v.as_str()),
     );
-    super::channel::nonempty(&all)
+    let mut out = super::channel::nonempty(&all);
+    // The token inside `Bearer <token>` alone, and the URL's parts.
+    out.extend(
+        all.iter()
+            .filter_map(|v| v.split_once(' ').map(|(_, token)| token.trim()))
+            .filter(|t| t.len() >= 8)
+            .map(str::to_string),
+    );
+    out.extend(super::channel::url_secrets(&template.url));
+    out
 }
 
 /// What is wrong with a template, for the start-up warnings.

@@ -39,7 +39,7 @@ impl fmt::Display for TestAlertError {
             ),
             TestAlertError::Empty(name) => write!(
                 f,
-                "alert `{name}` sends nothing: set mail, webhook, slack_channel or script"
+                "alert `{name}` sends nothing: set mail, webhook, slack_channel, script or a channel (ntfy, telegram, pagerduty, opsgenie, discord, teams, pushover, gotify, matrix, http)"
             ),
         }
     }
