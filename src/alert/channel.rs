@@ -296,6 +296,18 @@ pub fn is_http_url(url: &str) -> bool {
     })
 }
 
+/// One key per view incident, the same for its first message, reminders
+/// and recovery: `lovebeat:<view>:<incident>` (PagerDuty's `dedup_key`,
+/// Opsgenie's alias), so a resolve needs no memory of what was sent.
+pub fn incident_key(message: &Message) -> String {
+    format!("lovebeat:{}:{}", message.view, message.incident)
+}
+
+/// `text` cut to at most `max` characters, ending in `…` when cut.
+pub fn clip(text: &str, max: usize) -> String {
+    cut(text, max, |s| s.chars().count())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -138,22 +138,7 @@ pub fn txn_id(alert: &str, room: &str, message: &Message) -> String {
 
 /// `web is ERROR (incident 4)` and the text of mails.
 pub fn body(message: &Message) -> String {
-    let title = if message.reminder > 0 {
-        format!(
-            "{} is still {} (reminder {}, incident {})",
-            message.view,
-            message.to.upper(),
-            message.reminder,
-            message.incident
-        )
-    } else {
-        format!(
-            "{} is {} (incident {})",
-            message.view,
-            message.to.upper(),
-            message.incident
-        )
-    };
+    let title = super::channel::title(message);
     let mut text = format!("{title}\n\n{}", message.text().trim_end());
     if text.len() > MAX_BODY {
         let mut cut = MAX_BODY;

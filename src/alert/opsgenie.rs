@@ -25,7 +25,7 @@
 //! path).
 
 use super::channel::{self, Channel, Ctx};
-use super::pagerduty::{clip, incident_key, title};
+use super::channel::{clip, incident_key, title};
 use super::plan::Message;
 use super::{http, AlertSettings, DeliveryError};
 use crate::config::AlertConfig;

@@ -28,7 +28,7 @@
 //! reminder lands on the open PagerDuty incident and the recovery's
 //! `resolve` closes it. A 400 is not retried, a 429 or 5xx is (dispatch).
 
-use super::channel::{self, Channel, Ctx};
+use super::channel::{self, clip, incident_key, title, Channel, Ctx};
 use super::plan::Message;
 use super::{http, AlertSettings, DeliveryError};
 use crate::config::AlertConfig;
@@ -48,44 +48,6 @@ pub static CHANNEL: Channel = Channel {
 const SUMMARY_LIMIT: usize = 1024;
 /// PagerDuty's limit on `dedup_key`.
 const DEDUP_LIMIT: usize = 255;
-
-/// `web is ERROR (incident 4)`, `web is still ERROR (incident 4, reminder
-/// 2)`, `web is OK (incident 4)`: the one-line title of the on-call
-/// channels.
-pub(super) fn title(message: &Message) -> String {
-    if message.reminder > 0 {
-        format!(
-            "{} is still {} (incident {}, reminder {})",
-            message.view,
-            message.to.upper(),
-            message.incident,
-            message.reminder
-        )
-    } else {
-        format!(
-            "{} is {} (incident {})",
-            message.view,
-            message.to.upper(),
-            message.incident
-        )
-    }
-}
-
-/// One key per view incident, the same for its trigger, reminders and
-/// recovery: `lovebeat:<view>:<incident>`.
-pub(super) fn incident_key(message: &Message) -> String {
-    format!("lovebeat:{}:{}", message.view, message.incident)
-}
-
-/// `text` cut to at most `max` characters, ending in `…` when cut.
-pub(super) fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
 
 /// The one-line summary: the title, then the failed services with their
 /// reasons (ERROR) or the downtime (recovery).

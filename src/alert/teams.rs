@@ -25,7 +25,7 @@
 //! downtime, and an "Open in Lovebeat" button when `public_url` is set.
 
 use super::channel::{self, Channel, Ctx};
-use super::pagerduty::{clip, title};
+use super::channel::{clip, title};
 use super::plan::Message;
 use super::{http, AlertSettings, DeliveryError};
 use crate::config::AlertConfig;

@@ -115,34 +115,13 @@ fn units(s: &str) -> usize {
     s.encode_utf16().count()
 }
 
-/// `web is ERROR (incident 4)`, `web is still ERROR (reminder 2,
-/// incident 4)`, `web is OK (incident 4)`.
-fn title(message: &Message) -> String {
-    if message.reminder > 0 {
-        format!(
-            "{} is still {} (reminder {}, incident {})",
-            message.view,
-            message.to.upper(),
-            message.reminder,
-            message.incident
-        )
-    } else {
-        format!(
-            "{} is {} (incident {})",
-            message.view,
-            message.to.upper(),
-            message.incident
-        )
-    }
-}
-
 /// The HTML text: a bold title, what happened, the failed services with
 /// their reasons (as many as fit in [`MAX_TEXT`], then "… and N more"),
 /// the downtime of a recovery and the link to the view.
 pub fn text(message: &Message) -> String {
     let mut head = format!(
         "<b>{}</b>\n{}\n",
-        escape(&title(message)),
+        escape(&super::channel::title(message)),
         escape(&message.headline())
     );
     if let Some(down) = message.downtime() {
@@ -280,7 +259,7 @@ mod tests {
         let mut m = message(State::Error, &["a"]);
         m.reminder = 3;
         let t = text(&m);
-        assert!(t.contains("is still ERROR (reminder 3, incident 4)"), "{t}");
+        assert!(t.contains("is still ERROR (incident 4, reminder 3)"), "{t}");
     }
 
     #[test]
