@@ -1,7 +1,7 @@
 //! SPEC 16: `pagerduty = "<routing key>"` — PagerDuty's Events API v2
-//! (`[pagerduty] api_base`, default `https://events.pagerduty.com`), and
-//! the short texts the on-call channels (PagerDuty, Opsgenie, Teams) share:
-//! [`title`], [`incident_key`], [`clip`].
+//! (`[pagerduty] api_base`, default `https://events.pagerduty.com`). The
+//! short texts every channel shares (`title`, `incident_key`, `clip`) are
+//! in `channel`.
 //!
 //! The request, per PagerDuty's documentation
 //! (<https://developer.pagerduty.com/docs/events-api-v2/trigger-events/>,
