@@ -18,6 +18,7 @@
 mod auth_tests;
 mod channels;
 mod error;
+mod healthchecks;
 mod load;
 mod policy;
 #[cfg(test)]
@@ -33,6 +34,7 @@ pub use channels::{
     ChannelAccounts, HttpTemplate, Matrix, Opsgenie, PagerDuty, Pushover, Telegram,
 };
 pub use error::ConfigError;
+pub use healthchecks::Healthchecks;
 pub use load::{load, load_with_defaults, Source};
 pub use policy::{MaintenanceConfig, MAX_DELAY_MS, MIN_REPEAT_MS};
 pub use services::{
@@ -89,6 +91,8 @@ pub struct Config {
     pub services: Vec<ServiceDefaults>,
     /// `[[maintenance]]` windows, in file order (SPEC 15).
     pub maintenance: Vec<MaintenanceConfig>,
+    /// `[healthchecks]` (SPEC 17): its ping routes; `None` = off.
+    pub healthchecks: Option<Healthchecks>,
     /// The files this configuration was read from, in order; empty when
     /// none was found and only the built-in defaults apply.
     pub files: Vec<PathBuf>,
@@ -438,6 +442,7 @@ struct RawConfig {
     limits: Limits,
     services: Vec<ServiceDefaults>,
     maintenance: Vec<MaintenanceConfig>,
+    healthchecks: Option<Healthchecks>,
 }
 
 impl From<RawConfig> for Config {
@@ -470,6 +475,7 @@ impl From<RawConfig> for Config {
             limits: raw.limits,
             services: raw.services,
             maintenance: raw.maintenance,
+            healthchecks: raw.healthchecks,
             files: Vec::new(),
         }
     }

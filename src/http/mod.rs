@@ -30,6 +30,7 @@ mod fds;
 mod handlers;
 mod jobs;
 mod metrics;
+mod peer_healthchecks;
 mod policy;
 mod request;
 mod router;
@@ -84,6 +85,8 @@ pub struct HttpOptions {
     pub max_body_bytes: usize,
     /// The alerter's finished deliveries, for `GET /api/alerts/history`.
     pub alert_history: crate::alert::History,
+    /// `[healthchecks]` (SPEC 17): `None` = its `/ping/` routes are off.
+    pub healthchecks: Option<crate::config::Healthchecks>,
 }
 
 impl Default for HttpOptions {
@@ -96,6 +99,7 @@ impl Default for HttpOptions {
             head_limits: tiny_http::HeadLimits::default(),
             max_body_bytes: request::DEFAULT_MAX_BODY_BYTES,
             alert_history: crate::alert::History::default(),
+            healthchecks: None,
         }
     }
 }
@@ -111,6 +115,7 @@ struct Shared {
     auth: auth::Auth,
     max_body_bytes: usize,
     alert_history: crate::alert::History,
+    healthchecks: Option<Arc<crate::config::Healthchecks>>,
 }
 
 /// Binds `addr` (e.g. "[::]:8080" for every interface, IPv4 and IPv6, see
@@ -141,6 +146,7 @@ pub fn spawn(
         auth: opts.auth,
         max_body_bytes: opts.max_body_bytes,
         alert_history: opts.alert_history,
+        healthchecks: opts.healthchecks.map(Arc::new),
     });
     let max_connections = fds::connection_cap(opts.max_connections.max(1));
     if max_connections < opts.max_connections {
@@ -187,13 +193,21 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
         body_truncated: false,
         max_body_bytes: shared.max_body_bytes,
         remote_addr: rq.remote_addr().map(|a| a.ip()),
+        healthchecks: shared.healthchecks.clone(),
     };
     let endpoint = router::endpoint(&req);
     // `Ping-Body-Limit` on every reply of a route that takes a run's output.
     let limit_header = endpoint
         .takes_output()
         .then(|| router::body_limit_header(shared.max_body_bytes));
-    if let Err(denied) = shared.auth.check(&req) {
+    // A peer's route carries its own credential (SPEC 17): no token asked.
+    let own_key = matches!(endpoint, router::Endpoint::Healthchecks);
+    let checked = if own_key {
+        Ok(())
+    } else {
+        shared.auth.check(&req)
+    };
+    if let Err(denied) = checked {
         let need = auth::need(&req.method, &req.path);
         log::debug!("HTTP {} {} refused: {denied:?}", req.method, req.path);
         let mut resp = HttpResponse::json(401, &serde_json::json!({"error": denied.message(need)}));
@@ -298,7 +312,9 @@ fn body_limit(endpoint: &router::Endpoint, req: &HttpRequest) -> BodyLimit {
         truncate: true,
     };
     match endpoint {
-        router::Endpoint::Signal(..) | router::Endpoint::BadSignal(_) => output,
+        router::Endpoint::Signal(..)
+        | router::Endpoint::BadSignal(_)
+        | router::Endpoint::Healthchecks => output,
         router::Endpoint::Beat(_) => {
             match BodyKind::from_content_type(req.header("content-type")) {
                 BodyKind::Json => BodyLimit {

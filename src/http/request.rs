@@ -43,6 +43,8 @@ pub struct HttpRequest {
     pub max_body_bytes: usize,
     /// The client's address (the event's `remote_addr`).
     pub remote_addr: Option<IpAddr>,
+    /// `[healthchecks]` (SPEC 17), when configured: its `/ping/` routes.
+    pub healthchecks: Option<std::sync::Arc<crate::config::Healthchecks>>,
 }
 
 impl Default for HttpRequest {
@@ -56,6 +58,7 @@ impl Default for HttpRequest {
             body_truncated: false,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             remote_addr: None,
+            healthchecks: None,
         }
     }
 }

@@ -67,6 +67,9 @@ pub enum Endpoint {
     /// `/ws` (any method: the handshake check answers a wrong one); the
     /// connection upgrades on its own thread.
     Websocket,
+    /// `/ping/...` with `[healthchecks]` configured (SPEC 17), any method:
+    /// `peer_healthchecks` answers as healthchecks.io does.
+    Healthchecks,
     /// A known path with another method: 405 with this `Allow`.
     NotAllowed(&'static str),
     NotFound,
@@ -90,6 +93,9 @@ pub fn endpoint(req: &HttpRequest) -> Endpoint {
     let seg: Vec<String> = raw.iter().map(|s| segment(s)).collect();
     let s: Vec<&str> = seg.iter().map(String::as_str).collect();
     let name = |n: &str| n.to_owned();
+    if req.healthchecks.is_some() && path.starts_with("/ping/") {
+        return E::Healthchecks;
+    }
     match (s.as_slice(), method) {
         ([""] | ["services"] | ["views", _], "GET") => E::Page,
         ([""] | ["services"] | ["views", _], _) => E::NotAllowed("GET, HEAD"),
@@ -234,6 +240,10 @@ fn call(
         E::NotAllowed(allow) => Err(ApiError::MethodNotAllowed {
             path: path(),
             allow,
+        }),
+        E::Healthchecks => Ok(match &req.healthchecks {
+            Some(hc) => super::peer_healthchecks::answer(req, state, hc),
+            None => super::peer_healthchecks::not_found(),
         }),
         E::NotFound => Err(ApiError::NotFound(path())),
     }

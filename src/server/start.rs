@@ -392,6 +392,7 @@ fn start_listeners(
                 auth: http::auth::Auth::new(&config.http.auth_token, config.http.auth_read),
                 max_body_bytes: config.limits.max_body_bytes,
                 alert_history,
+                healthchecks: config.healthchecks.clone(),
                 ..http::HttpOptions::default()
             },
         )
