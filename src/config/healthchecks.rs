@@ -112,6 +112,27 @@ mod tests {
     }
 
     #[test]
+    fn the_section_turns_the_routes_on() {
+        let parse = |t: &str| toml::from_str::<crate::config::Config>(t);
+        assert_eq!(parse("").map(|c| c.healthchecks), Ok(None));
+        let c = parse("[healthchecks]\n").map(|c| c.healthchecks);
+        assert_eq!(c, Ok(Some(Healthchecks::default())));
+        let c = parse("[healthchecks]\nping_key = \"k-1\"\nprefix = \"hc.\"\n");
+        let hc = c.map(|c| c.healthchecks.unwrap_or_default());
+        assert_eq!(
+            hc.as_ref().map(|h| (&*h.ping_key, &*h.prefix)),
+            Ok(("k-1", "hc."))
+        );
+        for bad in [
+            "[healthchecks]\nprefix = \"HC\"\n",
+            "[healthchecks]\nping_key = \"a b\"\n",
+            "[healthchecks]\nkey = \"k\"\n",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn debug_hides_the_key() {
         let h = Healthchecks {
             ping_key: "secretkey".into(),

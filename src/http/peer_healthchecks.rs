@@ -23,10 +23,9 @@ use super::auth::ct_eq;
 use super::request::{ApiError, HttpRequest, HttpResponse, CT_TEXT};
 use super::urlenc;
 use crate::config::Healthchecks;
-use crate::engine::EngineError;
-use crate::jobs::{Body, SettingsChange, Signal, SignalKind, Source};
+use crate::jobs::{Body, Signal, SignalKind, Source};
 use crate::model::is_valid_name;
-use crate::state::{StateError, StateHandle};
+use crate::state::StateHandle;
 use std::sync::Arc;
 
 /// Who a ping URL names.
@@ -189,13 +188,17 @@ fn ok(created: bool, max_body_bytes: usize) -> HttpResponse {
 }
 
 /// Answers a request to `/ping/...` (the router sends them here only when
-/// `[healthchecks]` is configured). Never an error of our own JSON kind:
-/// every answer is one healthchecks gives.
+/// `[healthchecks]` is configured) with the answers healthchecks gives
+/// (our JSON error only when the state thread cannot answer, or the
+/// service limit is reached). The path and query are checked before
+/// anything changes, as the newer `_ping` does (exit status, then `rid`).
 pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &Healthchecks) -> HttpResponse {
     let Some(ping) = parse(&req.path) else {
         return not_found();
     };
+    let pairs = urlenc::parse_pairs(&req.query);
     let prefix = &settings.prefix;
+    let slug_url = matches!(ping.target, Target::Slug { .. });
     let (name, create) = match &ping.target {
         Target::Uuid(uuid) => (format!("{prefix}{uuid}"), true),
         Target::Slug { key, slug } => {
@@ -208,7 +211,6 @@ pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &Healthchecks) -
             if slug.bytes().any(|b| b.is_ascii_uppercase()) {
                 return invalid_url();
             }
-            let pairs = urlenc::parse_pairs(&req.query);
             (
                 format!("{prefix}{slug}"),
                 last(&pairs, "create") == Some("1"),
@@ -218,15 +220,6 @@ pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &Healthchecks) -
     if !is_valid_name(&name) {
         // Too long for a service name: no such check.
         return not_found();
-    }
-    let pairs = urlenc::parse_pairs(&req.query);
-    // `ping_by_slug` looks the check up before `ping` checks the rest.
-    if !create {
-        match state.service(&name, false) {
-            Ok(_) => {}
-            Err(StateError::Engine(EngineError::ServiceNotFound(_))) => return not_found(),
-            Err(e) => return ApiError::from(e).into_response(),
-        }
     }
     let kind = match ping.action {
         Action::Signal(kind) => kind,
@@ -250,14 +243,10 @@ pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &Healthchecks) -
         source: Source::Http(req.remote_addr),
         body,
     };
-    let existed = create
-        && matches!(&ping.target, Target::Slug { .. })
-        && state.service(&name, false).is_ok();
-    match state.job(&name, SettingsChange::default(), Some(signal)) {
-        Ok(()) => {
-            let created = matches!(&ping.target, Target::Slug { .. }) && create && !existed;
-            ok(created, req.max_body_bytes)
-        }
+    match state.peer_signal(&name, signal, create) {
+        // Only `ping_by_slug` says `Created` (a uuid URL creates silently).
+        Ok(Some(existed)) => ok(!existed && slug_url, req.max_body_bytes),
+        Ok(None) => not_found(),
         Err(e) => ApiError::from(e).into_response(),
     }
 }

@@ -40,6 +40,16 @@ pub enum Command {
         signal: Option<Signal>,
         reply: Reply<()>,
     },
+    /// A run signal from a peer's route (SPEC 17): applied to a service
+    /// that exists, or creates it when `create`; answers whether it existed
+    /// (`None`: it did not, and nothing was done). One command, so a
+    /// delete cannot come between the look-up and the signal.
+    PeerSignal {
+        name: String,
+        signal: Signal,
+        create: bool,
+        reply: Reply<Option<bool>>,
+    },
     /// The events a service keeps, oldest first, and the engine's `now`.
     Events {
         name: String,
@@ -253,6 +263,22 @@ impl StateHandle {
             name: name.to_owned(),
             change,
             signal,
+            reply,
+        })
+    }
+
+    /// A peer's run signal (SPEC 17): `Some(existed)` once applied, `None`
+    /// when the service does not exist and `create` is false.
+    pub fn peer_signal(
+        &self,
+        name: &str,
+        signal: Signal,
+        create: bool,
+    ) -> Result<Option<bool>, StateError> {
+        self.ask(|reply| Command::PeerSignal {
+            name: name.to_owned(),
+            signal,
+            create,
             reply,
         })
     }

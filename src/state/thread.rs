@@ -283,6 +283,29 @@ impl StateThread {
                 }
                 let _ = reply.send(result.map(|_| ()).map_err(StateError::from));
             }
+            Command::PeerSignal {
+                name,
+                signal,
+                create,
+                reply,
+            } => {
+                let existed = self.engine.contains(&name);
+                let result = if existed || create {
+                    let change = crate::jobs::SettingsChange::default();
+                    let result = self.engine.job(&name, &change, Some(signal), now, events);
+                    match &result {
+                        Ok(applied) => Counters::add(&self.counters.beats, applied.beat as u64),
+                        Err(EngineError::TooManyServices { .. }) => {
+                            Counters::add(&self.counters.refused_services, 1)
+                        }
+                        Err(_) => {}
+                    }
+                    result.map(|_| Some(existed))
+                } else {
+                    Ok(None)
+                };
+                let _ = reply.send(result.map_err(StateError::from));
+            }
             Command::Events { name, reply } => {
                 let result = self.engine.events(&name).map(|events| (events, now));
                 let _ = reply.send(result.map_err(StateError::from));
