@@ -28,12 +28,12 @@ mod beat;
 mod dashboard;
 mod fds;
 mod handlers;
-mod jobs;
+pub(crate) mod jobs;
 mod metrics;
 mod policy;
 mod request;
 mod router;
-mod settings;
+pub(crate) mod settings;
 mod timeout;
 mod urlenc;
 
