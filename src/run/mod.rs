@@ -275,6 +275,12 @@ fn forward_signals(warnings: &mut Vec<String>) {
     std::thread::spawn(move || {
         for sig in signals.forever() {
             let pid = CHILD.load(Ordering::SeqCst);
+            if sig != SIGTERM && in_terminal_foreground() {
+                // Ctrl-C (or a hangup) from our terminal: the kernel sent
+                // it to the whole foreground group, the child included;
+                // a second one would be a second Ctrl-C to it.
+                continue;
+            }
             if pid > 0 {
                 // SAFETY: kill(2) with our child's pid and a valid signal.
                 unsafe { libc::kill(pid, sig) };
@@ -283,6 +289,18 @@ fn forward_signals(warnings: &mut Vec<String>) {
             }
         }
     });
+}
+
+/// True when we (and so the child, which shares our process group) are
+/// the foreground group of a controlling terminal. Under cron or systemd
+/// there is none: every signal is forwarded.
+fn in_terminal_foreground() -> bool {
+    let Ok(tty) = std::fs::File::open("/dev/tty") else {
+        return false;
+    };
+    use std::os::fd::AsRawFd;
+    // SAFETY: plain calls on a descriptor we hold open.
+    unsafe { libc::tcgetpgrp(tty.as_raw_fd()) == libc::getpgrp() }
 }
 
 /// `SIGTERM (15)` and the like.
