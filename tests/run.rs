@@ -93,9 +93,9 @@ fn exit_codes_output_and_settings() {
 
     // Exit 3: passed back, and the service fails with it.
     let out = run(&[
+        "nightly.bad",
         "-url",
         &base,
-        "nightly.bad",
         "--",
         "sh",
         "-c",

@@ -51,6 +51,8 @@ pub enum RunArgsError {
     MissingValue(String),
     Repeated(String),
     BadMaxBody(String),
+    /// A second word before `--`.
+    UnexpectedArgument(String),
     MissingName,
     BadName(String),
     MissingCommand,
@@ -66,6 +68,10 @@ impl fmt::Display for RunArgsError {
                 f,
                 "`--max-body {v}`: give a whole number of bytes from 0 to {MAX_BODY_LIMIT}"
             ),
+            RunArgsError::UnexpectedArgument(a) => write!(
+                f,
+                "unexpected argument `{a}` before `--`: the command goes after `--`"
+            ),
             RunArgsError::MissingName => write!(f, "the service NAME is missing"),
             RunArgsError::BadName(n) => write!(f, "bad service name `{n}`: {NAME_RULE}"),
             RunArgsError::MissingCommand => write!(f, "the COMMAND to run is missing"),
@@ -79,6 +85,8 @@ impl std::error::Error for RunArgsError {}
 /// Parses the arguments after `run`.
 pub fn parse(args: Vec<OsString>) -> Result<RunArgs, RunArgsError> {
     let mut out = RunArgs::default();
+    // With `--`, everything before it is NAME and flags in any order.
+    let separated = args.iter().any(|a| a == "--");
     let mut iter = args.into_iter();
     let mut name = None;
     while let Some(arg) = iter.next() {
@@ -89,11 +97,14 @@ pub fn parse(args: Vec<OsString>) -> Result<RunArgs, RunArgsError> {
         let flag = text
             .strip_prefix("--")
             .or_else(|| text.strip_prefix('-'))
-            .filter(|b| !b.is_empty() && name.is_none());
+            .filter(|b| !b.is_empty() && (name.is_none() || separated));
         let Some(body) = flag else {
             if name.is_none() {
                 name = Some(text);
                 continue;
+            }
+            if separated {
+                return Err(RunArgsError::UnexpectedArgument(text));
             }
             // No `--`: the command starts at the first word after NAME.
             out.command.push(arg);
@@ -172,8 +183,15 @@ mod tests {
         assert_eq!(a.name, "backup");
         assert_eq!(a.command, cmd(&["tar", "-c", "--", "x"]));
         // Without `--` the command starts after NAME, its flags its own.
-        let b = p(&["backup", "tar", "-c", "--", "x"]).unwrap();
-        assert_eq!(b.command, a.command);
+        let b = p(&["backup", "tar", "-c", "x"]).unwrap();
+        assert_eq!(b.command, cmd(&["tar", "-c", "x"]));
+        // With `--`, flags may follow NAME.
+        let c = p(&["backup", "--url", "http://h", "--", "true"]).unwrap();
+        assert_eq!(
+            (c.name.as_str(), c.url.as_deref()),
+            ("backup", Some("http://h"))
+        );
+        assert_eq!(c.command, cmd(&["true"]));
     }
 
     #[test]
@@ -227,6 +245,10 @@ mod tests {
         assert_eq!(p(&[]), Err(MissingName));
         assert_eq!(p(&["--", "true"]), Err(MissingName));
         assert_eq!(p(&["Backup", "--", "true"]), Err(BadName("Backup".into())));
+        assert_eq!(
+            p(&["backup", "tar", "--", "x"]),
+            Err(UnexpectedArgument("tar".into()))
+        );
         assert_eq!(p(&["backup"]), Err(MissingCommand));
         assert_eq!(p(&["backup", "--"]), Err(MissingCommand));
         assert!(p(&["-x"]).unwrap_err().to_string().contains("-help"));
