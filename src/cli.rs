@@ -31,6 +31,9 @@ Options (one or two dashes both work):
                       [alerts.NAME], print each result and exit
                       (0 = all sent, 1 = some failed, 2 = no such alert)
   -h, -help           print this help and exit
+
+lovebeat run NAME -- COMMAND [ARGS...] wraps a job and reports its runs;
+see `lovebeat run -help`.
 ";
 
 /// The parsed command line.

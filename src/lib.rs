@@ -24,6 +24,7 @@ pub mod net;
 pub mod notify;
 pub mod policy;
 pub mod reload;
+pub mod run;
 pub mod server;
 pub mod state;
 pub mod statsd;

@@ -28,13 +28,13 @@ mod beat;
 mod dashboard;
 mod fds;
 mod handlers;
-mod jobs;
+pub(crate) mod jobs;
 mod metrics;
 mod peer_healthchecks;
 mod policy;
 mod request;
 mod router;
-mod settings;
+pub(crate) mod settings;
 mod timeout;
 mod urlenc;
 
