@@ -28,6 +28,7 @@ mod services;
 mod services_tests;
 #[cfg(test)]
 mod tests;
+mod uptime_kuma;
 mod validate;
 
 pub use channels::{
@@ -41,6 +42,7 @@ pub use services::{
     DurationValue, ServiceDefaults, MAX_BODIES_PER_SERVICE, MAX_BODY_BYTES_LIMIT,
     MAX_EVENTS_PER_SERVICE,
 };
+pub use uptime_kuma::{Cronitor, UptimeKuma};
 pub use validate::{check_token, listen_addr, s3_location, MIN_TOKEN_LEN};
 
 use serde::Deserialize;
@@ -93,6 +95,10 @@ pub struct Config {
     pub maintenance: Vec<MaintenanceConfig>,
     /// `[healthchecks]` (SPEC 17): its ping routes; `None` = off.
     pub healthchecks: Option<Healthchecks>,
+    /// `[uptime_kuma]` (SPEC 17): its push route, on with `enabled = true`.
+    pub uptime_kuma: Option<UptimeKuma>,
+    /// `[cronitor]` (SPEC 17): its telemetry route; `None` = off.
+    pub cronitor: Option<Cronitor>,
     /// The files this configuration was read from, in order; empty when
     /// none was found and only the built-in defaults apply.
     pub files: Vec<PathBuf>,
@@ -443,6 +449,8 @@ struct RawConfig {
     services: Vec<ServiceDefaults>,
     maintenance: Vec<MaintenanceConfig>,
     healthchecks: Option<Healthchecks>,
+    uptime_kuma: Option<UptimeKuma>,
+    cronitor: Option<Cronitor>,
 }
 
 impl From<RawConfig> for Config {
@@ -476,6 +484,8 @@ impl From<RawConfig> for Config {
             services: raw.services,
             maintenance: raw.maintenance,
             healthchecks: raw.healthchecks,
+            uptime_kuma: raw.uptime_kuma,
+            cronitor: raw.cronitor,
             files: Vec::new(),
         }
     }

@@ -30,7 +30,9 @@ mod fds;
 mod handlers;
 pub(crate) mod jobs;
 mod metrics;
+mod peer_cronitor;
 mod peer_healthchecks;
+mod peer_kuma;
 mod policy;
 mod request;
 mod router;
@@ -87,6 +89,10 @@ pub struct HttpOptions {
     pub alert_history: crate::alert::History,
     /// `[healthchecks]` (SPEC 17): `None` = its `/ping/` routes are off.
     pub healthchecks: Option<crate::config::Healthchecks>,
+    /// `[uptime_kuma]` (SPEC 17): `None` (or not enabled) = `/api/push/` off.
+    pub uptime_kuma: Option<crate::config::UptimeKuma>,
+    /// `[cronitor]` (SPEC 17): `None` = its `/p/` route is off.
+    pub cronitor: Option<crate::config::Cronitor>,
 }
 
 impl Default for HttpOptions {
@@ -100,6 +106,8 @@ impl Default for HttpOptions {
             max_body_bytes: request::DEFAULT_MAX_BODY_BYTES,
             alert_history: crate::alert::History::default(),
             healthchecks: None,
+            uptime_kuma: None,
+            cronitor: None,
         }
     }
 }
@@ -116,6 +124,8 @@ struct Shared {
     max_body_bytes: usize,
     alert_history: crate::alert::History,
     healthchecks: Option<Arc<crate::config::Healthchecks>>,
+    uptime_kuma: Option<Arc<crate::config::UptimeKuma>>,
+    cronitor: Option<Arc<crate::config::Cronitor>>,
 }
 
 /// Binds `addr` (e.g. "[::]:8080" for every interface, IPv4 and IPv6, see
@@ -147,6 +157,8 @@ pub fn spawn(
         max_body_bytes: opts.max_body_bytes,
         alert_history: opts.alert_history,
         healthchecks: opts.healthchecks.map(Arc::new),
+        uptime_kuma: opts.uptime_kuma.filter(|k| k.enabled).map(Arc::new),
+        cronitor: opts.cronitor.map(Arc::new),
     });
     let max_connections = fds::connection_cap(opts.max_connections.max(1));
     if max_connections < opts.max_connections {
@@ -194,6 +206,8 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
         max_body_bytes: shared.max_body_bytes,
         remote_addr: rq.remote_addr().map(|a| a.ip()),
         healthchecks: shared.healthchecks.clone(),
+        uptime_kuma: shared.uptime_kuma.clone(),
+        cronitor: shared.cronitor.clone(),
     };
     let endpoint = router::endpoint(&req);
     // `Ping-Body-Limit` on every reply of a route that takes a run's output.
@@ -201,7 +215,10 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
         .takes_output()
         .then(|| router::body_limit_header(shared.max_body_bytes));
     // A peer's route carries its own credential (SPEC 17): no token asked.
-    let own_key = matches!(endpoint, router::Endpoint::Healthchecks);
+    let own_key = matches!(
+        endpoint,
+        router::Endpoint::Healthchecks | router::Endpoint::UptimeKuma | router::Endpoint::Cronitor
+    );
     let checked = if own_key {
         Ok(())
     } else {
@@ -314,7 +331,9 @@ fn body_limit(endpoint: &router::Endpoint, req: &HttpRequest) -> BodyLimit {
     match endpoint {
         router::Endpoint::Signal(..)
         | router::Endpoint::BadSignal(_)
-        | router::Endpoint::Healthchecks => output,
+        | router::Endpoint::Healthchecks
+        | router::Endpoint::UptimeKuma
+        | router::Endpoint::Cronitor => output,
         router::Endpoint::Beat(_) => {
             match BodyKind::from_content_type(req.header("content-type")) {
                 BodyKind::Json => BodyLimit {

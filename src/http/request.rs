@@ -45,6 +45,10 @@ pub struct HttpRequest {
     pub remote_addr: Option<IpAddr>,
     /// `[healthchecks]` (SPEC 17), when configured: its `/ping/` routes.
     pub healthchecks: Option<std::sync::Arc<crate::config::Healthchecks>>,
+    /// `[uptime_kuma]` (SPEC 17), when enabled: its `/api/push/` route.
+    pub uptime_kuma: Option<std::sync::Arc<crate::config::UptimeKuma>>,
+    /// `[cronitor]` (SPEC 17), when configured: its `/p/` route.
+    pub cronitor: Option<std::sync::Arc<crate::config::Cronitor>>,
 }
 
 impl Default for HttpRequest {
@@ -59,6 +63,8 @@ impl Default for HttpRequest {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             remote_addr: None,
             healthchecks: None,
+            uptime_kuma: None,
+            cronitor: None,
         }
     }
 }

@@ -70,6 +70,11 @@ pub enum Endpoint {
     /// `/ping/...` with `[healthchecks]` configured (SPEC 17), any method:
     /// `peer_healthchecks` answers as healthchecks.io does.
     Healthchecks,
+    /// `/api/push/...` with `[uptime_kuma] enabled` (SPEC 17), any method
+    /// (Kuma's `router.all`): `peer_kuma` answers as Uptime Kuma does.
+    UptimeKuma,
+    /// `/p/...` with `[cronitor]` configured (SPEC 17): `peer_cronitor`.
+    Cronitor,
     /// A known path with another method: 405 with this `Allow`.
     NotAllowed(&'static str),
     NotFound,
@@ -95,6 +100,12 @@ pub fn endpoint(req: &HttpRequest) -> Endpoint {
     let name = |n: &str| n.to_owned();
     if req.healthchecks.is_some() && path.starts_with("/ping/") {
         return E::Healthchecks;
+    }
+    if req.uptime_kuma.is_some() && path.starts_with("/api/push/") {
+        return E::UptimeKuma;
+    }
+    if req.cronitor.is_some() && path.starts_with("/p/") {
+        return E::Cronitor;
     }
     match (s.as_slice(), method) {
         ([""] | ["services"] | ["views", _], "GET") => E::Page,
@@ -244,6 +255,14 @@ fn call(
         E::Healthchecks => Ok(match &req.healthchecks {
             Some(hc) => super::peer_healthchecks::answer(req, state, hc),
             None => super::peer_healthchecks::not_found(),
+        }),
+        E::UptimeKuma => Ok(match &req.uptime_kuma {
+            Some(k) => super::peer_kuma::answer(req, state, k),
+            None => super::peer_kuma::not_found(),
+        }),
+        E::Cronitor => Ok(match &req.cronitor {
+            Some(c) => super::peer_cronitor::answer(req, state, c),
+            None => super::peer_cronitor::not_found(),
         }),
         E::NotFound => Err(ApiError::NotFound(path())),
     }

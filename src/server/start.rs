@@ -393,6 +393,8 @@ fn start_listeners(
                 max_body_bytes: config.limits.max_body_bytes,
                 alert_history,
                 healthchecks: config.healthchecks.clone(),
+                uptime_kuma: config.uptime_kuma.clone(),
+                cronitor: config.cronitor.clone(),
                 ..http::HttpOptions::default()
             },
         )

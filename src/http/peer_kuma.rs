@@ -1,0 +1,217 @@
+//! Uptime Kuma's push route on our port (SPEC 17), on with
+//! `[uptime_kuma] enabled = true`: `/api/push/<token>?status=&msg=&ping=`,
+//! any method (Kuma's `router.all`). The push token, lower-cased, with
+//! `[uptime_kuma] prefix`, names the service (created on first push, like a
+//! beat); `status=up` (or none, or empty) is a success, any other status a
+//! fail (Kuma: `statusString === "up" ? UP : DOWN`); `msg` is the run's
+//! output. `ping` is read and range-checked as Kuma does; lovebeat keeps
+//! no response time, so its value is not stored.
+//!
+//! The token is the credential, as in Kuma: this route does not ask for
+//! `[http] auth_token` (`http::handle`).
+//!
+//! Reference (louislam/uptime-kuma): `server/routers/api-router.js`, the
+//! handler of `router.all("/api/push/:pushToken", ...)`: `msg` defaults to
+//! "OK", `ping` is `parseFloat(...) || null`, success is
+//! `response.json({ ok: true })`, every error `response.status(404).json({
+//! ok: false, msg: e.message })`; Express's `res.json` sends
+//! `application/json; charset=utf-8`.
+
+use super::request::{ApiError, HttpRequest, HttpResponse};
+use super::urlenc;
+use crate::config::UptimeKuma;
+use crate::jobs::{Body, Signal, SignalKind, Source};
+use crate::model::is_valid_name;
+use crate::state::StateHandle;
+use std::sync::Arc;
+
+/// Express's `res.json` content type.
+const CT_EXPRESS_JSON: &str = "application/json; charset=utf-8";
+
+/// api-router.js: `throw new Error("Monitor not found or not active.")`.
+const NOT_FOUND_MSG: &str = "Monitor not found or not active.";
+
+/// api-router.js (2.x): the range check of `ping`.
+const BAD_PING_MSG: &str = "Invalid ping value. Must be between 0 and 100000000000 ms.";
+
+/// The largest `ping` Kuma takes, in ms.
+const MAX_PING_MS: f64 = 100_000_000_000.0;
+
+fn json(status: u16, body: &str) -> HttpResponse {
+    HttpResponse {
+        status,
+        content_type: CT_EXPRESS_JSON,
+        headers: Vec::new(),
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+/// api-router.js: `response.json({ ok: true })`.
+fn ok() -> HttpResponse {
+    json(200, r#"{"ok":true}"#)
+}
+
+/// api-router.js: `response.status(404).json({ ok: false, msg: e.message })`.
+fn error(msg: &str) -> HttpResponse {
+    // Key order as Kuma writes the object: `ok` first.
+    let msg = serde_json::Value::from(msg);
+    json(404, &format!(r#"{{"ok":false,"msg":{msg}}}"#))
+}
+
+/// Kuma's answer to a token no monitor has.
+pub fn not_found() -> HttpResponse {
+    error(NOT_FOUND_MSG)
+}
+
+/// JavaScript's `parseFloat`: the longest leading part (after white space)
+/// that is a number; `None` for NaN. `Infinity` is taken as JS does.
+pub fn parse_float(text: &str) -> Option<f64> {
+    let t = text.trim_start();
+    let t = &t[..t.len().min(64)];
+    for (sign, rest) in [(-1.0, t.strip_prefix('-')), (1.0, t.strip_prefix('+'))] {
+        if rest.is_some_and(|r| r.starts_with("Infinity")) {
+            return Some(sign * f64::INFINITY);
+        }
+    }
+    if t.starts_with("Infinity") {
+        return Some(f64::INFINITY);
+    }
+    // Only digits, signs, dots and exponents can be part of the number;
+    // Rust's parser also takes "inf"/"nan", which JS does not.
+    let end = t
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E')))
+        .unwrap_or(t.len());
+    (1..=end)
+        .rev()
+        .find_map(|n| t.get(..n).and_then(|p| p.parse::<f64>().ok()))
+}
+
+/// The push token of `/api/push/<token>` (Express's `:pushToken`: one
+/// non-empty segment, one trailing slash allowed), percent-decoded.
+pub fn token(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/api/push/")?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.is_empty() || rest.contains('/') {
+        return None;
+    }
+    String::from_utf8(urlenc::percent_decode(rest, false)).ok()
+}
+
+/// What a push says: the signal kind and its message, or Kuma's error.
+pub fn read_query(query: &str) -> Result<(SignalKind, Option<String>), &'static str> {
+    let pairs = urlenc::parse_pairs(query);
+    // `request.query.status || "up"`: absent or empty is up.
+    let kind = match urlenc::get(&pairs, "status") {
+        None | Some("") | Some("up") => SignalKind::Success,
+        Some(_) => SignalKind::Fail,
+    };
+    // `parseFloat(request.query.ping) || null`, then the range check.
+    if let Some(ping) = urlenc::get(&pairs, "ping").and_then(parse_float) {
+        if ping != 0.0 && !(0.0..=MAX_PING_MS).contains(&ping) {
+            return Err(BAD_PING_MSG);
+        }
+    }
+    let msg = urlenc::get(&pairs, "msg")
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned);
+    Ok((kind, msg))
+}
+
+/// Answers a request to `/api/push/...` (the router sends them here only
+/// when `[uptime_kuma] enabled`) as Kuma does (our JSON error only when
+/// the state thread cannot answer). Nothing changes on an error.
+pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &UptimeKuma) -> HttpResponse {
+    let Some(token) = token(&req.path) else {
+        return not_found();
+    };
+    let name = format!("{}{}", settings.prefix, token.to_lowercase());
+    if !is_valid_name(&name) {
+        // No monitor can have a token that makes no service name.
+        return not_found();
+    }
+    let (kind, msg) = match read_query(&req.query) {
+        Ok(read) => read,
+        Err(msg) => return error(msg),
+    };
+    let body = msg.map(|m| {
+        let bytes = m.as_bytes();
+        let keep = bytes.len().min(req.max_body_bytes);
+        Body {
+            bytes: Arc::from(&bytes[..keep]),
+            truncated: bytes.len() > keep,
+        }
+    });
+    let signal = Signal {
+        kind,
+        rid: None,
+        source: Source::Http(req.remote_addr),
+        body,
+    };
+    match state.peer_signal(&name, signal, true) {
+        Ok(Some(_)) => ok(),
+        Ok(None) => not_found(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens() {
+        assert_eq!(token("/api/push/AbC123").as_deref(), Some("AbC123"));
+        assert_eq!(token("/api/push/AbC123/").as_deref(), Some("AbC123"));
+        assert_eq!(token("/api/push/a%2Db").as_deref(), Some("a-b"));
+        assert_eq!(token("/api/push/"), None);
+        assert_eq!(token("/api/push/a/b"), None);
+        assert_eq!(token("/api/pushx"), None);
+    }
+
+    #[test]
+    fn queries() {
+        let ok = |q: &str| read_query(q).map(|(k, m)| (k, m.unwrap_or_default()));
+        assert_eq!(ok(""), Ok((SignalKind::Success, String::new())));
+        assert_eq!(
+            ok("status=up&msg=OK"),
+            Ok((SignalKind::Success, "OK".into()))
+        );
+        assert_eq!(ok("status="), Ok((SignalKind::Success, String::new())));
+        assert_eq!(
+            ok("status=down&msg=disk+full"),
+            Ok((SignalKind::Fail, "disk full".into()))
+        );
+        assert_eq!(ok("status=UP"), Ok((SignalKind::Fail, String::new())));
+        assert!(ok("ping=12.5").is_ok() && ok("ping=abc").is_ok() && ok("ping=0").is_ok());
+        assert_eq!(ok("ping=-1"), Err(BAD_PING_MSG));
+        assert_eq!(ok("ping=1e12"), Err(BAD_PING_MSG));
+    }
+
+    #[test]
+    fn parse_float_is_javascripts() {
+        assert_eq!(parse_float("12.5ms"), Some(12.5));
+        assert_eq!(parse_float("  -3"), Some(-3.0));
+        assert_eq!(parse_float("1e3x"), Some(1000.0));
+        assert_eq!(parse_float("abc"), None);
+        assert_eq!(parse_float("inf"), None);
+        assert_eq!(parse_float("Infinity"), Some(f64::INFINITY));
+        assert_eq!(parse_float(""), None);
+    }
+
+    #[test]
+    fn answers_are_kumas_own() {
+        let r = ok();
+        assert_eq!(
+            (r.status, r.body.as_slice(), r.content_type),
+            (200, &br#"{"ok":true}"#[..], CT_EXPRESS_JSON)
+        );
+        let r = not_found();
+        assert_eq!(
+            (r.status, String::from_utf8_lossy(&r.body).into_owned()),
+            (
+                404,
+                r#"{"ok":false,"msg":"Monitor not found or not active."}"#.to_owned()
+            )
+        );
+    }
+}
