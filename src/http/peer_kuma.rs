@@ -12,7 +12,8 @@
 //!
 //! Reference (louislam/uptime-kuma): `server/routers/api-router.js`, the
 //! handler of `router.all("/api/push/:pushToken", ...)`: `msg` defaults to
-//! "OK", `ping` is `parseFloat(...) || null`, success is
+//! "OK", `ping` is `parseFloat(...) || null` and range-checked before the
+//! monitor is looked up, success is
 //! `response.json({ ok: true })`, every error `response.status(404).json({
 //! ok: false, msg: e.message })`; Express's `res.json` sends
 //! `application/json; charset=utf-8`.
@@ -124,15 +125,16 @@ pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &UptimeKuma) -> 
     let Some(token) = token(&req.path) else {
         return not_found();
     };
+    // Kuma checks `ping` before it looks the monitor up.
+    let (kind, msg) = match read_query(&req.query) {
+        Ok(read) => read,
+        Err(msg) => return error(msg),
+    };
     let name = format!("{}{}", settings.prefix, token.to_lowercase());
     if !is_valid_name(&name) {
         // No monitor can have a token that makes no service name.
         return not_found();
     }
-    let (kind, msg) = match read_query(&req.query) {
-        Ok(read) => read,
-        Err(msg) => return error(msg),
-    };
     let body = msg.map(|m| {
         let bytes = m.as_bytes();
         let keep = bytes.len().min(req.max_body_bytes);
