@@ -23,6 +23,7 @@ mod load;
 mod policy;
 #[cfg(test)]
 mod policy_tests;
+mod sentry;
 mod services;
 #[cfg(test)]
 mod services_tests;
@@ -37,6 +38,7 @@ pub use error::ConfigError;
 pub use healthchecks::Healthchecks;
 pub use load::{load, load_with_defaults, Source};
 pub use policy::{MaintenanceConfig, MAX_DELAY_MS, MIN_REPEAT_MS};
+pub use sentry::Sentry;
 pub use services::{
     DurationValue, ServiceDefaults, MAX_BODIES_PER_SERVICE, MAX_BODY_BYTES_LIMIT,
     MAX_EVENTS_PER_SERVICE,
@@ -93,6 +95,8 @@ pub struct Config {
     pub maintenance: Vec<MaintenanceConfig>,
     /// `[healthchecks]` (SPEC 17): its ping routes; `None` = off.
     pub healthchecks: Option<Healthchecks>,
+    /// `[sentry]` (SPEC 17): its cron check-in route; `None` = off.
+    pub sentry: Option<Sentry>,
     /// The files this configuration was read from, in order; empty when
     /// none was found and only the built-in defaults apply.
     pub files: Vec<PathBuf>,
@@ -443,6 +447,7 @@ struct RawConfig {
     services: Vec<ServiceDefaults>,
     maintenance: Vec<MaintenanceConfig>,
     healthchecks: Option<Healthchecks>,
+    sentry: Option<Sentry>,
 }
 
 impl From<RawConfig> for Config {
@@ -476,6 +481,7 @@ impl From<RawConfig> for Config {
             services: raw.services,
             maintenance: raw.maintenance,
             healthchecks: raw.healthchecks,
+            sentry: raw.sentry,
             files: Vec::new(),
         }
     }

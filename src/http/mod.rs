@@ -31,6 +31,7 @@ mod handlers;
 pub(crate) mod jobs;
 mod metrics;
 mod peer_healthchecks;
+mod peer_sentry;
 mod policy;
 mod request;
 mod router;
@@ -87,6 +88,8 @@ pub struct HttpOptions {
     pub alert_history: crate::alert::History,
     /// `[healthchecks]` (SPEC 17): `None` = its `/ping/` routes are off.
     pub healthchecks: Option<crate::config::Healthchecks>,
+    /// `[sentry]` (SPEC 17): `None` = its cron route is off.
+    pub sentry: Option<crate::config::Sentry>,
 }
 
 impl Default for HttpOptions {
@@ -100,6 +103,7 @@ impl Default for HttpOptions {
             max_body_bytes: request::DEFAULT_MAX_BODY_BYTES,
             alert_history: crate::alert::History::default(),
             healthchecks: None,
+            sentry: None,
         }
     }
 }
@@ -116,6 +120,7 @@ struct Shared {
     max_body_bytes: usize,
     alert_history: crate::alert::History,
     healthchecks: Option<Arc<crate::config::Healthchecks>>,
+    sentry: Option<Arc<crate::config::Sentry>>,
 }
 
 /// Binds `addr` (e.g. "[::]:8080" for every interface, IPv4 and IPv6, see
@@ -147,6 +152,7 @@ pub fn spawn(
         max_body_bytes: opts.max_body_bytes,
         alert_history: opts.alert_history,
         healthchecks: opts.healthchecks.map(Arc::new),
+        sentry: opts.sentry.map(Arc::new),
     });
     let max_connections = fds::connection_cap(opts.max_connections.max(1));
     if max_connections < opts.max_connections {
@@ -194,6 +200,7 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
         max_body_bytes: shared.max_body_bytes,
         remote_addr: rq.remote_addr().map(|a| a.ip()),
         healthchecks: shared.healthchecks.clone(),
+        sentry: shared.sentry.clone(),
     };
     let endpoint = router::endpoint(&req);
     // `Ping-Body-Limit` on every reply of a route that takes a run's output.
@@ -201,7 +208,10 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
         .takes_output()
         .then(|| router::body_limit_header(shared.max_body_bytes));
     // A peer's route carries its own credential (SPEC 17): no token asked.
-    let own_key = matches!(endpoint, router::Endpoint::Healthchecks);
+    let own_key = matches!(
+        endpoint,
+        router::Endpoint::Healthchecks | router::Endpoint::Sentry
+    );
     let checked = if own_key {
         Ok(())
     } else {

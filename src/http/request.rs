@@ -45,6 +45,8 @@ pub struct HttpRequest {
     pub remote_addr: Option<IpAddr>,
     /// `[healthchecks]` (SPEC 17), when configured: its `/ping/` routes.
     pub healthchecks: Option<std::sync::Arc<crate::config::Healthchecks>>,
+    /// `[sentry]` (SPEC 17), when configured: its cron check-in route.
+    pub sentry: Option<std::sync::Arc<crate::config::Sentry>>,
 }
 
 impl Default for HttpRequest {
@@ -59,6 +61,7 @@ impl Default for HttpRequest {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             remote_addr: None,
             healthchecks: None,
+            sentry: None,
         }
     }
 }

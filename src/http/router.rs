@@ -70,6 +70,9 @@ pub enum Endpoint {
     /// `/ping/...` with `[healthchecks]` configured (SPEC 17), any method:
     /// `peer_healthchecks` answers as healthchecks.io does.
     Healthchecks,
+    /// `/api/<project>/cron/<slug>[/<key>]/` with `[sentry]` configured
+    /// (SPEC 17): `peer_sentry` answers as Sentry's Relay does.
+    Sentry,
     /// A known path with another method: 405 with this `Allow`.
     NotAllowed(&'static str),
     NotFound,
@@ -95,6 +98,9 @@ pub fn endpoint(req: &HttpRequest) -> Endpoint {
     let name = |n: &str| n.to_owned();
     if req.healthchecks.is_some() && path.starts_with("/ping/") {
         return E::Healthchecks;
+    }
+    if req.sentry.is_some() && super::peer_sentry::is_cron_path(path) {
+        return E::Sentry;
     }
     match (s.as_slice(), method) {
         ([""] | ["services"] | ["views", _], "GET") => E::Page,
@@ -244,6 +250,10 @@ fn call(
         E::Healthchecks => Ok(match &req.healthchecks {
             Some(hc) => super::peer_healthchecks::answer(req, state, hc),
             None => super::peer_healthchecks::not_found(),
+        }),
+        E::Sentry => Ok(match &req.sentry {
+            Some(s) => super::peer_sentry::answer(req, state, s),
+            None => super::peer_sentry::not_found(),
         }),
         E::NotFound => Err(ApiError::NotFound(path())),
     }

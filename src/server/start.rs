@@ -393,6 +393,7 @@ fn start_listeners(
                 max_body_bytes: config.limits.max_body_bytes,
                 alert_history,
                 healthchecks: config.healthchecks.clone(),
+                sentry: config.sentry.clone(),
                 ..http::HttpOptions::default()
             },
         )
