@@ -32,6 +32,7 @@ pub(crate) mod jobs;
 mod metrics;
 mod peer_healthchecks;
 mod peer_sentry;
+mod peer_sentry_envelope;
 mod policy;
 mod request;
 mod router;
@@ -325,6 +326,11 @@ fn body_limit(endpoint: &router::Endpoint, req: &HttpRequest) -> BodyLimit {
         router::Endpoint::Signal(..)
         | router::Endpoint::BadSignal(_)
         | router::Endpoint::Healthchecks => output,
+        // Sentry's envelopes may be gzip: refused beyond, never cut.
+        router::Endpoint::Sentry => BodyLimit {
+            max: peer_sentry_envelope::MAX_ENVELOPE,
+            truncate: false,
+        },
         router::Endpoint::Beat(_) => {
             match BodyKind::from_content_type(req.header("content-type")) {
                 BodyKind::Json => BodyLimit {

@@ -43,14 +43,14 @@ fn parse(path: &str) -> Option<(&str, &str, Option<&str>)> {
     (numeric && !slug.is_empty() && key != Some("")).then_some((project, slug, key))
 }
 
-/// Whether the router sends `path` here.
+/// Whether the router sends `path` here: a cron path or the envelope route.
 pub fn is_cron_path(path: &str) -> bool {
-    parse(path).is_some()
+    parse(path).is_some() || super::peer_sentry_envelope::is_envelope_path(path)
 }
 
 /// Relay's `ApiErrorResponse` (`relay-server/src/utils/api.rs`): JSON
 /// `{"detail": <the error's message>}`.
-fn detail(status: u16, message: &str) -> HttpResponse {
+pub fn detail(status: u16, message: &str) -> HttpResponse {
     // axum's `Json`: compact, no newline.
     let body = serde_json::json!({ "detail": message })
         .to_string()
@@ -86,13 +86,13 @@ fn accepted() -> HttpResponse {
 
 /// `BadEventMeta::MissingAuth` (`relay-server/src/extractors/request_meta.rs`):
 /// 401, "missing authorization information".
-fn missing_auth() -> HttpResponse {
+pub fn missing_auth() -> HttpResponse {
     detail(401, "missing authorization information")
 }
 
 /// A key the project does not have: Relay rejects the envelope
 /// (`BadStoreRequest::EventRejected(DiscardReason::ProjectId)`), 403.
-fn wrong_key() -> HttpResponse {
+pub fn wrong_key() -> HttpResponse {
     detail(403, "event submission rejected with_reason: ProjectId")
 }
 
@@ -296,6 +296,9 @@ pub fn apply(
 /// Answers a request on a cron path (the router sends them here only when
 /// `[sentry]` is configured) as Relay does.
 pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &Sentry) -> HttpResponse {
+    if super::peer_sentry_envelope::is_envelope_path(&req.path) {
+        return super::peer_sentry_envelope::answer(req, state, settings);
+    }
     let Some((_project, slug, path_key)) = parse(&req.path) else {
         return not_found();
     };
