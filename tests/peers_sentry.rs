@@ -160,7 +160,8 @@ fn off_unless_configured() {
         "",
         b"",
     );
-    assert_ne!(r.status, 202, "{}", r.text());
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert!(server.service("db").is_none());
 }
 
 /// The `sentry-sdk` client, unchanged: `capture_checkin` pairs a start
@@ -276,6 +277,7 @@ fn envelopes_as_relay() {
     assert_eq!(r.status, 413, "{}", r.text());
     let r = wire(&server, "POST", "/api/7/envelope/", &auth, b"nope\n");
     assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["detail"], "invalid event envelope");
     let wrong = "X-Sentry-Auth: Sentry sentry_key=nope\r\n";
     let env = "{}\n{\"type\":\"check_in\"}\n{\"monitor_slug\":\"x\",\"status\":\"ok\"}\n";
     let r = wire(&server, "POST", "/api/7/envelope/", wrong, env.as_bytes());

@@ -49,7 +49,8 @@ pub fn is_cron_path(path: &str) -> bool {
 }
 
 /// Relay's `ApiErrorResponse` (`relay-server/src/utils/api.rs`): JSON
-/// `{"detail": <the error's message>}`.
+/// `{"detail": <the error's message>}` (its `causes` are left out when
+/// the error has none, as for every error answered here).
 pub fn detail(status: u16, message: &str) -> HttpResponse {
     // axum's `Json`: compact, no newline.
     let body = serde_json::json!({ "detail": message })
@@ -90,8 +91,10 @@ pub fn missing_auth() -> HttpResponse {
     detail(401, "missing authorization information")
 }
 
-/// A key the project does not have: Relay rejects the envelope
-/// (`BadStoreRequest::EventRejected(DiscardReason::ProjectId)`), 403.
+/// A key the project does not have: Relay rejects the envelope,
+/// `BadStoreRequest::EventRejected(DiscardReason::ProjectId)`, whose
+/// `error_response` is 403 with "event submission rejected with_reason:
+/// {reason:?}" (`relay-server/src/endpoints/common.rs`).
 pub fn wrong_key() -> HttpResponse {
     detail(403, "event submission rejected with_reason: ProjectId")
 }

@@ -138,11 +138,19 @@ pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &Sentry) -> Http
         return r;
     }
     let Some(data) = decoded(req) else {
-        return peer_sentry::detail(413, "envelope exceeded size limits");
+        // `BadStoreRequest::PayloadError(Overflow)` (`endpoints/common.rs`): 413.
+        return peer_sentry::detail(413, "failed to read request body");
     };
     let envelope = match parse(&data) {
         Ok(e) => e,
-        Err(e) => return peer_sentry::detail(400, &format!("invalid envelope: {e}")),
+        // `BadStoreRequest::InvalidEnvelope` (`endpoints/common.rs`): 400,
+        // the parse error as its cause.
+        Err(e) => {
+            let body = serde_json::json!({"detail": "invalid event envelope", "causes": [e]});
+            let mut r = json(400, body);
+            r.headers.clear();
+            return r;
+        }
     };
     let key =
         peer_sentry::key_of(req).or_else(|| envelope.header["dsn"].as_str().and_then(dsn_key));
