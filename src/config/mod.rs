@@ -23,6 +23,7 @@ mod load;
 mod policy;
 #[cfg(test)]
 mod policy_tests;
+mod sentry;
 mod services;
 #[cfg(test)]
 mod services_tests;
@@ -38,6 +39,7 @@ pub use error::ConfigError;
 pub use healthchecks::Healthchecks;
 pub use load::{load, load_with_defaults, Source};
 pub use policy::{MaintenanceConfig, MAX_DELAY_MS, MIN_REPEAT_MS};
+pub use sentry::Sentry;
 pub use services::{
     DurationValue, ServiceDefaults, MAX_BODIES_PER_SERVICE, MAX_BODY_BYTES_LIMIT,
     MAX_EVENTS_PER_SERVICE,
@@ -99,6 +101,8 @@ pub struct Config {
     pub uptime_kuma: Option<UptimeKuma>,
     /// `[cronitor]` (SPEC 17): its telemetry route; `None` = off.
     pub cronitor: Option<Cronitor>,
+    /// `[sentry]` (SPEC 17): its cron check-in route; `None` = off.
+    pub sentry: Option<Sentry>,
     /// The files this configuration was read from, in order; empty when
     /// none was found and only the built-in defaults apply.
     pub files: Vec<PathBuf>,
@@ -451,6 +455,7 @@ struct RawConfig {
     healthchecks: Option<Healthchecks>,
     uptime_kuma: Option<UptimeKuma>,
     cronitor: Option<Cronitor>,
+    sentry: Option<Sentry>,
 }
 
 impl From<RawConfig> for Config {
@@ -486,6 +491,7 @@ impl From<RawConfig> for Config {
             healthchecks: raw.healthchecks,
             uptime_kuma: raw.uptime_kuma,
             cronitor: raw.cronitor,
+            sentry: raw.sentry,
             files: Vec::new(),
         }
     }

@@ -33,6 +33,8 @@ mod metrics;
 mod peer_cronitor;
 mod peer_healthchecks;
 mod peer_kuma;
+mod peer_sentry;
+mod peer_sentry_envelope;
 mod policy;
 mod request;
 mod router;
@@ -93,6 +95,8 @@ pub struct HttpOptions {
     pub uptime_kuma: Option<crate::config::UptimeKuma>,
     /// `[cronitor]` (SPEC 17): `None` = its `/p/` route is off.
     pub cronitor: Option<crate::config::Cronitor>,
+    /// `[sentry]` (SPEC 17): `None` = its cron route is off.
+    pub sentry: Option<crate::config::Sentry>,
 }
 
 impl Default for HttpOptions {
@@ -108,6 +112,7 @@ impl Default for HttpOptions {
             healthchecks: None,
             uptime_kuma: None,
             cronitor: None,
+            sentry: None,
         }
     }
 }
@@ -126,6 +131,7 @@ struct Shared {
     healthchecks: Option<Arc<crate::config::Healthchecks>>,
     uptime_kuma: Option<Arc<crate::config::UptimeKuma>>,
     cronitor: Option<Arc<crate::config::Cronitor>>,
+    sentry: Option<Arc<crate::config::Sentry>>,
 }
 
 /// Binds `addr` (e.g. "[::]:8080" for every interface, IPv4 and IPv6, see
@@ -159,6 +165,7 @@ pub fn spawn(
         healthchecks: opts.healthchecks.map(Arc::new),
         uptime_kuma: opts.uptime_kuma.filter(|k| k.enabled).map(Arc::new),
         cronitor: opts.cronitor.map(Arc::new),
+        sentry: opts.sentry.map(Arc::new),
     });
     let max_connections = fds::connection_cap(opts.max_connections.max(1));
     if max_connections < opts.max_connections {
@@ -208,6 +215,7 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
         healthchecks: shared.healthchecks.clone(),
         uptime_kuma: shared.uptime_kuma.clone(),
         cronitor: shared.cronitor.clone(),
+        sentry: shared.sentry.clone(),
     };
     let endpoint = router::endpoint(&req);
     // `Ping-Body-Limit` on every reply of a route that takes a run's output.
@@ -217,7 +225,10 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
     // A peer's route carries its own credential (SPEC 17): no token asked.
     let own_key = matches!(
         endpoint,
-        router::Endpoint::Healthchecks | router::Endpoint::UptimeKuma | router::Endpoint::Cronitor
+        router::Endpoint::Healthchecks
+            | router::Endpoint::UptimeKuma
+            | router::Endpoint::Cronitor
+            | router::Endpoint::Sentry
     );
     let checked = if own_key {
         Ok(())
@@ -334,6 +345,11 @@ fn body_limit(endpoint: &router::Endpoint, req: &HttpRequest) -> BodyLimit {
         | router::Endpoint::Healthchecks
         | router::Endpoint::UptimeKuma
         | router::Endpoint::Cronitor => output,
+        // Sentry's envelopes may be gzip: refused beyond, never cut.
+        router::Endpoint::Sentry => BodyLimit {
+            max: peer_sentry_envelope::MAX_ENVELOPE,
+            truncate: false,
+        },
         router::Endpoint::Beat(_) => {
             match BodyKind::from_content_type(req.header("content-type")) {
                 BodyKind::Json => BodyLimit {

@@ -49,6 +49,8 @@ pub struct HttpRequest {
     pub uptime_kuma: Option<std::sync::Arc<crate::config::UptimeKuma>>,
     /// `[cronitor]` (SPEC 17), when configured: its `/p/` route.
     pub cronitor: Option<std::sync::Arc<crate::config::Cronitor>>,
+    /// `[sentry]` (SPEC 17), when configured: its cron check-in route.
+    pub sentry: Option<std::sync::Arc<crate::config::Sentry>>,
 }
 
 impl Default for HttpRequest {
@@ -65,6 +67,7 @@ impl Default for HttpRequest {
             healthchecks: None,
             uptime_kuma: None,
             cronitor: None,
+            sentry: None,
         }
     }
 }

@@ -75,6 +75,9 @@ pub enum Endpoint {
     UptimeKuma,
     /// `/p/...` with `[cronitor]` configured (SPEC 17): `peer_cronitor`.
     Cronitor,
+    /// `/api/<project>/cron/<slug>[/<key>]/` with `[sentry]` configured
+    /// (SPEC 17): `peer_sentry` answers as Sentry's Relay does.
+    Sentry,
     /// A known path with another method: 405 with this `Allow`.
     NotAllowed(&'static str),
     NotFound,
@@ -106,6 +109,9 @@ pub fn endpoint(req: &HttpRequest) -> Endpoint {
     }
     if req.cronitor.is_some() && path.starts_with("/p/") {
         return E::Cronitor;
+    }
+    if req.sentry.is_some() && super::peer_sentry::is_cron_path(path) {
+        return E::Sentry;
     }
     match (s.as_slice(), method) {
         ([""] | ["services"] | ["views", _], "GET") => E::Page,
@@ -263,6 +269,10 @@ fn call(
         E::Cronitor => Ok(match &req.cronitor {
             Some(c) => super::peer_cronitor::answer(req, state, c),
             None => super::peer_cronitor::not_found(),
+        }),
+        E::Sentry => Ok(match &req.sentry {
+            Some(s) => super::peer_sentry::answer(req, state, s),
+            None => super::peer_sentry::not_found(),
         }),
         E::NotFound => Err(ApiError::NotFound(path())),
     }

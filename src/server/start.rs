@@ -395,6 +395,7 @@ fn start_listeners(
                 healthchecks: config.healthchecks.clone(),
                 uptime_kuma: config.uptime_kuma.clone(),
                 cronitor: config.cronitor.clone(),
+                sentry: config.sentry.clone(),
                 ..http::HttpOptions::default()
             },
         )
