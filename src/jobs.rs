@@ -20,6 +20,16 @@ pub const OUTPUT_TAIL: usize = 1024;
 /// Grace of a scheduled service when none is set.
 pub const DEFAULT_SCHEDULE_GRACE_MS: Millis = 3600 * 1000;
 
+/// Longest duration a client may report (Uptime Kuma's bound on `ping`,
+/// about 3 years); a longer one is not kept.
+pub const MAX_REPORTED_MS: f64 = 100_000_000_000.0;
+
+/// A duration a client reported, in ms (`ms` may have a fraction): `None`
+/// when it is not a number from 0 to `MAX_REPORTED_MS`.
+pub fn reported_ms(ms: f64) -> Option<Millis> {
+    (ms.is_finite() && (0.0..=MAX_REPORTED_MS).contains(&ms)).then(|| ms.round() as Millis)
+}
+
 /// Why a run id is refused.
 pub const RID_RULE: &str = "a run id (rid) is 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-'";
 
@@ -126,16 +136,23 @@ pub struct Signal {
     pub source: Source,
     /// The request body (HTTP only), if one was sent.
     pub body: Option<Body>,
+    /// How long the run took by the client's own measurement (ms, not
+    /// negative), when it sent one: Sentry's `duration`, Kuma's `ping`,
+    /// Cronitor's `metric=duration:`. On a closing signal it is the run's
+    /// duration, winning over the time since a paired start (that one
+    /// includes the network and retries; the client timed the job itself).
+    pub reported_duration: Option<Millis>,
 }
 
 impl Signal {
-    /// A signal of `kind` with no rid and no body.
+    /// A signal of `kind` with no rid, no body and no reported duration.
     pub fn new(kind: SignalKind, source: Source) -> Signal {
         Signal {
             kind,
             rid: None,
             source,
             body: None,
+            reported_duration: None,
         }
     }
 }
@@ -308,6 +325,18 @@ mod tests {
         assert!(!is_valid_rid("a b"));
         assert!(!is_valid_rid("a/b"));
         assert!(!is_valid_rid("é"));
+    }
+
+    #[test]
+    fn reported_durations() {
+        assert_eq!(reported_ms(0.0), Some(0));
+        assert_eq!(reported_ms(1500.4), Some(1500));
+        assert_eq!(reported_ms(2.5 * 1000.0), Some(2500));
+        assert_eq!(reported_ms(MAX_REPORTED_MS), Some(100_000_000_000));
+        assert_eq!(reported_ms(MAX_REPORTED_MS + 1.0), None);
+        assert_eq!(reported_ms(-1.0), None);
+        assert_eq!(reported_ms(f64::NAN), None);
+        assert_eq!(reported_ms(f64::INFINITY), None);
     }
 
     #[test]

@@ -93,6 +93,12 @@ fn uptime_kuma_push_as_kuma_answers() {
         (&"fail".into(), &"disk full".into()),
         "{last}"
     );
+    // `ping` (ms) is the run's duration, rounded.
+    assert_eq!(
+        (&last["duration"], &s["last_duration"]),
+        (&13.into(), &13.into()),
+        "{last} {s}"
+    );
     // No status is up again; a long msg is cut at max_body_bytes.
     let r = wire(
         &server,
@@ -168,6 +174,10 @@ fn cronitor_events() {
         assert_eq!((r.status, r.text()), (200, String::new()), "{q}");
     }
     let list = events(&server, "cr.nightly-job");
+    // `metric=duration:3` is the run's duration as the client timed it,
+    // not the moment between the two requests.
+    assert_eq!(list[1]["duration"], 3_000, "{list:?}");
+    assert_eq!(service(&server, "cr.nightly-job")["last_duration"], 3_000);
     let kinds: Vec<(&str, &str)> = list
         .iter()
         .map(|e| {
@@ -225,6 +235,11 @@ fn cronitor_events() {
         ),
         ("DELETE", format!("/p/{KEY}/nightly-job?state=fail"), 405),
         ("GET", format!("/p/{KEY}/bad%20name?state=fail"), 400),
+        (
+            "GET",
+            format!("/p/{KEY}/nightly-job?state=fail&metric=duration:soon"),
+            400,
+        ),
         ("GET", format!("/p/{KEY}"), 404),
     ] {
         assert_eq!(
@@ -242,13 +257,14 @@ fn cronitor_events() {
 /// only its host is ours. `cronitor.job` pings run, then complete or fail
 /// with the same `series`.
 const CLIENT: &str = r#"
-import sys, cronitor
+import sys, time, cronitor
 base, key = sys.argv[1], sys.argv[2]
 cronitor.Monitor._ping_api_url = lambda self: "{}/p/{}/{}".format(base, self.api_key, self.key)
 cronitor.api_key = key
 
 @cronitor.job("py-ok")
 def ok():
+    time.sleep(0.2)
     return "all good"
 
 @cronitor.job("py-fail")
@@ -290,6 +306,12 @@ fn the_cronitor_client_unchanged() {
         "{ok:?}"
     );
     assert_eq!(ok[1]["body"], "all good");
+    // `@cronitor.job` timed the function (it slept 0.2 s) and sent
+    // `metric=duration:<seconds>`.
+    assert!(
+        ok[1]["duration"].as_i64().is_some_and(|d| d >= 200),
+        "{ok:?}"
+    );
     assert_eq!(service(&server, "py-ok")["state"], "ok");
     let failed = events(&server, "py-fail");
     let kinds: Vec<&str> = failed.iter().filter_map(|e| e["kind"].as_str()).collect();

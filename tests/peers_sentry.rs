@@ -43,6 +43,35 @@ fn service(server: &Server, name: &str) -> Value {
 
 fn assert_accepted(r: &common::Response, what: &str) {
     assert_eq!((r.status, r.text().as_str()), (202, ""), "{what}");
+    assert_eq!(r.header("Content-Type"), None, "{what}: axum's bare 202");
+    assert_cors(r, what);
+}
+
+/// The headers of Relay's CORS layer on an answer that is not a preflight
+/// (tower-http `CorsLayer`, `relay-server/src/middlewares/cors.rs`).
+fn assert_cors(r: &common::Response, what: &str) {
+    let all = |name: &str| -> Vec<&str> {
+        r.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    assert_eq!(all("Access-Control-Allow-Origin"), ["*"], "{what}");
+    assert_eq!(
+        all("Vary"),
+        [
+            "origin",
+            "access-control-request-method",
+            "access-control-request-headers"
+        ],
+        "{what}"
+    );
+    assert_eq!(
+        all("Access-Control-Expose-Headers"),
+        ["x-sentry-error,x-sentry-rate-limits,retry-after"],
+        "{what}"
+    );
 }
 
 #[test]
@@ -63,10 +92,12 @@ fn cron_route_answers_as_relay() {
     assert_accepted(&r, "in_progress");
     assert_eq!(service(&server, "s.db-backup")["open_runs"], 1);
     let simple = CID.replace('-', "");
+    // `duration` (seconds) is the run's duration: the client's own
+    // measurement wins over the time since the paired start.
     let r = wire(
         &server,
         "POST",
-        &format!("/api/7/cron/db-backup/{KEY}?status=ok&check_in_id={simple}"),
+        &format!("/api/7/cron/db-backup/{KEY}?status=ok&check_in_id={simple}&duration=2.5"),
         "",
         b"",
     );
@@ -76,11 +107,38 @@ fn cron_route_answers_as_relay() {
         (
             s["open_runs"].as_i64().unwrap_or(0),
             s["state"].as_str(),
-            s["last_duration"].is_i64()
+            s["last_duration"].as_i64()
         ),
-        (0, Some("ok"), true),
+        (0, Some("ok"), Some(2_500)),
         "{s}"
     );
+    let auth = format!("Authorization: Bearer {TOKEN}\r\n");
+    let list = wire(
+        &server,
+        "GET",
+        "/api/services/s.db-backup/events",
+        &auth,
+        b"",
+    )
+    .json();
+    assert_eq!(
+        list["events"]
+            .as_array()
+            .and_then(|e| e.last())
+            .map(|e| e["duration"].clone()),
+        Some(2_500.into()),
+        "{list}"
+    );
+    // HEAD runs as GET (axum's method router).
+    let r = wire(
+        &server,
+        "HEAD",
+        &format!("/api/7/cron/db-backup/{KEY}/?status=error"),
+        "",
+        b"",
+    );
+    assert_eq!(r.status, 202);
+    assert_eq!(service(&server, "s.db-backup")["state"], "error");
 
     // JSON body with monitor_config; the key in X-Sentry-Auth.
     let body =
@@ -107,6 +165,7 @@ fn cron_route_answers_as_relay() {
         r#"{"detail":"missing authorization information"}"#
     );
     assert_eq!(r.header("Content-Type"), Some("application/json"));
+    assert_cors(&r, "401");
     let r = wire(
         &server,
         "GET",
@@ -115,6 +174,15 @@ fn cron_route_answers_as_relay() {
         b"",
     );
     assert_eq!(r.status, 403, "{}", r.text());
+    // axum's rejections, text/plain: the query, then a JSON body.
+    let text = |r: &common::Response| {
+        (
+            r.status,
+            r.text(),
+            r.header("Content-Type").map(str::to_owned),
+        )
+    };
+    let plain = Some("text/plain; charset=utf-8".to_owned());
     let r = wire(
         &server,
         "GET",
@@ -122,15 +190,83 @@ fn cron_route_answers_as_relay() {
         "",
         b"",
     );
-    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        text(&r),
+        (
+            400,
+            "Failed to deserialize query string: missing field `status`".into(),
+            plain.clone()
+        )
+    );
+    assert_cors(&r, "400");
+    for q in [
+        "status=done",
+        "status=ok&duration=soon",
+        "status=ok&check_in_id=nope",
+    ] {
+        let r = wire(
+            &server,
+            "GET",
+            &format!("/api/7/cron/other/{KEY}/?{q}"),
+            "",
+            b"",
+        );
+        assert_eq!(r.status, 400, "{q}: {}", r.text());
+        assert!(
+            r.text().starts_with("Failed to deserialize query string: "),
+            "{q}: {}",
+            r.text()
+        );
+    }
+    let json = "Content-Type: application/json\r\n";
     let r = wire(
         &server,
-        "GET",
-        &format!("/api/7/cron/other/{KEY}/?status=done"),
-        "",
-        b"",
+        "POST",
+        &format!("/api/7/cron/other/{KEY}/"),
+        json,
+        b"{",
     );
     assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.text()
+            .starts_with("Failed to parse the request body as JSON: "),
+        "{}",
+        r.text()
+    );
+    let r = wire(
+        &server,
+        "POST",
+        &format!("/api/7/cron/other/{KEY}/"),
+        json,
+        br#"{"status":"done"}"#,
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(
+        r.text()
+            .starts_with("Failed to deserialize the JSON body into the target type: "),
+        "{}",
+        r.text()
+    );
+    // A body over Relay's 1 MiB: axum's 413.
+    let big = vec![b'x'; (1 << 20) + 1];
+    let r = wire(
+        &server,
+        "POST",
+        &format!("/api/7/cron/other/{KEY}/?status=ok"),
+        "",
+        &big,
+    );
+    assert_eq!(
+        text(&r),
+        (
+            413,
+            "Failed to buffer the request body: length limit exceeded".into(),
+            plain
+        )
+    );
+    assert_cors(&r, "413");
+    // Other methods: axum's 405 naming GET's HEAD; OPTIONS is the CORS
+    // layer's preflight.
     let r = wire(
         &server,
         "DELETE",
@@ -138,8 +274,31 @@ fn cron_route_answers_as_relay() {
         "",
         b"",
     );
-    assert_eq!(r.status, 405, "{}", r.text());
-    let auth = format!("Authorization: Bearer {TOKEN}\r\n");
+    assert_eq!(
+        (r.status, r.text().as_str(), r.header("Allow")),
+        (405, "", Some("GET,HEAD,POST"))
+    );
+    assert_cors(&r, "405");
+    let r = wire(
+        &server,
+        "OPTIONS",
+        &format!("/api/7/cron/other/{KEY}/"),
+        "Origin: https://app.example\r\nAccess-Control-Request-Method: POST\r\n",
+        b"",
+    );
+    assert_eq!(
+        (
+            r.status,
+            r.text().as_str(),
+            r.header("Access-Control-Allow-Origin"),
+            r.header("Access-Control-Allow-Methods"),
+            r.header("Access-Control-Max-Age")
+        ),
+        (200, "", Some("*"), Some("POST"), Some("3600"))
+    );
+    assert!(r
+        .header("Access-Control-Allow-Headers")
+        .is_some_and(|h| h.split(',').any(|h| h == "x-sentry-auth")));
     let r = wire(&server, "GET", "/api/services/s.other", &auth, b"");
     assert_eq!(
         r.status,
@@ -167,7 +326,7 @@ fn off_unless_configured() {
 /// The `sentry-sdk` client, unchanged: `capture_checkin` pairs a start
 /// and its end by id, `@monitor` sends its config and an error.
 const CLIENT: &str = r#"
-import sys, sentry_sdk
+import sys, time, sentry_sdk
 from sentry_sdk.crons import capture_checkin, monitor
 from sentry_sdk.crons.consts import MonitorStatus
 sentry_sdk.init(dsn=sys.argv[1], default_integrations=False)
@@ -178,6 +337,7 @@ cfg = {"schedule": {"type": "crontab", "value": "30 2 * * *"},
        "timezone": "Europe/Paris", "checkin_margin": 10, "max_runtime": 60}
 @monitor(monitor_slug="etl", monitor_config=cfg)
 def job():
+    time.sleep(0.2)
     raise RuntimeError("boom")
 try:
     job()
@@ -216,14 +376,21 @@ fn the_sentry_sdk_unchanged() {
         "{etl}"
     );
     let s = service(&server, "nightly-report");
+    // `duration=1.5` as the client sent it, not the moments between its
+    // two requests.
     assert_eq!(
         (
             s["state"].as_str(),
             s["open_runs"].as_i64().unwrap_or(0),
-            s["last_duration"].is_i64()
+            s["last_duration"].as_i64()
         ),
-        (Some("ok"), 0, true),
+        (Some("ok"), 0, Some(1_500)),
         "{s}"
+    );
+    // `@monitor` timed the job (it slept 0.2 s) and sent its duration.
+    assert!(
+        etl["last_duration"].as_i64().is_some_and(|d| d >= 200),
+        "{etl}"
     );
 }
 
@@ -253,7 +420,10 @@ fn envelopes_as_relay() {
         &gzip(envelope.as_bytes()),
     );
     assert_eq!(r.status, 200, "{}", r.text());
+    // `StoreResponse` (`endpoints/envelope.rs`): the event id's simple form.
     assert_eq!(r.text(), format!("{{\"id\":\"{}\"}}", CID.replace('-', "")));
+    assert_eq!(r.header("Content-Type"), Some("application/json"));
+    assert_cors(&r, "envelope 200");
     assert_eq!(service(&server, "sync")["open_runs"], 1);
     // No event id: `{}`; the key from the header's dsn.
     let item = format!(
@@ -274,7 +444,15 @@ fn envelopes_as_relay() {
     let bomb = gzip(&vec![b' '; 8 << 20]);
     let headers = format!("{auth}Content-Encoding: gzip\r\n");
     let r = wire(&server, "POST", "/api/7/envelope/", &headers, &bomb);
-    assert_eq!(r.status, 413, "{}", r.text());
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (
+            413,
+            "Failed to buffer the request body: length limit exceeded"
+        )
+    );
+    let r = wire(&server, "GET", "/api/7/envelope/", &auth, b"");
+    assert_eq!((r.status, r.header("Allow")), (405, Some("POST")));
     let r = wire(&server, "POST", "/api/7/envelope/", &auth, b"nope\n");
     assert_eq!(r.status, 400, "{}", r.text());
     assert_eq!(r.json()["detail"], "invalid event envelope");

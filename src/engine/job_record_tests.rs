@@ -373,3 +373,115 @@ fn loaded_bodies_count_against_the_budget_even_when_numbers_have_gaps() {
         Some(10)
     );
 }
+
+// ----- durations a client reports (SPEC 17) -----------------------------------
+
+fn send_timed(
+    e: &mut Engine,
+    name: &str,
+    kind: SignalKind,
+    rid: Option<&str>,
+    ms: Millis,
+    now: Millis,
+) {
+    let signal = Signal {
+        reported_duration: Some(ms),
+        ..signal_with(kind, rid)
+    };
+    if let Err(err) = e.job(
+        name,
+        &SettingsChange::default(),
+        Some(signal),
+        now,
+        &mut Vec::new(),
+    ) {
+        panic!("{kind:?} to {name}: {err}");
+    }
+}
+
+#[test]
+fn a_reported_duration_with_no_start_is_the_runs_duration() {
+    let mut e = engine();
+    // A plain success with a duration makes a job service: the duration
+    // must be kept somewhere.
+    send_timed(&mut e, "kuma", SignalKind::Success, None, 1_250, H0);
+    let j = job(&e, "kuma");
+    assert_eq!(j.last_duration, Some(1_250));
+    assert_eq!(j.events.last().and_then(|ev| ev.duration), Some(1_250));
+    assert_eq!(state(&e, "kuma").0, State::Ok);
+    // A failure keeps its duration too.
+    send_timed(&mut e, "kuma", SignalKind::Fail, None, 40, H0 + MIN);
+    let j = job(&e, "kuma");
+    assert_eq!(
+        (j.last_duration, j.reason),
+        (Some(40), Some(Reason::Failed))
+    );
+}
+
+#[test]
+fn a_reported_duration_wins_over_the_paired_start_which_still_closes() {
+    let mut e = engine();
+    send(&mut e, "etl", SignalKind::Start, Some("r1"), H0);
+    send_timed(
+        &mut e,
+        "etl",
+        SignalKind::Success,
+        Some("r1"),
+        2 * MIN,
+        H0 + 5 * MIN,
+    );
+    let j = job(&e, "etl");
+    assert_eq!(
+        j.last_duration,
+        Some(2 * MIN),
+        "the client's own measurement"
+    );
+    assert!(j.open_runs.is_empty(), "the paired run is closed");
+    assert_eq!(j.events.last().and_then(|ev| ev.duration), Some(2 * MIN));
+    // Without a reported one, the pairing measures as before.
+    send(&mut e, "etl", SignalKind::Start, Some("r2"), H0 + 10 * MIN);
+    send(
+        &mut e,
+        "etl",
+        SignalKind::Success,
+        Some("r2"),
+        H0 + 13 * MIN,
+    );
+    assert_eq!(job(&e, "etl").last_duration, Some(3 * MIN));
+}
+
+#[test]
+fn a_reported_duration_is_judged_against_min_duration() {
+    let mut e = engine();
+    set(
+        &mut e,
+        "fast",
+        SettingsChange {
+            min_duration: Some(Some(MIN)),
+            ..SettingsChange::default()
+        },
+        H0,
+    );
+    send(&mut e, "fast", SignalKind::Start, None, H0);
+    // Paired it took 5 minutes; the job says 10 s.
+    send_timed(
+        &mut e,
+        "fast",
+        SignalKind::Success,
+        None,
+        10_000,
+        H0 + 5 * MIN,
+    );
+    assert_eq!(state(&e, "fast"), (State::Error, Some(Reason::TooFast)));
+}
+
+#[test]
+fn a_reported_duration_on_a_start_or_log_is_not_a_duration() {
+    let mut e = engine();
+    send_timed(&mut e, "s", SignalKind::Start, Some("r"), 5_000, H0);
+    send_timed(&mut e, "s", SignalKind::Log, None, 5_000, H0 + 1);
+    let j = job(&e, "s");
+    assert_eq!(j.open_runs.len(), 1);
+    assert_eq!(j.last_duration, None);
+    assert!(j.events.iter().all(|ev| ev.duration.is_none()));
+}

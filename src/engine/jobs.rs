@@ -221,7 +221,10 @@ impl Engine {
         let needs_job = has_job
             || has_job_fields(change)
             || signal.as_ref().is_some_and(|s| {
-                !s.kind.is_success() || s.kind.exit_code().is_some() || s.body.is_some()
+                !s.kind.is_success()
+                    || s.kind.exit_code().is_some()
+                    || s.body.is_some()
+                    || s.reported_duration.is_some()
             });
         let plan = if needs_job && (!has_job || !change.is_empty()) {
             let name = self.names.get(self.svc(id).name).to_owned();
@@ -292,9 +295,12 @@ impl Engine {
         let mut success = false;
         let mut told = true;
         if kind.is_success() || kind.is_failure() {
-            duration = job
+            // The paired start's run is closed either way; the client's own
+            // measurement, when sent, is the run's duration.
+            let paired = job
                 .close(signal.rid.as_deref())
                 .map(|since| now.saturating_sub(since).max(0));
+            duration = signal.reported_duration.map(|d| d.max(0)).or(paired);
             if duration.is_some() {
                 job.last_duration = duration;
             }

@@ -141,6 +141,7 @@ pub fn beat(req: &HttpRequest, state: &StateHandle, name: &str) -> Result<HttpRe
         rid,
         source: source(req),
         body,
+        reported_duration: None,
     });
     state.job(name, change, signal)?;
     Ok(HttpResponse::empty_ok())
@@ -163,6 +164,7 @@ pub fn signal(
         rid: rid_param(&req.query)?,
         source: source(req),
         body: output(req),
+        reported_duration: None,
     };
     state.job(name, change, Some(signal))?;
     Ok(HttpResponse::empty_ok())

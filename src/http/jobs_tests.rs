@@ -241,6 +241,7 @@ fn signals_carry_rid_settings_source_and_body() {
             rid: Some("run-1".into()),
             source: http_source(),
             body: None,
+            reported_duration: None,
         }
     );
 

@@ -281,9 +281,14 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
         return;
     }
     let limit = body_limit(&endpoint, &req);
+    // Sentry's routes refuse as Relay does (axum's 413, CORS headers).
+    let too_large = || match endpoint {
+        router::Endpoint::Sentry => peer_sentry::with_cors(peer_sentry::too_large()),
+        _ => ApiError::BodyTooLarge.into_response(),
+    };
     if let Some(len) = rq.body_length() {
-        if len > MAX_BODY && !limit.truncate {
-            return reject_oversized(rq, len, limit_header);
+        if len > limit.max && !limit.truncate {
+            return reject_oversized(rq, len, too_large(), limit_header);
         }
     }
     let resp = match read_body(&mut rq, limit) {
@@ -302,7 +307,7 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
         }
         Err(e) => {
             let mut resp = match e {
-                BodyError::TooLarge => ApiError::BodyTooLarge.into_response(),
+                BodyError::TooLarge => too_large(),
                 BodyError::Io(e) => HttpResponse::json(
                     400,
                     &serde_json::json!({"error": format!("could not read the request body: {e}")}),
@@ -540,9 +545,13 @@ fn discard(mut reader: impl Read, start: Instant) {
 /// reading the body (tiny_http drains it when the request is dropped, on
 /// this connection's own thread, through a fixed buffer in our patched copy)
 /// and closes the connection.
-fn reject_oversized(rq: tiny_http::Request, len: usize, header: Option<(String, String)>) {
+fn reject_oversized(
+    rq: tiny_http::Request,
+    len: usize,
+    mut resp: HttpResponse,
+    header: Option<(String, String)>,
+) {
     log::debug!("HTTP request declaring a {len}-byte body refused");
-    let mut resp = ApiError::BodyTooLarge.into_response();
     resp.headers.extend(header);
     let mut resp = to_tiny(resp);
     if let Ok(close) = tiny_http::Header::from_bytes(&b"Connection"[..], &b"close"[..]) {
@@ -568,8 +577,10 @@ fn to_tiny(resp: HttpResponse) -> tiny_http::Response<io::Cursor<Vec<u8>>> {
         (!has_cache_control).then_some(("Cache-Control", "no-store")),
     ];
     // Header by header from borrowed text: no String per name and value.
-    let fixed =
-        std::iter::once(("Content-Type", resp.content_type)).chain(common.into_iter().flatten());
+    // An empty content type is none (a peer's answer with no body).
+    let content_type =
+        (!resp.content_type.is_empty()).then_some(("Content-Type", resp.content_type));
+    let fixed = content_type.into_iter().chain(common.into_iter().flatten());
     let extra = resp.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     for (k, v) in fixed.chain(extra) {
         if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {

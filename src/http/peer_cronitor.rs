@@ -7,8 +7,10 @@
 //! `complete` and `ok` (and no state: a heartbeat event) a success, `fail`
 //! a fail; `status_code=<1-255>` on `complete`/`fail` is that exit code;
 //! `series` pairs a run's signals as `rid` does; `message` (else a POST's
-//! body) is the run's output. `metric`, `host`, `env` and `stamp` are
-//! accepted and not kept.
+//! body) is the run's output; `metric=duration:<seconds>` is the run's
+//! duration as the client measured it (`Signal::reported_duration`, winning
+//! over the time since a paired `run`). Other metrics (`count:`,
+//! `error_count:`), `host`, `env` and `stamp` are accepted and not kept.
 //!
 //! The key in the URL is the credential, as there: compared in constant
 //! time with `[cronitor] key`; the route does not ask for `[http]
@@ -25,8 +27,8 @@ use super::auth::ct_eq;
 use super::request::{ApiError, HttpRequest, HttpResponse, CT_TEXT};
 use super::urlenc;
 use crate::config::Cronitor;
-use crate::jobs::{is_valid_rid, Body, Signal, SignalKind, Source};
-use crate::model::is_valid_name;
+use crate::jobs::{is_valid_rid, reported_ms, Body, Signal, SignalKind, Source};
+use crate::model::{is_valid_name, Millis};
 use crate::state::StateHandle;
 use std::sync::Arc;
 
@@ -57,8 +59,33 @@ pub fn parse(path: &str) -> Option<(&str, String)> {
     Some((key, monitor))
 }
 
-/// A telemetry event's kind, its series (the rid) and its message.
-type Event = (SignalKind, Option<Box<str>>, Option<String>);
+/// A telemetry event: its kind, series (the rid), message and
+/// `metric=duration:` (ms).
+pub struct Event {
+    pub kind: SignalKind,
+    pub series: Option<Box<str>>,
+    pub message: Option<String>,
+    pub duration: Option<Millis>,
+}
+
+/// The `duration:<seconds>` among the `metric` values, in ms; an error
+/// names a duration that is not a number of seconds. The last one wins.
+fn duration_metric(pairs: &[(String, String)]) -> Result<Option<Millis>, String> {
+    let mut found = None;
+    for (k, v) in pairs {
+        let Some(secs) = v.strip_prefix("duration:").filter(|_| k == "metric") else {
+            continue;
+        };
+        let ms = secs
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(|s| reported_ms(s * 1000.0))
+            .ok_or_else(|| format!("invalid metric duration:{secs}: use a number of seconds"))?;
+        found = Some(ms);
+    }
+    Ok(found)
+}
 
 /// What a telemetry event says, or why it cannot be applied.
 pub fn read_query(query: &str) -> Result<Event, String> {
@@ -97,7 +124,12 @@ pub fn read_query(query: &str) -> Result<Event, String> {
             ))
         }
     };
-    Ok((kind, series, get("message").map(str::to_owned)))
+    Ok(Event {
+        kind,
+        series,
+        message: get("message").map(str::to_owned),
+        duration: duration_metric(&pairs)?,
+    })
 }
 
 /// Answers a request to `/p/...` (the router sends them here only when
@@ -122,7 +154,12 @@ pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &Cronitor) -> Ht
             "invalid monitor key: use a-z, 0-9, '.', '_' and '-', at most 200 characters",
         );
     }
-    let (kind, rid, message) = match read_query(&req.query) {
+    let Event {
+        kind,
+        series: rid,
+        message,
+        duration,
+    } = match read_query(&req.query) {
         Ok(read) => read,
         Err(why) => return text(400, &why),
     };
@@ -142,6 +179,7 @@ pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &Cronitor) -> Ht
         rid,
         source: Source::Http(req.remote_addr),
         body,
+        reported_duration: duration,
     };
     match state.peer_signal(&name, signal, true) {
         Ok(Some(_)) => text(200, ""),
@@ -171,7 +209,7 @@ mod tests {
 
     #[test]
     fn events() {
-        let kind = |q: &str| read_query(q).map(|(k, _, _)| k);
+        let kind = |q: &str| read_query(q).map(|e| e.kind);
         assert_eq!(kind(""), Ok(SignalKind::Success));
         assert_eq!(kind("state=run"), Ok(SignalKind::Start));
         assert_eq!(kind("state=complete"), Ok(SignalKind::Success));
@@ -185,13 +223,20 @@ mod tests {
         assert_eq!(kind("state=run&status_code=1"), Ok(SignalKind::Start));
         assert!(kind("state=pause").is_err());
         assert!(kind("state=fail&status_code=256").is_err());
-        let (_, rid, msg) =
-            read_query("state=complete&series=abc-1&message=done+ok&metric=duration:3")
-                .unwrap_or((SignalKind::Log, None, None));
+        let e = read_query("state=complete&series=abc-1&message=done+ok&metric=duration:3")
+            .map(|e| (e.series, e.message, e.duration));
         assert_eq!(
-            (rid.as_deref(), msg.as_deref()),
-            (Some("abc-1"), Some("done ok"))
+            e,
+            Ok((Some("abc-1".into()), Some("done ok".into()), Some(3_000)))
         );
         assert!(read_query("series=a%20b").is_err());
+        let duration = |q: &str| read_query(q).map(|e| e.duration);
+        assert_eq!(
+            duration("metric=count:4&metric=duration:1.25"),
+            Ok(Some(1_250))
+        );
+        assert_eq!(duration("metric=count:4"), Ok(None));
+        assert!(duration("metric=duration:soon").is_err());
+        assert!(duration("metric=duration:-3").is_err());
     }
 }

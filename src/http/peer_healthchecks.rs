@@ -242,6 +242,8 @@ pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &Healthchecks) -
         rid,
         source: Source::Http(req.remote_addr),
         body,
+        // healthchecks' ping API sends no duration: it pairs `/start`.
+        reported_duration: None,
     };
     match state.peer_signal(&name, signal, create) {
         // Only `ping_by_slug` says `Created` (a uuid URL creates silently).

@@ -4,8 +4,9 @@
 //! `[uptime_kuma] prefix`, names the service (created on first push, like a
 //! beat); `status=up` (or none, or empty) is a success, any other status a
 //! fail (Kuma: `statusString === "up" ? UP : DOWN`); `msg` is the run's
-//! output. `ping` is read and range-checked as Kuma does; lovebeat keeps
-//! no response time, so its value is not stored.
+//! output. `ping` is read and range-checked as Kuma does and kept as the
+//! run's duration (ms, `Signal::reported_duration`); 0 or not a number is
+//! none, as Kuma's `parseFloat(...) || null`.
 //!
 //! The token is the credential, as in Kuma: this route does not ask for
 //! `[http] auth_token` (`http::handle`).
@@ -21,8 +22,8 @@
 use super::request::{ApiError, HttpRequest, HttpResponse};
 use super::urlenc;
 use crate::config::UptimeKuma;
-use crate::jobs::{Body, Signal, SignalKind, Source};
-use crate::model::is_valid_name;
+use crate::jobs::{reported_ms, Body, Signal, SignalKind, Source};
+use crate::model::{is_valid_name, Millis};
 use crate::state::StateHandle;
 use std::sync::Arc;
 
@@ -98,8 +99,11 @@ pub fn token(path: &str) -> Option<String> {
     String::from_utf8(urlenc::percent_decode(rest, false)).ok()
 }
 
-/// What a push says: the signal kind and its message, or Kuma's error.
-pub fn read_query(query: &str) -> Result<(SignalKind, Option<String>), &'static str> {
+/// What a push says: its kind, message and `ping` (ms), or Kuma's error.
+type Push = (SignalKind, Option<String>, Option<Millis>);
+
+/// What a push says, or Kuma's error message.
+pub fn read_query(query: &str) -> Result<Push, &'static str> {
     let pairs = urlenc::parse_pairs(query);
     // `request.query.status || "up"`: absent or empty is up.
     let kind = match urlenc::get(&pairs, "status") {
@@ -107,15 +111,17 @@ pub fn read_query(query: &str) -> Result<(SignalKind, Option<String>), &'static 
         Some(_) => SignalKind::Fail,
     };
     // `parseFloat(request.query.ping) || null`, then the range check.
-    if let Some(ping) = urlenc::get(&pairs, "ping").and_then(parse_float) {
-        if ping != 0.0 && !(0.0..=MAX_PING_MS).contains(&ping) {
+    let mut ping = None;
+    if let Some(p) = urlenc::get(&pairs, "ping").and_then(parse_float) {
+        if p != 0.0 && !(0.0..=MAX_PING_MS).contains(&p) {
             return Err(BAD_PING_MSG);
         }
+        ping = (p != 0.0).then(|| reported_ms(p)).flatten();
     }
     let msg = urlenc::get(&pairs, "msg")
         .filter(|m| !m.is_empty())
         .map(str::to_owned);
-    Ok((kind, msg))
+    Ok((kind, msg, ping))
 }
 
 /// Answers a request to `/api/push/...` (the router sends them here only
@@ -126,7 +132,7 @@ pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &UptimeKuma) -> 
         return not_found();
     };
     // Kuma checks `ping` before it looks the monitor up.
-    let (kind, msg) = match read_query(&req.query) {
+    let (kind, msg, ping) = match read_query(&req.query) {
         Ok(read) => read,
         Err(msg) => return error(msg),
     };
@@ -148,6 +154,7 @@ pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &UptimeKuma) -> 
         rid: None,
         source: Source::Http(req.remote_addr),
         body,
+        reported_duration: ping,
     };
     match state.peer_signal(&name, signal, true) {
         Ok(Some(_)) => ok(),
@@ -172,7 +179,7 @@ mod tests {
 
     #[test]
     fn queries() {
-        let ok = |q: &str| read_query(q).map(|(k, m)| (k, m.unwrap_or_default()));
+        let ok = |q: &str| read_query(q).map(|(k, m, _)| (k, m.unwrap_or_default()));
         assert_eq!(ok(""), Ok((SignalKind::Success, String::new())));
         assert_eq!(
             ok("status=up&msg=OK"),
@@ -187,6 +194,12 @@ mod tests {
         assert!(ok("ping=12.5").is_ok() && ok("ping=abc").is_ok() && ok("ping=0").is_ok());
         assert_eq!(ok("ping=-1"), Err(BAD_PING_MSG));
         assert_eq!(ok("ping=1e12"), Err(BAD_PING_MSG));
+        let ping = |q: &str| read_query(q).map(|(_, _, p)| p);
+        assert_eq!(ping("status=up&ping=12.5"), Ok(Some(13)));
+        assert_eq!(ping("ping=250ms"), Ok(Some(250)));
+        assert_eq!(ping("ping=0"), Ok(None));
+        assert_eq!(ping("ping=abc"), Ok(None));
+        assert_eq!(ping(""), Ok(None));
     }
 
     #[test]

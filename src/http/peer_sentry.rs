@@ -11,7 +11,21 @@
 //! fail; `missed`/`unknown` are accepted and change nothing. A
 //! `monitor_config` is applied as settings (14.4) in the same command:
 //! crontab schedule or interval, `timezone`, `checkin_margin` (minutes) →
-//! grace, `max_runtime` (minutes). A check-in creates its service.
+//! grace, `max_runtime` (minutes). A check-in creates its service. Its
+//! `duration` (seconds) is the run's duration (`Signal::reported_duration`:
+//! the SDK timed the job itself, so it wins over the time since the paired
+//! `in_progress`).
+//!
+//! Answers as Relay gives them, checked against its source (getsentry/relay):
+//! the handler's 202 with no body (`endpoints/monitor.rs`); the CORS layer
+//! of every ingestion route (`endpoints/mod.rs` `store_routes.route_layer(
+//! middlewares::cors())`, `middlewares/cors.rs`: tower-http's `CorsLayer`
+//! with any origin) on every answer of these routes, errors and 405
+//! included, and its preflight answer to `OPTIONS`; axum's method router
+//! (`on(GET.or(POST))`: HEAD runs as GET, others 405 with `Allow:
+//! GET,HEAD,POST`); axum's extractor rejections (text/plain) for a query or
+//! JSON body that is not a check-in and for a body over the limit (413);
+//! `ApiErrorResponse` JSON for Relay's own errors.
 //!
 //! The DSN's public key is the credential: these routes do not ask for
 //! `[http] auth_token`; the key is compared in constant time.
@@ -20,7 +34,7 @@ use super::auth::ct_eq;
 use super::request::{ApiError, HttpRequest, HttpResponse, CT_JSON, CT_TEXT};
 use super::urlenc;
 use crate::config::Sentry;
-use crate::jobs::{SettingsChange, Signal, SignalKind, Source};
+use crate::jobs::{reported_ms, SettingsChange, Signal, SignalKind, Source};
 use crate::model::{is_valid_name, Millis};
 use crate::state::StateHandle;
 use serde::Deserialize;
@@ -74,14 +88,87 @@ pub fn not_found() -> HttpResponse {
     }
 }
 
-/// `monitor.rs` `handle`: `Ok(StatusCode::ACCEPTED)`, an empty body; the
-/// CORS layer of the store routes allows any origin.
-fn accepted() -> HttpResponse {
+/// An answer with no body and no content type (axum's `StatusCode` as a
+/// response).
+fn empty(status: u16) -> HttpResponse {
     HttpResponse {
-        status: 202,
-        content_type: CT_TEXT,
-        headers: vec![("Access-Control-Allow-Origin".to_owned(), "*".to_owned())],
+        status,
+        content_type: "",
+        headers: Vec::new(),
         body: Vec::new(),
+    }
+}
+
+/// `monitor.rs` `handle`: `Ok(StatusCode::ACCEPTED)`, an empty body.
+fn accepted() -> HttpResponse {
+    empty(202)
+}
+
+/// `Vary`, as tower-http's `CorsLayer` sets it by default
+/// (`preflight_request_headers()`), one header per value.
+const CORS_VARY: [&str; 3] = [
+    "origin",
+    "access-control-request-method",
+    "access-control-request-headers",
+];
+
+/// The headers Relay's CORS layer (`middlewares/cors.rs`) adds to every
+/// answer of an ingestion route that is not a preflight: any origin
+/// (tower-http's `Any` is `*`, with or without an `Origin`), `Vary`, and
+/// the exposed headers, comma-joined.
+pub fn with_cors(mut r: HttpResponse) -> HttpResponse {
+    let h = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    r.headers.push(h("Access-Control-Allow-Origin", "*"));
+    r.headers.extend(CORS_VARY.iter().map(|v| h("Vary", v)));
+    r.headers.push(h(
+        "Access-Control-Expose-Headers",
+        "x-sentry-error,x-sentry-rate-limits,retry-after",
+    ));
+    r
+}
+
+/// The CORS layer's answer to any `OPTIONS` (a preflight): 200, no body,
+/// `POST` and Relay's list of request headers allowed for an hour.
+pub fn preflight() -> HttpResponse {
+    let h = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    let mut r = empty(200);
+    r.headers.push(h("Access-Control-Allow-Origin", "*"));
+    r.headers.extend(CORS_VARY.iter().map(|v| h("Vary", v)));
+    r.headers.push(h("Access-Control-Allow-Methods", "POST"));
+    r.headers.push(h(
+        "Access-Control-Allow-Headers",
+        "x-sentry-auth,x-requested-with,x-forwarded-for,origin,referer,accept,\
+         content-type,authentication,authorization,content-encoding,transfer-encoding",
+    ));
+    r.headers.push(h("Access-Control-Max-Age", "3600"));
+    r
+}
+
+/// axum's 405 from a method router: no body, `Allow` listing its methods
+/// (`GET` brings `HEAD`), comma-joined without spaces.
+pub fn method_not_allowed(allow: &str) -> HttpResponse {
+    let mut r = empty(405);
+    r.headers.push(("Allow".to_owned(), allow.to_owned()));
+    r
+}
+
+/// A body over the route's limit: axum's `DefaultBodyLimit` rejection
+/// (`LengthLimitError`, 413), the same for a gzip body that inflates past
+/// it (Relay decompresses before the limit counts).
+pub fn too_large() -> HttpResponse {
+    rejection(
+        413,
+        "Failed to buffer the request body: length limit exceeded",
+    )
+}
+
+/// An axum extractor rejection: text/plain, its message.
+pub fn rejection(status: u16, text: &str) -> HttpResponse {
+    HttpResponse {
+        status,
+        content_type: CT_TEXT,
+        headers: Vec::new(),
+        body: text.as_bytes().to_vec(),
     }
 }
 
@@ -99,14 +186,26 @@ pub fn wrong_key() -> HttpResponse {
     detail(403, "event submission rejected with_reason: ProjectId")
 }
 
-/// A query or body that is not a check-in: axum's `Query`/`Json`
-/// rejection, 400 text/plain with serde's message.
-fn bad_request(what: &str, why: &str) -> HttpResponse {
-    HttpResponse {
-        status: 400,
-        content_type: CT_TEXT,
-        headers: Vec::new(),
-        body: format!("Failed to deserialize the {what}: {why}").into_bytes(),
+/// A query that is not a check-in: axum's `Query` rejection
+/// (`FailedToDeserializeQueryString`), 400 with serde's message.
+fn bad_query(why: &str) -> HttpResponse {
+    rejection(400, &format!("Failed to deserialize query string: {why}"))
+}
+
+/// A JSON body that is not a check-in: axum's `Json` rejection, 400
+/// `JsonSyntaxError` for text that is no JSON, 422 `JsonDataError` for
+/// JSON that is not a check-in.
+fn bad_json(e: &serde_json::Error) -> HttpResponse {
+    if e.is_data() {
+        rejection(
+            422,
+            &format!("Failed to deserialize the JSON body into the target type: {e}"),
+        )
+    } else {
+        rejection(
+            400,
+            &format!("Failed to parse the request body as JSON: {e}"),
+        )
     }
 }
 
@@ -152,12 +251,28 @@ pub struct CheckIn {
     pub monitor_slug: Option<String>,
     #[serde(default)]
     pub monitor_config: Option<MonitorConfig>,
+    /// Seconds the job ran, as the client timed it.
+    #[serde(default)]
+    pub duration: Option<f64>,
+}
+
+impl CheckIn {
+    /// Its `check_in_id` as 32 lower-case hex digits (the run's rid), or
+    /// why it is not a uuid.
+    pub fn rid(&self) -> Result<Option<Box<str>>, String> {
+        match self.check_in_id.as_deref() {
+            None => Ok(None),
+            Some(id) => uuid_simple(id)
+                .map(|u| Some(u.into_boxed_str()))
+                .ok_or_else(|| format!("check_in_id: {id:?} is not a uuid")),
+        }
+    }
 }
 
 /// A uuid as Rust's `uuid` crate parses it (hyphenated, simple, braced or
 /// urn), as 32 lower-case hex digits: the SDKs send `uuid4().hex`, the
 /// docs the hyphenated form; both pair with each other.
-fn uuid_simple(s: &str) -> Option<String> {
+pub fn uuid_simple(s: &str) -> Option<String> {
     let s = s.strip_prefix("urn:uuid:").unwrap_or(s);
     let s = s
         .strip_prefix('{')
@@ -262,13 +377,8 @@ pub fn apply(
             &format!("invalid monitor slug {slug:?}: lovebeat names services with a-z, 0-9, '.', '_' and '-'"),
         ));
     }
-    let rid = match check_in.check_in_id.as_deref() {
-        None => None,
-        Some(id) => match uuid_simple(id) {
-            Some(u) => Some(u.into_boxed_str()),
-            None => return Err(bad_request("check_in_id", "not a uuid")),
-        },
-    };
+    // The callers checked it, each answering as Relay does.
+    let rid = check_in.rid().map_err(|e| detail(400, &e))?;
     let kind = match check_in.status {
         Status::InProgress => Some(SignalKind::Start),
         Status::Ok => Some(SignalKind::Success),
@@ -287,6 +397,8 @@ pub fn apply(
         rid,
         source: Source::Http(req.remote_addr),
         body: None,
+        // Relay keeps any float; a negative or absurd one is not kept.
+        reported_duration: check_in.duration.and_then(|s| reported_ms(s * 1000.0)),
     });
     if signal.is_none() && change.is_empty() {
         return Ok(());
@@ -296,22 +408,33 @@ pub fn apply(
         .map_err(|e| ApiError::from(e).into_response())
 }
 
-/// Answers a request on a cron path (the router sends them here only when
-/// `[sentry]` is configured) as Relay does.
+/// Answers a request on a cron or envelope path (the router sends them
+/// here only when `[sentry]` is configured) as Relay does: every answer of
+/// a route Relay has carries its CORS headers.
 pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &Sentry) -> HttpResponse {
-    if super::peer_sentry_envelope::is_envelope_path(&req.path) {
-        return super::peer_sentry_envelope::answer(req, state, settings);
+    let envelope = super::peer_sentry_envelope::is_envelope_path(&req.path);
+    if !envelope && parse(&req.path).is_none() {
+        return not_found();
     }
+    if req.method == "OPTIONS" {
+        return preflight();
+    }
+    with_cors(if envelope {
+        super::peer_sentry_envelope::answer(req, state, settings)
+    } else {
+        cron(req, state, settings)
+    })
+}
+
+/// `monitor.rs` `handle` on `/api/<n>/cron/<slug>[/<key>]`.
+fn cron(req: &HttpRequest, state: &StateHandle, settings: &Sentry) -> HttpResponse {
     let Some((_project, slug, path_key)) = parse(&req.path) else {
         return not_found();
     };
-    // `mod.rs`: `get(cron).post(cron)`; axum's 405 for other methods.
-    if req.method != "GET" && req.method != "POST" {
-        let mut r = not_found();
-        r.status = 405;
-        r.headers
-            .push(("Allow".to_owned(), "GET,HEAD,POST".to_owned()));
-        return r;
+    // `monitor.rs` `route`: `on(MethodFilter::GET.or(MethodFilter::POST))`;
+    // axum runs HEAD as GET.
+    if !matches!(req.method.as_str(), "GET" | "HEAD" | "POST") {
+        return method_not_allowed("GET,HEAD,POST");
     }
     let key = match path_key.map(str::to_owned).or_else(|| key_of(req)) {
         Some(k) => k,
@@ -328,11 +451,22 @@ pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &Sentry) -> Http
                 .starts_with("application/json")
         });
     let check_in: CheckIn = if json_body {
-        match serde_json::from_slice(&req.body) {
+        let c: CheckIn = match serde_json::from_slice(&req.body) {
             Ok(c) => c,
-            Err(e) => return bad_request("JSON body", &e.to_string()),
+            Err(e) => return bad_json(&e),
+        };
+        // `relay-monitors` `CheckIn.check_in_id` is a uuid: axum's `Json`
+        // refuses the body (a data error) when it is not.
+        if let Err(e) = c.rid() {
+            return rejection(
+                422,
+                &format!("Failed to deserialize the JSON body into the target type: {e}"),
+            );
         }
+        c
     } else {
+        // `MonitorQuery`: `status`, `check_in_id` (a uuid), `environment`,
+        // `duration` (a float).
         let pairs = urlenc::parse_pairs(&req.query);
         let get = |k: &str| {
             pairs
@@ -342,18 +476,30 @@ pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &Sentry) -> Http
                 .map(|(_, v)| v.clone())
         };
         let Some(status) = get("status") else {
-            return bad_request("query string", "missing field `status`");
+            return bad_query("missing field `status`");
         };
         let status = match serde_json::from_value(serde_json::Value::String(status)) {
             Ok(s) => s,
-            Err(e) => return bad_request("query string", &e.to_string()),
+            Err(e) => return bad_query(&e.to_string()),
         };
-        CheckIn {
+        let duration = match get("duration") {
+            None => None,
+            Some(d) => match d.trim().parse::<f64>() {
+                Ok(d) => Some(d),
+                Err(e) => return bad_query(&format!("duration: {e}")),
+            },
+        };
+        let c = CheckIn {
             status,
             check_in_id: get("check_in_id"),
             monitor_slug: None,
             monitor_config: None,
+            duration,
+        };
+        if let Err(e) = c.rid() {
+            return bad_query(&e);
         }
+        c
     };
     match apply(req, state, settings, &slug, &check_in) {
         Ok(()) => accepted(),
@@ -446,8 +592,40 @@ mod tests {
 
     #[test]
     fn answers_are_relays_own() {
-        let a = accepted();
-        assert_eq!((a.status, a.body.len()), (202, 0));
+        let a = with_cors(accepted());
+        assert_eq!((a.status, a.body.len(), a.content_type), (202, 0, ""));
+        let header = |r: &HttpResponse, k: &str| -> Vec<String> {
+            r.headers
+                .iter()
+                .filter(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .collect()
+        };
+        assert_eq!(header(&a, "Access-Control-Allow-Origin"), ["*"]);
+        assert_eq!(header(&a, "Vary").len(), 3);
+        let p = preflight();
+        assert_eq!((p.status, p.body.len()), (200, 0));
+        assert_eq!(header(&p, "Access-Control-Allow-Methods"), ["POST"]);
+        assert_eq!(header(&p, "Access-Control-Max-Age"), ["3600"]);
+        assert!(header(&p, "Access-Control-Allow-Headers")[0].starts_with("x-sentry-auth,"));
+        let t = too_large();
+        assert_eq!(
+            (t.status, t.body.as_slice(), t.content_type),
+            (
+                413,
+                &b"Failed to buffer the request body: length limit exceeded"[..],
+                CT_TEXT
+            )
+        );
+        let m = method_not_allowed("GET,HEAD,POST");
+        assert_eq!(
+            (m.status, header(&m, "Allow")),
+            (405, vec!["GET,HEAD,POST".to_owned()])
+        );
+        let syntax = serde_json::from_str::<CheckIn>("{").err();
+        let data = serde_json::from_str::<CheckIn>(r#"{"status":"done"}"#).err();
+        assert_eq!(syntax.map(|e| bad_json(&e).status), Some(400));
+        assert_eq!(data.map(|e| bad_json(&e).status), Some(422));
         let m = missing_auth();
         assert_eq!(m.status, 401);
         assert_eq!(m.body, br#"{"detail":"missing authorization information"}"#);

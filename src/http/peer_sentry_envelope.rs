@@ -11,11 +11,22 @@
 //! decompressed to at most `MAX_ENVELOPE` bytes: a bigger one is refused,
 //! so a gzip bomb costs a bounded read. The key comes from `X-Sentry-Auth`,
 //! `?sentry_key=` or the header's `dsn`.
+//!
+//! Answers (getsentry/relay, `relay-server/src/endpoints/envelope.rs`):
+//! 200 with `StoreResponse`, `{"id":"<event_id>"}` where `id` is
+//! `skip_serializing_if = "Option::is_none"` (so `{}` without one) and the
+//! id is `EventId`'s `Display`, the uuid's 32-digit simple form
+//! (`relay-event-schema` `EventId`: `self.0.as_simple()`); `post(handle)`:
+//! other methods 405 `Allow: POST`; a body over the limit (inflated
+//! included) axum's 413; a body that does not inflate axum's 400
+//! `Failed to buffer the request body: <error>`; the CORS headers are
+//! added by `peer_sentry::answer`.
 
 use super::peer_sentry::{self, CheckIn};
 use super::request::{HttpRequest, HttpResponse, CT_JSON};
 use crate::config::Sentry;
 use crate::state::StateHandle;
+use std::io;
 use std::io::Read;
 
 /// The largest envelope, compressed or not (Relay's `max_envelope_size`
@@ -95,26 +106,38 @@ pub fn parse(data: &[u8]) -> Result<Envelope<'_>, String> {
     Ok(Envelope { header, items })
 }
 
-/// The body, gunzipped when `Content-Encoding: gzip`; `None` when it does
-/// not inflate or inflates beyond `MAX_ENVELOPE`.
-fn decoded(req: &HttpRequest) -> Option<Vec<u8>> {
+/// Why a body cannot be read as an envelope's bytes.
+#[derive(Debug)]
+enum Undecodable {
+    /// It inflates beyond `MAX_ENVELOPE`.
+    TooLarge,
+    /// It is not gzip (the error says why).
+    Corrupt(io::Error),
+}
+
+/// The body, gunzipped when `Content-Encoding: gzip`, at most
+/// `MAX_ENVELOPE` bytes.
+fn decoded(req: &HttpRequest) -> Result<Vec<u8>, Undecodable> {
     let gzip = req
         .header("content-encoding")
         .is_some_and(|e| e.trim().eq_ignore_ascii_case("gzip"));
     if !gzip {
-        return Some(req.body.clone());
+        return Ok(req.body.clone());
     }
     let mut out = Vec::new();
     let mut dec = flate2::read::MultiGzDecoder::new(&req.body[..]).take(MAX_ENVELOPE as u64 + 1);
-    dec.read_to_end(&mut out).ok()?;
-    (out.len() <= MAX_ENVELOPE).then_some(out)
+    dec.read_to_end(&mut out).map_err(Undecodable::Corrupt)?;
+    if out.len() > MAX_ENVELOPE {
+        return Err(Undecodable::TooLarge);
+    }
+    Ok(out)
 }
 
 fn json(status: u16, value: serde_json::Value) -> HttpResponse {
     HttpResponse {
         status,
         content_type: CT_JSON,
-        headers: vec![("Access-Control-Allow-Origin".to_owned(), "*".to_owned())],
+        headers: Vec::new(),
         body: value.to_string().into_bytes(),
     }
 }
@@ -126,31 +149,40 @@ fn dsn_key(dsn: &str) -> Option<String> {
     Some(user.split(':').next().unwrap_or(user).to_owned())
 }
 
-/// Answers `POST /api/<project>/envelope/` as Relay does: 200
-/// `{"id":"<event_id>"}` (or `{}` without one), `envelope.rs`
-/// `StoreResponse`; a body that is no envelope is 400 with Relay's
-/// `{"detail": ...}`.
+/// `BadStoreRequest::InvalidEnvelope` (`endpoints/common.rs`): 400,
+/// `ApiErrorResponse` with the parse error as its cause.
+fn invalid_envelope(cause: &str) -> HttpResponse {
+    json(
+        400,
+        serde_json::json!({"detail": "invalid event envelope", "causes": [cause]}),
+    )
+}
+
+/// Answers `POST /api/<project>/envelope/` as Relay does (see the module
+/// comment).
 pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &Sentry) -> HttpResponse {
     if req.method != "POST" {
-        let mut r = peer_sentry::not_found();
-        r.status = 405;
-        r.headers.push(("Allow".to_owned(), "POST".to_owned()));
-        return r;
+        return peer_sentry::method_not_allowed("POST");
     }
-    let Some(data) = decoded(req) else {
-        // `BadStoreRequest::PayloadError(Overflow)` (`endpoints/common.rs`): 413.
-        return peer_sentry::detail(413, "failed to read request body");
+    let data = match decoded(req) {
+        Ok(data) => data,
+        Err(Undecodable::TooLarge) => return peer_sentry::too_large(),
+        Err(Undecodable::Corrupt(e)) => {
+            return peer_sentry::rejection(400, &format!("Failed to buffer the request body: {e}"))
+        }
     };
     let envelope = match parse(&data) {
         Ok(e) => e,
-        // `BadStoreRequest::InvalidEnvelope` (`endpoints/common.rs`): 400,
-        // the parse error as its cause.
-        Err(e) => {
-            let body = serde_json::json!({"detail": "invalid event envelope", "causes": [e]});
-            let mut r = json(400, body);
-            r.headers.clear();
-            return r;
-        }
+        Err(e) => return invalid_envelope(&e),
+    };
+    // The header's `event_id` is an `EventId` (a uuid): Relay cannot read
+    // a header with another.
+    let id = match envelope.header.get("event_id") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => match v.as_str().and_then(peer_sentry::uuid_simple) {
+            Some(id) => Some(id),
+            None => return invalid_envelope("invalid envelope header: event_id is not a uuid"),
+        },
     };
     let key =
         peer_sentry::key_of(req).or_else(|| envelope.header["dsn"].as_str().and_then(dsn_key));
@@ -173,13 +205,14 @@ pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &Sentry) -> Http
             log::info!("sentry envelope: check_in item without monitor_slug dropped");
             continue;
         };
+        if let Err(e) = check_in.rid() {
+            log::info!("sentry envelope: check_in item dropped: {e}");
+            continue;
+        }
         if let Err(r) = peer_sentry::apply(req, state, settings, &slug, &check_in) {
             return r;
         }
     }
-    let id = envelope.header["event_id"]
-        .as_str()
-        .map(|s| s.replace('-', "").to_ascii_lowercase());
     match id {
         Some(id) => json(200, serde_json::json!({ "id": id })),
         None => json(200, serde_json::json!({})),
@@ -237,13 +270,13 @@ mod tests {
             body: gz(b"{}\n"),
             ..HttpRequest::default()
         };
-        assert_eq!(decoded(&req).as_deref(), Some(&b"{}\n"[..]));
+        assert_eq!(decoded(&req).ok().as_deref(), Some(&b"{}\n"[..]));
         // A bomb: 10 MiB of zeros in a few KiB.
         req.body = gz(&vec![0u8; 10 << 20]);
         assert!(req.body.len() < 64 << 10);
-        assert_eq!(decoded(&req), None);
+        assert!(matches!(decoded(&req), Err(Undecodable::TooLarge)));
         req.body = b"not gzip".to_vec();
-        assert_eq!(decoded(&req), None);
+        assert!(matches!(decoded(&req), Err(Undecodable::Corrupt(_))));
     }
 
     #[test]

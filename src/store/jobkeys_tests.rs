@@ -382,6 +382,7 @@ fn store_job_engine_save_and_load_keep_every_field() {
             bytes: body.into(),
             truncated: false,
         }),
+        reported_duration: None,
     };
     engine
         .job(
