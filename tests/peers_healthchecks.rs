@@ -31,8 +31,19 @@ fn start(dir: &TempDir, extra: &str) -> Server {
 
 /// The whole answer to `method path` with `body`, as sent on the wire.
 fn wire(server: &Server, method: &str, path: &str, body: &[u8]) -> common::Response {
+    wire_with(server, method, path, "", body)
+}
+
+/// `wire` with more header lines (each ending in `\r\n`).
+fn wire_with(
+    server: &Server,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &[u8],
+) -> common::Response {
     let mut raw = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{headers}Content-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
         body.len()
     )
     .into_bytes();
@@ -82,7 +93,31 @@ fn every_answer_is_healthchecks_own() {
     );
     let name = format!("hc.{U}");
 
-    // A uuid URL creates its service on first use, with no access token.
+    // With [http] auth_token set, a uuid no service has is healthchecks'
+    // unknown check without the token: 404 `not found`, counted, nothing
+    // made (any uuid would otherwise create a service).
+    let r = wire(&server, "GET", &format!("/ping/{U}"), b"");
+    assert_answer(&r, 404, "not found", "unknown uuid, no token");
+    let r = wire_with(
+        &server,
+        "GET",
+        &format!("/ping/{U}"),
+        "Authorization: Bearer nope\r\n",
+        b"",
+    );
+    assert_answer(&r, 404, "not found", "unknown uuid, wrong token");
+    assert!(server.service(&name).is_none());
+    let metrics = server.get("/metrics").text();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "lovebeat_peer_unknown_total 2"),
+        "{metrics}"
+    );
+    // With the token, the first ping creates it; later ones need none.
+    let bearer = format!("Authorization: Bearer {TOKEN}\r\n");
+    let r = wire_with(&server, "GET", &format!("/ping/{U}/log"), &bearer, b"");
+    assert_answer(&r, 200, "OK", "created with the token");
     let r = wire(&server, "GET", &format!("/ping/{U}"), b"");
     assert_answer(&r, 200, "OK", "success by uuid");
     assert_eq!(
@@ -235,16 +270,24 @@ fn off_unless_configured_and_slugs_need_a_key() {
     assert!(server.service(U).is_none());
     drop(server);
 
-    // A section without ping_key: uuid URLs only.
+    // A section without ping_key: uuid URLs only. With no auth_token, a
+    // uuid creates its service on first use, tokenless.
     let dir = TempDir::new("hc-nokey");
-    let server = start(&dir, "[healthchecks]\n");
+    let base = common::base_config(dir.path());
+    let server = Server::start_with_config(
+        dir.path(),
+        &format!("{base}[limits]\nmax_body_bytes = 16\n[healthchecks]\n"),
+    );
     assert_answer(
         &wire(&server, "GET", &format!("/ping/{U}"), b""),
         200,
         "OK",
         "uuid",
     );
-    assert_eq!(service(&server, U)["state"], "ok");
+    assert_eq!(
+        server.service(U).map(|s| s["state"].clone()),
+        Some("ok".into())
+    );
     assert_answer(
         &wire(&server, "GET", "/ping/anykey/job?create=1", b""),
         404,
@@ -292,7 +335,14 @@ fn the_healthchecks_io_client_unchanged() {
         return;
     }
     let dir = TempDir::new("hc-client");
-    let server = start(&dir, &format!("[healthchecks]\nping_key = \"{KEY}\"\n"));
+    // The uuid check is declared in the configuration (the token is set:
+    // an undeclared uuid would be an unknown check).
+    let server = start(
+        &dir,
+        &format!(
+            "[healthchecks]\nping_key = \"{KEY}\"\n[[services]]\npattern = \"{U}\"\ntimeout = \"1h\"\n"
+        ),
+    );
     // Slug checks exist before their client pings them (create=1, once).
     for slug in ["nightly", "trapped"] {
         let r = wire(

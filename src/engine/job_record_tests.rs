@@ -485,3 +485,23 @@ fn a_reported_duration_on_a_start_or_log_is_not_a_duration() {
     assert_eq!(j.last_duration, None);
     assert!(j.events.iter().all(|ev| ev.duration.is_none()));
 }
+
+#[test]
+fn a_block_declares_only_the_name_it_gives_exactly() {
+    let settings = JobSettings::default();
+    let e = Engine::new(config(
+        vec![
+            block(
+                "hc.5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278",
+                Some(HOUR),
+                settings.clone(),
+            ),
+            block("backup.*", Some(HOUR), settings),
+        ],
+        H0,
+    ));
+    assert!(e.declared("hc.5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278"));
+    assert!(!e.declared("hc.00000000-d4c7-4bf5-bcc8-b8d8a82ea278"));
+    assert!(!e.declared("backup.db"), "a pattern declares no name");
+    assert!(!e.contains("hc.5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278"));
+}

@@ -150,6 +150,17 @@ impl Engine {
             .map(|b| b as u32)
     }
 
+    /// Whether a `[[services]]` block names `name` exactly (its pattern is
+    /// the name itself, no wildcard): the configuration declares it.
+    /// Scans the blocks, not the services.
+    pub fn declared(&self, name: &str) -> bool {
+        self.config
+            .jobs
+            .blocks
+            .iter()
+            .any(|b| b.pattern.as_str() == name)
+    }
+
     /// Gives a new service its block's period and, when the block gives job
     /// settings, its job state.
     pub(super) fn attach_block(&mut self, id: u32, name: &str, now: Millis) {

@@ -116,6 +116,18 @@ impl Auth {
         self.token.is_some()
     }
 
+    /// Whether `req` may do what only the token allows (SPEC 17: a peer's
+    /// ping creating a service): no token is configured, or `req` sends it
+    /// (`Authorization: Bearer`, compared in constant time).
+    pub fn grants(&self, req: &HttpRequest) -> bool {
+        let Some(token) = &self.token else {
+            return true;
+        };
+        req.header("authorization")
+            .and_then(bearer)
+            .is_some_and(|given| ct_eq(given.as_bytes(), token))
+    }
+
     /// Lets `req` through, or says why not.
     pub fn check(&self, req: &HttpRequest) -> Result<(), Denied> {
         let Some(token) = &self.token else {

@@ -247,3 +247,18 @@ fn denial_messages_and_challenges() {
     assert_eq!(Denied::Missing.challenge(), "Bearer realm=\"lovebeat\"");
     assert!(Denied::Wrong.challenge().contains("invalid_token"));
 }
+
+#[test]
+fn grants_is_the_token_sent_or_no_token_set() {
+    let open = Auth::new("", false);
+    assert!(open.grants(&req("GET", "/ping/x", &[])));
+    let auth = Auth::new(TOKEN, false);
+    let bearer = bearer_header();
+    assert!(auth.grants(&req("GET", "/ping/x", &[("Authorization", &bearer)])));
+    // A GET passes `check` without the token (no auth_read), but is not
+    // granted what only the token allows.
+    assert!(auth.check(&req("GET", "/ping/x", &[])).is_ok());
+    assert!(!auth.grants(&req("GET", "/ping/x", &[])));
+    assert!(!auth.grants(&req("GET", "/ping/x", &[("Authorization", "Bearer nope")])));
+    assert!(!auth.grants(&req("GET", "/ping/x", &[("Authorization", TOKEN)])));
+}

@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicU64;
 const STATES: [State; 4] = [State::New, State::Ok, State::Error, State::Muted];
 
 /// Counter families: name, help, the counter.
-fn counter_families(c: &Counters) -> [(&'static str, &'static str, &AtomicU64); 16] {
+fn counter_families(c: &Counters) -> [(&'static str, &'static str, &AtomicU64); 17] {
     [
         (
             "lovebeat_beats_total",
@@ -94,6 +94,11 @@ fn counter_families(c: &Counters) -> [(&'static str, &'static str, &AtomicU64); 
             "lovebeat_s3_upload_failures_total",
             "Database uploads to S3 that failed.",
             &c.s3_upload_failures,
+        ),
+        (
+            "lovebeat_peer_unknown_total",
+            "healthchecks pings to an unknown uuid refused without the auth_token.",
+            &c.peer_unknown,
         ),
     ]
 }

@@ -216,7 +216,9 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
         uptime_kuma: shared.uptime_kuma.clone(),
         cronitor: shared.cronitor.clone(),
         sentry: shared.sentry.clone(),
+        token_granted: true,
     };
+    req.token_granted = shared.auth.grants(&req);
     let endpoint = router::endpoint(&req);
     // `Ping-Body-Limit` on every reply of a route that takes a run's output.
     let limit_header = endpoint

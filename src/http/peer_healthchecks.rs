@@ -11,7 +11,13 @@
 //! The uuid or the ping key is the credential, as there: these routes do
 //! not ask for `[http] auth_token` (`http::handle`). The ping key is
 //! compared in constant time. A uuid URL creates its service on first use,
-//! like a beat; a slug URL only with `?create=1` (201 `Created`), else an
+//! like a beat, unless `[http] auth_token` is set: then only a ping that
+//! sends the token (`Authorization: Bearer`) creates one, and a tokenless
+//! ping to a uuid no service has gets healthchecks' 404 `not found` for an
+//! unknown check (counted in `lovebeat_peer_unknown_total`), as
+//! healthchecks.io answers a uuid it never issued. A known uuid (created
+//! earlier, or named exactly by a `[[services]]` block) pings tokenless.
+//! A slug URL creates only with `?create=1` (201 `Created`), else an
 //! unknown slug is 404 `not found`.
 //!
 //! References (healthchecks/healthchecks): the routes are `hc/api/urls.py`
@@ -23,6 +29,7 @@ use super::auth::ct_eq;
 use super::request::{ApiError, HttpRequest, HttpResponse, CT_TEXT};
 use super::urlenc;
 use crate::config::Healthchecks;
+use crate::counters::Counters;
 use crate::jobs::{Body, Signal, SignalKind, Source};
 use crate::model::is_valid_name;
 use crate::state::StateHandle;
@@ -192,7 +199,12 @@ fn ok(created: bool, max_body_bytes: usize) -> HttpResponse {
 /// (our JSON error only when the state thread cannot answer, or the
 /// service limit is reached). The path and query are checked before
 /// anything changes, as the newer `_ping` does (exit status, then `rid`).
-pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &Healthchecks) -> HttpResponse {
+pub fn answer(
+    req: &HttpRequest,
+    state: &StateHandle,
+    settings: &Healthchecks,
+    counters: &Counters,
+) -> HttpResponse {
     let Some(ping) = parse(&req.path) else {
         return not_found();
     };
@@ -200,7 +212,10 @@ pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &Healthchecks) -
     let prefix = &settings.prefix;
     let slug_url = matches!(ping.target, Target::Slug { .. });
     let (name, create) = match &ping.target {
-        Target::Uuid(uuid) => (format!("{prefix}{uuid}"), true),
+        // `ping`: `Check.objects.get(code=code)`, else
+        // `HttpResponseNotFound("not found")`; with a token set, only its
+        // holder makes new checks here.
+        Target::Uuid(uuid) => (format!("{prefix}{uuid}"), req.token_granted),
         Target::Slug { key, slug } => {
             let configured = settings.ping_key.as_bytes();
             if configured.is_empty() || !ct_eq(key.as_bytes(), configured) {
@@ -248,7 +263,12 @@ pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &Healthchecks) -
     match state.peer_signal(&name, signal, create) {
         // Only `ping_by_slug` says `Created` (a uuid URL creates silently).
         Ok(Some(existed)) => ok(!existed && slug_url, req.max_body_bytes),
-        Ok(None) => not_found(),
+        Ok(None) => {
+            if !slug_url {
+                Counters::add(&counters.peer_unknown, 1);
+            }
+            not_found()
+        }
         Err(e) => ApiError::from(e).into_response(),
     }
 }

@@ -51,6 +51,10 @@ pub struct HttpRequest {
     pub cronitor: Option<std::sync::Arc<crate::config::Cronitor>>,
     /// `[sentry]` (SPEC 17), when configured: its cron check-in route.
     pub sentry: Option<std::sync::Arc<crate::config::Sentry>>,
+    /// No `[http] auth_token` is set, or this request sends it
+    /// (`auth::Auth::grants`): a healthchecks uuid ping may create its
+    /// service (SPEC 17).
+    pub token_granted: bool,
 }
 
 impl Default for HttpRequest {
@@ -68,6 +72,7 @@ impl Default for HttpRequest {
             uptime_kuma: None,
             cronitor: None,
             sentry: None,
+            token_granted: true,
         }
     }
 }

@@ -259,7 +259,7 @@ fn call(
             allow,
         }),
         E::Healthchecks => Ok(match &req.healthchecks {
-            Some(hc) => super::peer_healthchecks::answer(req, state, hc),
+            Some(hc) => super::peer_healthchecks::answer(req, state, hc, counters),
             None => super::peer_healthchecks::not_found(),
         }),
         E::UptimeKuma => Ok(match &req.uptime_kuma {

@@ -41,8 +41,9 @@ pub enum Command {
         reply: Reply<()>,
     },
     /// A run signal from a peer's route (SPEC 17): applied to a service
-    /// that exists, or creates it when `create`; answers whether it existed
-    /// (`None`: it did not, and nothing was done). One command, so a
+    /// that exists or that a `[[services]]` block names exactly, or creates
+    /// it when `create`; answers whether it was known so (`None`: it was
+    /// not, and nothing was done). One command, so a
     /// delete cannot come between the look-up and the signal.
     PeerSignal {
         name: String,

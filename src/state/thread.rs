@@ -289,7 +289,9 @@ impl StateThread {
                 create,
                 reply,
             } => {
-                let existed = self.engine.contains(&name);
+                // A name a `[[services]]` block gives exactly is known
+                // before its first signal.
+                let existed = self.engine.contains(&name) || self.engine.declared(&name);
                 let result = if existed || create {
                     let change = crate::jobs::SettingsChange::default();
                     let result = self.engine.job(&name, &change, Some(signal), now, events);
