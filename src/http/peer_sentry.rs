@@ -145,7 +145,9 @@ pub fn preflight() -> HttpResponse {
 }
 
 /// axum's 405 from a method router: no body, `Allow` listing its methods
-/// (`GET` brings `HEAD`), comma-joined without spaces.
+/// (`GET` brings `HEAD`), comma-joined without spaces
+/// (`axum/src/routing/method_routing.rs` `append_allow_header`; its
+/// `call!(req, method, HEAD, get)` is why HEAD runs the GET handler).
 pub fn method_not_allowed(allow: &str) -> HttpResponse {
     let mut r = empty(405);
     r.headers.push(("Allow".to_owned(), allow.to_owned()));
