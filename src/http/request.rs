@@ -53,7 +53,8 @@ pub struct HttpRequest {
     pub sentry: Option<std::sync::Arc<crate::config::Sentry>>,
     /// No `[http] auth_token` is set, or this request sends it
     /// (`auth::Auth::grants`): a healthchecks uuid ping may create its
-    /// service (SPEC 17).
+    /// service (SPEC 17). Worked out by `http::handle` for that route
+    /// only; false (nothing granted) otherwise.
     pub token_granted: bool,
 }
 
@@ -72,7 +73,7 @@ impl Default for HttpRequest {
             uptime_kuma: None,
             cronitor: None,
             sentry: None,
-            token_granted: true,
+            token_granted: false,
         }
     }
 }
