@@ -34,6 +34,7 @@ mod peer_cronitor;
 mod peer_healthchecks;
 mod peer_kuma;
 mod peer_sentry;
+mod peer_sentry_answers;
 mod peer_sentry_envelope;
 mod policy;
 mod request;
