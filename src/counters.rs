@@ -38,7 +38,7 @@ pub struct Counters {
     /// Database uploads to S3 that succeeded / failed.
     pub s3_uploads: AtomicU64,
     pub s3_upload_failures: AtomicU64,
-    /// healthchecks pings refused with its 404 for naming no service,
+    /// healthchecks and Uptime Kuma pings refused with their 404 for naming no service,
     /// sent without the `[http] auth_token` that would have created it.
     pub peer_unknown: AtomicU64,
     /// When the process started, Unix milliseconds (set once at start).

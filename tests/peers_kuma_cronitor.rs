@@ -64,6 +64,28 @@ fn uptime_kuma_push_as_kuma_answers() {
     let dir = TempDir::new("kuma-raw");
     let server = start(&dir, "[uptime_kuma]\nenabled = true\nprefix = \"kuma.\"\n");
     let name = format!("kuma.{}", PUSH.to_lowercase());
+    // With our auth_token set, a push token no service has creates nothing
+    // unless the push sends the token: Kuma's own "not found", counted.
+    let unknown = wire(&server, "GET", &format!("/api/push/{PUSH}?status=up"), b"");
+    assert_kuma(&unknown, 404, NOT_FOUND, "unknown token, no auth_token");
+    assert!(server.service(&name).is_none(), "created without the token");
+    let metrics = server.get("/metrics").text();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "lovebeat_peer_unknown_total 1"),
+        "{metrics}"
+    );
+    let created = raw_request(
+        server.http,
+        format!(
+            "GET /api/push/{PUSH}?status=up HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+             Authorization: Bearer {TOKEN}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    assert_kuma(&created, 200, r#"{"ok":true}"#, "created with the token");
+    // From then on the push token alone is the credential, as in Kuma.
     // Kuma's docs: GET /api/push/<token>?status=up&msg=OK&ping=
     let up = wire(
         &server,

@@ -97,7 +97,7 @@ fn counter_families(c: &Counters) -> [(&'static str, &'static str, &AtomicU64); 
         ),
         (
             "lovebeat_peer_unknown_total",
-            "healthchecks pings to an unknown uuid refused without the auth_token.",
+            "healthchecks and Uptime Kuma pings naming no service, refused without the auth_token.",
             &c.peer_unknown,
         ),
     ]

@@ -220,8 +220,12 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
         token_granted: false,
     };
     let endpoint = router::endpoint(&req);
-    // Only the healthchecks route asks (off the beat path).
-    if matches!(endpoint, router::Endpoint::Healthchecks) {
+    // Only the routes whose first ping creates a service ask (off the beat
+    // path): healthchecks' uuids and Kuma's push tokens.
+    if matches!(
+        endpoint,
+        router::Endpoint::Healthchecks | router::Endpoint::UptimeKuma
+    ) {
         req.token_granted = shared.auth.grants(&req);
     }
     // `Ping-Body-Limit` on every reply of a route that takes a run's output.

@@ -9,7 +9,12 @@
 //! none, as Kuma's `parseFloat(...) || null`.
 //!
 //! The token is the credential, as in Kuma: this route does not ask for
-//! `[http] auth_token` (`http::handle`).
+//! `[http] auth_token` (`http::handle`). With an `auth_token` set, only a
+//! push that sends it (`Authorization: Bearer`) creates a service, as for
+//! healthchecks' uuids: a tokenless push to an unknown token is Kuma's
+//! "not found" 404, counted in `lovebeat_peer_unknown_total`, and creates
+//! nothing (else anyone could fill `max_services`). A known token, or one
+//! named exactly by a `[[services]]` block, pushes without it.
 //!
 //! Reference (louislam/uptime-kuma): `server/routers/api-router.js`, the
 //! handler of `router.all("/api/push/:pushToken", ...)`: `msg` defaults to
@@ -22,6 +27,7 @@
 use super::request::{ApiError, HttpRequest, HttpResponse};
 use super::urlenc;
 use crate::config::UptimeKuma;
+use crate::counters::Counters;
 use crate::jobs::{reported_ms, Body, Signal, SignalKind, Source};
 use crate::model::{is_valid_name, Millis};
 use crate::state::StateHandle;
@@ -127,7 +133,12 @@ pub fn read_query(query: &str) -> Result<Push, &'static str> {
 /// Answers a request to `/api/push/...` (the router sends them here only
 /// when `[uptime_kuma] enabled`) as Kuma does (our JSON error only when
 /// the state thread cannot answer). Nothing changes on an error.
-pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &UptimeKuma) -> HttpResponse {
+pub fn answer(
+    req: &HttpRequest,
+    state: &StateHandle,
+    settings: &UptimeKuma,
+    counters: &Counters,
+) -> HttpResponse {
     let Some(token) = token(&req.path) else {
         return not_found();
     };
@@ -156,9 +167,12 @@ pub fn answer(req: &HttpRequest, state: &StateHandle, settings: &UptimeKuma) -> 
         body,
         reported_duration: ping,
     };
-    match state.peer_signal(&name, signal, true) {
+    match state.peer_signal(&name, signal, req.token_granted) {
         Ok(Some(_)) => ok(),
-        Ok(None) => not_found(),
+        Ok(None) => {
+            Counters::add(&counters.peer_unknown, 1);
+            not_found()
+        }
         Err(e) => ApiError::from(e).into_response(),
     }
 }

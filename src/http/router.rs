@@ -263,7 +263,7 @@ fn call(
             None => super::peer_healthchecks::not_found(),
         }),
         E::UptimeKuma => Ok(match &req.uptime_kuma {
-            Some(k) => super::peer_kuma::answer(req, state, k),
+            Some(k) => super::peer_kuma::answer(req, state, k, counters),
             None => super::peer_kuma::not_found(),
         }),
         E::Cronitor => Ok(match &req.cronitor {
