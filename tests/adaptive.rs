@@ -192,3 +192,88 @@ fn adaptive_model_state_survives_restarts_beyond_the_history() {
     assert_eq!(s["timeout_in_force"].as_i64(), model.timeout(), "{s}");
     assert!(server.stop().success());
 }
+
+/// SPEC 19's 1.x dialect in request bodies: `"timeout": -2` plus
+/// `"auto_model": "adaptive"` (what a GET of an adaptive service says) sets
+/// the adaptive timeout, in a JSON body, a form body, a job's settings and
+/// the query; an unknown `auto_model` is a 400 with a JSON error and
+/// changes nothing.
+#[test]
+fn auto_model_in_request_bodies() {
+    let dir = TempDir::new("adaptive-auto-model");
+    let server = Server::start(dir.path(), VIEWS);
+    let json = [("Content-Type", "application/json")];
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    type Headers<'a> = &'a [(&'a str, &'a str)];
+    let sent: [(&str, Headers, &str, &str); 4] = [
+        (
+            "am.json",
+            &json,
+            "",
+            r#"{"timeout": -2, "auto_model": "adaptive"}"#,
+        ),
+        ("am.form", &form, "", "timeout=-2&auto_model=adaptive"),
+        (
+            "am.job",
+            &json,
+            "",
+            r#"{"timeout": -2, "auto_model": "adaptive", "grace": "5m", "beat": false}"#,
+        ),
+        ("am.query", &[], "?timeout=-2&auto_model=adaptive", ""),
+    ];
+    for (name, headers, query, body) in sent {
+        let path = format!("/api/services/{name}{query}");
+        let r = server.request("POST", &path, headers, body.as_bytes());
+        assert_eq!(r.status, 200, "{name}: {}", r.text());
+        let s = server.service(name).expect(name);
+        assert_eq!(s["timeout"], -2, "{name}: {s}");
+        assert_eq!(s["auto_model"], "adaptive", "{name}: {s}");
+    }
+
+    // Plain -2 is still auto, and a known service keeps its timeout when
+    // the model named is unknown.
+    let r = server.request(
+        "POST",
+        "/api/services/am.auto",
+        &json,
+        br#"{"timeout": -2}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(server
+        .service("am.auto")
+        .is_some_and(|s| s["timeout"] == -2 && s.get("auto_model").is_none()));
+    for (body, says) in [
+        (
+            r#"{"timeout": -2, "auto_model": "phi"}"#,
+            "unknown auto_model \"phi\"",
+        ),
+        (
+            r#"{"timeout": 60, "auto_model": "adaptive"}"#,
+            "automatic timeout",
+        ),
+        (
+            r#"{"timeout": -2, "auto_model": ["adaptive"]}"#,
+            "must be a string",
+        ),
+    ] {
+        let r = server.request("POST", "/api/services/am.auto", &json, body.as_bytes());
+        assert_eq!(r.status, 400, "{body}: {}", r.text());
+        let error = r.json()["error"].as_str().unwrap_or("").to_string();
+        assert!(error.contains(says), "{body}: {error}");
+    }
+    let r = server.request(
+        "POST",
+        "/api/services/am.new",
+        &form,
+        b"timeout=-2&auto_model=phi",
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        server.service("am.new").is_none(),
+        "a refused beat creates nothing"
+    );
+    assert!(server
+        .service("am.auto")
+        .is_some_and(|s| s["timeout"] == -2 && s.get("auto_model").is_none()));
+    assert!(server.stop().success());
+}
