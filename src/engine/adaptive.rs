@@ -2,7 +2,8 @@
 //! distribution and sets the deadline at a chosen false-alarm rate, in the
 //! manner of the phi accrual failure detector (Hayashibara et al., 2004;
 //! Cassandra, Akka), extended to long tails, busy/quiet cycles and weekly
-//! rhythm. Plain code: time is passed in, the state is a fixed 232 bytes.
+//! rhythm. Plain code: time is passed in, the state is a fixed 232 bytes
+//! (stored in the database as the 224 bytes of [`Adaptive::to_bytes`]).
 //!
 //! Phi accrual suspects a node when the probability that its next heartbeat
 //! is still to come drops below a threshold (`phi = -log10 P(later)`); the

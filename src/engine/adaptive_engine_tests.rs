@@ -1,6 +1,7 @@
 //! Engine unit tests of `timeout = adaptive` (SPEC 19): the deadline is the
 //! model's, restart grace applies as for auto, a save/load round trip
-//! rebuilds the model from the beat history, and plain services do not grow.
+//! keeps the model (stored whole; rebuilt from the beat history only when
+//! the database has no usable state), and plain services do not grow.
 
 use super::adaptive::Adaptive;
 use super::service::Service;
