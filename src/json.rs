@@ -366,6 +366,7 @@ mod tests {
             timeout_in_force: 600_000,
             next_deadline: Some(1_795_571_271_207),
             job: None,
+            model: None,
         }
     }
 

@@ -3,6 +3,7 @@
 //! service-name rule, and the batch of statsd updates the listeners hand to
 //! the state thread. No behaviour lives here beyond small helpers.
 
+use crate::engine::adaptive::Adaptive;
 use crate::jobs::{JobRecord, Source};
 use serde::{Deserialize, Serialize};
 
@@ -127,6 +128,10 @@ pub struct ServiceRecord {
     /// Schedules, runs and events (SPEC 14); `None` for a service that
     /// never used them.
     pub job: Option<Box<JobRecord>>,
+    /// The adaptive model's learnt state (SPEC 19) while the timeout is
+    /// adaptive, in records taken with the history (details, the database);
+    /// `None` elsewhere, and a load without it rebuilds it from the history.
+    pub model: Option<Box<Adaptive>>,
 }
 
 impl Default for ServiceRecord {
@@ -146,6 +151,7 @@ impl Default for ServiceRecord {
             timeout_in_force: TIMEOUT_NONE,
             next_deadline: None,
             job: None,
+            model: None,
         }
     }
 }
@@ -165,6 +171,7 @@ pub struct ServiceRef<'a> {
     pub beat_history: &'a [Millis],
     pub views: &'a [String],
     pub job: Option<&'a JobRecord>,
+    pub model: Option<&'a Adaptive>,
 }
 
 impl<'a> From<&'a ServiceRecord> for ServiceRef<'a> {
@@ -180,6 +187,7 @@ impl<'a> From<&'a ServiceRecord> for ServiceRef<'a> {
             beat_history: &r.beat_history,
             views: &r.views,
             job: r.job.as_deref(),
+            model: r.model.as_deref(),
         }
     }
 }
@@ -200,6 +208,7 @@ impl From<ServiceRef<'_>> for ServiceRecord {
             timeout_in_force: TIMEOUT_NONE,
             next_deadline: None,
             job: r.job.map(|j| Box::new(j.clone())),
+            model: r.model.map(|m| Box::new(m.clone())),
         }
     }
 }
@@ -220,6 +229,8 @@ pub struct ServiceSnapshot {
     jobs: Vec<(u32, JobRecord)>,
     /// (row, muted_until) for the rows where it is not 0, in row order.
     mutes: Vec<(u32, Millis)>,
+    /// (row, model) for the adaptive rows, in row order.
+    models: Vec<(u32, Adaptive)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -243,6 +254,7 @@ impl ServiceSnapshot {
             rows: Vec::with_capacity(services),
             jobs: Vec::new(),
             mutes: Vec::new(),
+            models: Vec::new(),
         }
     }
 
@@ -263,6 +275,9 @@ impl ServiceSnapshot {
         self.views.extend(views.map(str::to_owned));
         if let Some(job) = service.job {
             self.jobs.push((self.rows.len() as u32, job.clone()));
+        }
+        if let Some(model) = service.model {
+            self.models.push((self.rows.len() as u32, model.clone()));
         }
         if service.muted_until != 0 {
             self.mutes
@@ -293,6 +308,7 @@ impl ServiceSnapshot {
         let mut start = (0usize, 0usize, 0usize);
         let mut jobs = self.jobs.iter().peekable();
         let mut mutes = self.mutes.iter().peekable();
+        let mut models = self.models.iter().peekable();
         self.rows.iter().enumerate().map(move |(i, row)| {
             let end = (
                 row.name_end as usize,
@@ -312,6 +328,9 @@ impl ServiceSnapshot {
                 beat_history: self.histories.get(start.1..end.1).unwrap_or_default(),
                 views: self.views.get(start.2..end.2).unwrap_or_default(),
                 job: jobs.next_if(|(row, _)| *row as usize == i).map(|(_, j)| j),
+                model: models
+                    .next_if(|(row, _)| *row as usize == i)
+                    .map(|(_, m)| m),
             };
             start = end;
             service

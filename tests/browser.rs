@@ -394,3 +394,54 @@ fn dashboard_with_auth_read_behind_nginx() {
         "the page's first read was not refused:\n{access}"
     );
 }
+
+/// SPEC 19 in the page: the timeout column says "adaptive (≈ …)" with the
+/// model's value, keeps it across a restart (the stored model of a service
+/// with more than 100 beats), and the editor sets "adaptive"
+/// (`tests/browser/adaptive.mjs`). The database is seeded: 300 beats take
+/// five minutes to send at one a second.
+#[test]
+fn adaptive_timeout_in_chromium() {
+    use lovebeat::engine::adaptive::Adaptive;
+    if !tools_present() {
+        return;
+    }
+    let dir = TempDir::new("browser-adaptive");
+    let last = lovebeat::clock::now_ms() - 5_000;
+    let intervals: Vec<i64> = (0..300)
+        .map(|i| {
+            if i < 200 && i % 10 == 9 {
+                600_000
+            } else {
+                60_000
+            }
+        })
+        .collect();
+    let mut model = Adaptive::new();
+    let mut at = last - intervals.iter().sum::<i64>();
+    model.observe(at);
+    for &i in &intervals {
+        at += i;
+        model.observe(at);
+    }
+    let history = |from: usize| {
+        let kept: Vec<String> = intervals[from..].iter().map(i64::to_string).collect();
+        kept.join(",")
+    };
+    let text = format!(
+        "SERV\t{{\"name\":\"web.adaptive\",\"last_beat\":{last},\"beat_history\":[{}],\
+         \"timeout\":-2,\"auto_model\":\"adaptive\",\"auto_model_state\":\"{}\",\
+         \"state\":\"ok\",\"muted_since\":0,\"last_state_change\":{last}}}\n\
+         SERV\t{{\"name\":\"web.auto\",\"last_beat\":{last},\"beat_history\":[{}],\
+         \"timeout\":-2,\"state\":\"ok\",\"muted_since\":0,\"last_state_change\":{last}}}\n",
+        history(200),
+        lovebeat::base64::standard(&model.to_bytes()),
+        history(200),
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(text.as_bytes()).expect("gzip");
+    std::fs::write(dir.path().join("lovebeat.db"), gz.finish().expect("gzip")).expect("seed");
+    let mut lovebeat = Lovebeat::start(dir.path(), "");
+    let url = format!("http://127.0.0.1:{}/", lovebeat.port());
+    run_node("adaptive.mjs", &url, "adaptive", &mut lovebeat, &[]);
+}

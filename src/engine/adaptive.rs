@@ -2,7 +2,8 @@
 //! distribution and sets the deadline at a chosen false-alarm rate, in the
 //! manner of the phi accrual failure detector (Hayashibara et al., 2004;
 //! Cassandra, Akka), extended to long tails, busy/quiet cycles and weekly
-//! rhythm. Plain code: time is passed in, the state is a fixed 232 bytes.
+//! rhythm. Plain code: time is passed in, the state is a fixed 232 bytes
+//! (stored in the database as the 224 bytes of [`Adaptive::to_bytes`]).
 //!
 //! Phi accrual suspects a node when the probability that its next heartbeat
 //! is still to come drops below a threshold (`phi = -log10 P(later)`); the
@@ -299,6 +300,93 @@ impl Adaptive {
             }
         }
         Some(timeout)
+    }
+}
+
+/// Length of [`Adaptive::to_bytes`]: a version byte, then the fixed state.
+pub const STATE_BYTES: usize = 2 + 8 + 4 + 3 * 4 + 3 * (DAY_SLOTS + WEEK_SLOTS);
+/// The layout of [`Adaptive::to_bytes`]; another first byte is refused.
+const STATE_VERSION: u8 = 1;
+
+impl Adaptive {
+    /// The fixed state as bytes (little-endian, [`STATE_BYTES`] long): what
+    /// the database stores so a restart keeps what the model learnt beyond
+    /// the 100 intervals of the beat history.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(STATE_BYTES);
+        out.push(STATE_VERSION);
+        out.push(u8::from(self.last.is_some()));
+        out.extend_from_slice(&self.last.unwrap_or(0).to_le_bytes());
+        out.extend_from_slice(&self.n.to_le_bytes());
+        for x in [self.mu, self.var, self.peak] {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        for s in self.day.iter().chain(self.week.iter()) {
+            out.extend_from_slice(&[s.count, s.mean, s.peak]);
+        }
+        out
+    }
+
+    /// Reads [`Adaptive::to_bytes`] back; any bytes that could not have
+    /// come from it (length, version, a non-finite or out-of-range number,
+    /// an empty slot with values) are refused with the reason.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Adaptive, &'static str> {
+        if bytes.len() != STATE_BYTES {
+            return Err("wrong length");
+        }
+        if bytes[0] != STATE_VERSION {
+            return Err("unknown version");
+        }
+        let take = |at: usize, n: usize| &bytes[at..at + n];
+        let f32_at = |at: usize| {
+            let mut b = [0; 4];
+            b.copy_from_slice(take(at, 4));
+            f32::from_le_bytes(b)
+        };
+        let mut last = [0; 8];
+        last.copy_from_slice(take(2, 8));
+        let mut n = [0; 4];
+        n.copy_from_slice(take(10, 4));
+        let last = match bytes[1] {
+            0 => None,
+            1 => Some(Millis::from_le_bytes(last)),
+            _ => return Err("bad flag"),
+        };
+        let (mu, var, peak) = (f32_at(14), f32_at(18), f32_at(22));
+        // ln of an interval in ms is within [0, ln(i64::MAX)] ≈ [0, 44];
+        // the spread and the peak above the mean are within that range too.
+        let sane = |x: f32, lo: f32| x.is_finite() && (lo..=64.0).contains(&x);
+        if !sane(mu, 0.0) || !sane(var, 0.0) || !sane(peak, -64.0) {
+            return Err("a number out of range");
+        }
+        let mut model = Adaptive {
+            last,
+            n: u32::from_le_bytes(n),
+            mu,
+            var,
+            peak,
+            ..Adaptive::new()
+        };
+        if model.n > 0 && model.last.is_none() {
+            return Err("intervals without a last beat");
+        }
+        let slots = bytes[26..].chunks_exact(3).map(|c| Slot {
+            count: c[0],
+            mean: c[1],
+            peak: c[2],
+        });
+        for (to, from) in model.day.iter_mut().chain(model.week.iter_mut()).zip(slots) {
+            if from.count == 0 && from != Slot::default() {
+                return Err("an empty slot with values");
+            }
+            *to = from;
+        }
+        Ok(model)
+    }
+
+    /// The previous accepted beat, or `None` before the first.
+    pub fn last_beat(&self) -> Option<Millis> {
+        self.last
     }
 }
 

@@ -1,6 +1,7 @@
 //! Engine unit tests of `timeout = adaptive` (SPEC 19): the deadline is the
 //! model's, restart grace applies as for auto, a save/load round trip
-//! rebuilds the model from the beat history, and plain services do not grow.
+//! keeps the model (stored whole; rebuilt from the beat history only when
+//! the database has no usable state), and plain services do not grow.
 
 use super::adaptive::Adaptive;
 use super::service::Service;
@@ -159,4 +160,123 @@ fn plain_services_stay_72_bytes_and_carry_no_model() {
     apply(&mut e, "plain", Update::Beat, T0 + 60_000);
     let id = e.find("plain").unwrap_or(u32::MAX);
     assert!(e.svc(id).model().is_none());
+}
+
+/// A past longer than the history: 200 intervals where every 10th is a
+/// 10-minute stall, then 100 regular minutes. The last 100 intervals (all
+/// the history keeps) show none of the stalls; the model remembers them.
+fn long_past() -> Vec<Millis> {
+    let mut at = T0;
+    (0..300)
+        .map(|i| {
+            at += if i < 200 && i % 10 == 9 {
+                600_000
+            } else {
+                60_000
+            };
+            at
+        })
+        .collect()
+}
+
+/// Saves `e` as the saver does (snapshot, 1.x's file) and reads it back.
+fn save_and_read(e: &Engine) -> crate::store::Database {
+    let mut snapshot = crate::model::ServiceSnapshot::with_capacity(1);
+    let mut cursor = 0;
+    while !e.snapshot_for_save(&mut cursor, 100, &mut snapshot) {}
+    let mut bytes = Vec::new();
+    if let Err(err) = crate::store::encode(&snapshot, &[], &[], &mut bytes) {
+        panic!("encode: {err}");
+    }
+    match crate::store::decode(&bytes[..]) {
+        Ok(db) => db,
+        Err(err) => panic!("decode: {err}"),
+    }
+}
+
+/// SPEC 19: the model is stored, so a restart keeps the deadline of a
+/// service with more than 100 beats; rebuilt from the history alone (a file
+/// without the model's key) it would be another.
+#[test]
+fn adaptive_model_survives_a_restart_beyond_the_history() {
+    let mut e = engine(T0 - 3_600_000);
+    apply(&mut e, "a", Update::SetTimeoutAndBeat(TIMEOUT_ADAPTIVE), T0);
+    let beats = long_past();
+    for &at in &beats {
+        apply(&mut e, "a", Update::Beat, at);
+    }
+    let before = record(&e, "a");
+    assert_eq!(before.beat_history.len(), crate::model::HISTORY_LEN);
+    assert!(before.next_deadline.is_some());
+    let now = beats[beats.len() - 1] + 1;
+
+    let db = save_and_read(&e);
+    assert_eq!(
+        db.model_key_problems.count, 0,
+        "{:?}",
+        db.model_key_problems
+    );
+    let stored = db.services[0].clone();
+    assert_eq!(stored.model.as_deref(), e.svc(0).model());
+    let mut loaded = engine(T0 - 3_600_000);
+    loaded.load(db.services, vec![], now);
+    let after = record(&loaded, "a");
+    assert_eq!(
+        (after.timeout_in_force, after.next_deadline),
+        (before.timeout_in_force, before.next_deadline)
+    );
+    // It keeps learning as the original does.
+    let next = now + 60_000;
+    apply(&mut e, "a", Update::Beat, next);
+    apply(&mut loaded, "a", Update::Beat, next);
+    assert_eq!(
+        record(&loaded, "a").next_deadline,
+        record(&e, "a").next_deadline
+    );
+
+    // What the key is for: from the history alone the stalls are forgotten
+    // and the deadline comes sooner.
+    let mut rebuilt = engine(T0 - 3_600_000);
+    rebuilt.load(
+        vec![ServiceRecord {
+            model: None,
+            ..stored
+        }],
+        vec![],
+        now,
+    );
+    let rebuilt = record(&rebuilt, "a");
+    assert!(
+        rebuilt.timeout_in_force < before.timeout_in_force,
+        "{} vs {}",
+        rebuilt.timeout_in_force,
+        before.timeout_in_force
+    );
+}
+
+/// A stored model that does not end at the record's last beat (an edited
+/// file) is not used: the model is rebuilt from the history.
+#[test]
+fn a_stored_model_of_another_past_is_not_used() {
+    let mut e = engine(T0 - 3_600_000);
+    apply(&mut e, "a", Update::SetTimeoutAndBeat(TIMEOUT_ADAPTIVE), T0);
+    for at in beats() {
+        apply(&mut e, "a", Update::Beat, at);
+    }
+    let good = record(&e, "a");
+    let mut other = Adaptive::new();
+    for i in 0..50 {
+        other.observe(T0 + i * 3_600_000);
+    }
+    let now = good.last_beat + 1;
+    let mut loaded = engine(T0 - 3_600_000);
+    loaded.load(
+        vec![ServiceRecord {
+            model: Some(Box::new(other)),
+            ..good.clone()
+        }],
+        vec![],
+        now,
+    );
+    assert_eq!(record(&loaded, "a").next_deadline, good.next_deadline);
 }

@@ -239,3 +239,60 @@ fn extreme_times_do_not_panic() {
         let _ = model.deadline();
     }
 }
+
+/// The stored state (SPEC 19) reads back as the same model; bytes that
+/// could not have come from `to_bytes` are refused, never a panic.
+#[test]
+fn state_bytes_round_trip_and_refuse_damage() {
+    use super::STATE_BYTES;
+    let mut model = Adaptive::new();
+    assert_eq!(Adaptive::from_bytes(&model.to_bytes()), Ok(model.clone()));
+    let mut rng = Rng(7);
+    let mut at = 1_700_000_000_000;
+    for _ in 0..2_000 {
+        at += (60_000.0 * (0.5 * rng.normal()).exp()) as Millis;
+        model.observe(at);
+    }
+    let bytes = model.to_bytes();
+    assert_eq!(bytes.len(), STATE_BYTES);
+    assert_eq!(Adaptive::from_bytes(&bytes).as_ref(), Ok(&model));
+    assert_eq!(
+        Adaptive::from_bytes(&bytes).ok().and_then(|m| m.deadline()),
+        model.deadline()
+    );
+    let bad = |at: usize, value: &[u8]| {
+        let mut b = bytes.clone();
+        b[at..at + value.len()].copy_from_slice(value);
+        Adaptive::from_bytes(&b)
+    };
+    assert_eq!(bad(0, &[2]), Err("unknown version"));
+    assert_eq!(bad(1, &[7]), Err("bad flag"));
+    assert_eq!(
+        bad(14, &f32::NAN.to_le_bytes()),
+        Err("a number out of range")
+    );
+    assert_eq!(
+        bad(18, &(-1.0f32).to_le_bytes()),
+        Err("a number out of range")
+    );
+    assert_eq!(
+        bad(22, &f32::INFINITY.to_le_bytes()),
+        Err("a number out of range")
+    );
+    assert_eq!(bad(1, &[0]), Err("intervals without a last beat"));
+    assert_eq!(Adaptive::from_bytes(&bytes[1..]), Err("wrong length"));
+    assert_eq!(Adaptive::from_bytes(&[]), Err("wrong length"));
+    // Any other bytes of the right length: a model or a refusal, and a
+    // model's deadline is computed without a panic.
+    for seed in 0..2_000u64 {
+        let mut rng = Rng(seed + 1);
+        let mut b: Vec<u8> = (0..STATE_BYTES)
+            .map(|_| (rng.unit() * 256.0) as u8)
+            .collect();
+        b[0] = 1;
+        b[1] = (seed % 2) as u8;
+        if let Ok(m) = Adaptive::from_bytes(&b) {
+            let _ = m.deadline();
+        }
+    }
+}

@@ -96,6 +96,10 @@ impl Engine {
             // it up to `last_beat`.
             s.set_history(record.beat_history);
             s.set_timeout(stored_timeout);
+            // The stored model knows more than the last 100 intervals.
+            if let Some(model) = record.model {
+                s.restore_model(model);
+            }
             s.grace = record.state != State::Error;
             // Start from the stored state so a real change is recorded as one.
             s.state = match record.state {

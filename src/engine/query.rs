@@ -43,6 +43,11 @@ impl Engine {
             timeout_in_force,
             next_deadline,
             job: self.job_record(id, s, history).map(Box::new),
+            model: if history {
+                s.model().map(|m| Box::new(m.clone()))
+            } else {
+                None
+            },
         }
     }
 
@@ -215,6 +220,7 @@ impl Engine {
                 beat_history: s.history(),
                 views: &[],
                 job: job.as_ref(),
+                model: s.model(),
             };
             let views = s.views.iter().map(|&v| self.view(v).name.as_str());
             out.push_with_views(service, views);

@@ -98,6 +98,22 @@ impl Service {
         self.history.as_deref().and_then(|h| h.model.as_deref())
     }
 
+    /// Puts back a stored model (SPEC 19) in place of the one rebuilt from
+    /// the history, when the timeout is adaptive and the model ends at
+    /// `last_beat` (else it belongs to another past and is not used).
+    /// Returns whether it was used.
+    pub fn restore_model(&mut self, model: Box<Adaptive>) -> bool {
+        let fits = self.timeout == TIMEOUT_ADAPTIVE
+            && model.last_beat() == (self.last_beat != NEVER).then_some(self.last_beat);
+        match self.history.as_mut() {
+            Some(h) if fits && h.model.is_some() => {
+                h.model = Some(model);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Replaces the history (keeps the newest `HISTORY_LEN`, in order) and
     /// rebuilds the adaptive model from it.
     pub fn set_history(&mut self, mut history: Vec<Millis>) {

@@ -1,8 +1,12 @@
 //! Turns an HTTP beat (`POST /api/services/<name>`) into an `Update`: the
 //! timeout may come from the query, a form body or a JSON body, and the JSON
-//! body may say `"beat": false`. Nothing here touches the state.
+//! body may say `"beat": false`. Beside `timeout`, `auto_model` picks the
+//! automatic model (`-2` + `adaptive`, SPEC 19). Nothing here touches the
+//! state.
 
-use super::timeout::{parse_timeout, seconds_to_timeout, TimeoutError, TIMEOUT_RULE};
+use super::timeout::{
+    parse_timeout, seconds_to_timeout, with_auto_model, TimeoutError, AUTO_MODEL_KEY, TIMEOUT_RULE,
+};
 use super::urlenc;
 use crate::model::{Millis, Update, TIMEOUT_AUTO, TIMEOUT_NONE};
 use std::fmt;
@@ -74,6 +78,8 @@ pub fn beat_update(query: &str, kind: BodyKind, body: &[u8]) -> Result<Option<Up
     let mut timeout = urlenc::get(&pairs, "timeout")
         .map(parse_timeout)
         .transpose()?;
+    timeout = with_auto_model(timeout, urlenc::get(&pairs, AUTO_MODEL_KEY))
+        .map_err(BeatError::Setting)?;
     let mut beat = true;
     match kind {
         BodyKind::Json => {
@@ -86,8 +92,13 @@ pub fn beat_update(query: &str, kind: BodyKind, body: &[u8]) -> Result<Option<Up
         BodyKind::Form => {
             let text = std::str::from_utf8(body).map_err(|_| BeatError::NotUtf8)?;
             let form = urlenc::parse_pairs(text);
-            if let Some(t) = urlenc::get(&form, "timeout") {
-                timeout = Some(parse_timeout(t)?);
+            let t = urlenc::get(&form, "timeout")
+                .map(parse_timeout)
+                .transpose()?;
+            let t = with_auto_model(t, urlenc::get(&form, AUTO_MODEL_KEY))
+                .map_err(BeatError::Setting)?;
+            if t.is_some() {
+                timeout = t;
             }
         }
         BodyKind::Other => {}
@@ -124,6 +135,18 @@ pub(super) fn json_fields(body: &[u8]) -> Result<Option<JsonFields>, BeatError> 
     let timeout = match obj.get("timeout") {
         None | Some(serde_json::Value::Null) => None,
         Some(v) => Some(json_timeout(v)?),
+    };
+    let timeout = match obj.get(AUTO_MODEL_KEY) {
+        None | Some(serde_json::Value::Null) => timeout,
+        Some(serde_json::Value::String(model)) => {
+            with_auto_model(timeout, Some(model)).map_err(BeatError::Setting)?
+        }
+        Some(other) => {
+            return Err(BeatError::WrongType(format!(
+                "\"auto_model\" must be a string such as \"adaptive\", not {}",
+                short_json(other)
+            )))
+        }
     };
     let beat = match obj.get("beat") {
         None | Some(serde_json::Value::Null) => true,
@@ -385,5 +408,56 @@ mod tests {
         assert!(e.contains("not valid JSON"), "{e}");
         let e = json(r#"{"timeout": 1.5}"#).unwrap_err().to_string();
         assert!(e.contains("whole seconds"), "{e}");
+    }
+
+    /// SPEC 19: `"timeout": -2` plus `"auto_model": "adaptive"` (what our
+    /// replies say of an adaptive service) sets the adaptive timeout, in a
+    /// JSON body, a form body or the query alike; a bad `auto_model` is a
+    /// 400 that names it.
+    #[test]
+    fn auto_model_in_bodies_and_the_query() {
+        use crate::model::TIMEOUT_ADAPTIVE;
+        let adaptive = Ok(Some(Update::SetTimeoutAndBeat(TIMEOUT_ADAPTIVE)));
+        assert_eq!(
+            json(r#"{"timeout": -2, "auto_model": "adaptive"}"#),
+            adaptive
+        );
+        assert_eq!(
+            json(r#"{"timeout": "auto", "auto_model": "adaptive"}"#),
+            adaptive
+        );
+        assert_eq!(
+            json(r#"{"timeout": -2.0, "auto_model": "adaptive"}"#),
+            adaptive
+        );
+        assert_eq!(
+            json(r#"{"timeout": -2, "auto_model": "adaptive", "beat": false}"#),
+            Ok(Some(Update::SetTimeout(TIMEOUT_ADAPTIVE)))
+        );
+        assert_eq!(
+            json(r#"{"timeout": -2, "auto_model": null}"#),
+            Ok(Some(Update::SetTimeoutAndBeat(-2)))
+        );
+        assert_eq!(
+            beat_update("", BodyKind::Form, b"timeout=-2&auto_model=adaptive"),
+            adaptive
+        );
+        assert_eq!(
+            beat_update("timeout=-2&auto_model=adaptive", BodyKind::Other, b""),
+            adaptive
+        );
+        for (body, says) in [
+            (
+                r#"{"timeout": -2, "auto_model": "phi"}"#,
+                "unknown auto_model \"phi\"",
+            ),
+            (r#"{"auto_model": "adaptive"}"#, "without a timeout"),
+            (r#"{"timeout": 60, "auto_model": "adaptive"}"#, "fixed"),
+            (r#"{"timeout": -2, "auto_model": 3}"#, "must be a string"),
+        ] {
+            let e = json(body).unwrap_err().to_string();
+            assert!(e.contains(says), "{body}: {e}");
+        }
+        assert!(beat_update("", BodyKind::Form, b"timeout=-2&auto_model=phi").is_err());
     }
 }

@@ -1,13 +1,15 @@
 //! The job settings of SPEC 14 on HTTP: `schedule`, `tz`, `grace`,
-//! `max_runtime`, `min_duration` beside today's `timeout` (and `beat` in a
-//! JSON body), from the query, a form body or a JSON object, into one
+//! `max_runtime`, `min_duration` beside today's `timeout` (with its
+//! `auto_model`, SPEC 19; and `beat` in a JSON body), from the query, a form body or a JSON object, into one
 //! `SettingsChange`. A value `none` (or an empty one) clears a setting;
 //! durations are in the timeout text form (section 3) without `auto`.
 //! Only the form is checked here; whether an expression or a zone exists
 //! is the engine's to say (all or nothing). Nothing here touches the state.
 
 use super::beat::{json_fields, BeatError};
-use super::timeout::{parse_timeout, seconds_to_timeout, shorten, TimeoutError};
+use super::timeout::{
+    parse_timeout, seconds_to_timeout, shorten, with_auto_model, TimeoutError, AUTO_MODEL_KEY,
+};
 use super::urlenc;
 use crate::jobs::SettingsChange;
 use crate::model::Millis;
@@ -49,8 +51,10 @@ pub fn from_pairs(
     change: &mut SettingsChange,
 ) -> Result<(), BeatError> {
     let get = |key| urlenc::get(pairs, key);
-    if let Some(t) = get("timeout") {
-        change.timeout = Some(parse_timeout(t)?);
+    let timeout = get("timeout").map(parse_timeout).transpose()?;
+    let timeout = with_auto_model(timeout, get(AUTO_MODEL_KEY)).map_err(BeatError::Setting)?;
+    if timeout.is_some() {
+        change.timeout = timeout;
     }
     if let Some(s) = get("schedule") {
         change.schedule = Some(text_setting("schedule", s, MAX_SCHEDULE_LEN)?);
@@ -77,7 +81,7 @@ pub fn from_query(query: &str) -> Result<SettingsChange, BeatError> {
 pub fn form_has_settings(pairs: &[(String, String)]) -> bool {
     pairs
         .iter()
-        .any(|(k, _)| SETTING_KEYS.contains(&k.as_str()))
+        .any(|(k, _)| SETTING_KEYS.contains(&k.as_str()) || k == AUTO_MODEL_KEY)
 }
 
 /// A JSON settings body over `change` (its keys win over the query's):
@@ -330,5 +334,28 @@ mod tests {
         from_json(br#"{"grace": "2h"}"#, &mut c).unwrap();
         assert_eq!(c.grace, Some(Some(7_200_000)));
         assert_eq!(c.tz, Some(Some("UTC".into())));
+    }
+
+    /// SPEC 19: `auto_model` beside `timeout` in a job's settings (JSON,
+    /// form, query); a form with only `auto_model` is settings, not output.
+    #[test]
+    fn auto_model_beside_the_timeout() {
+        use crate::model::TIMEOUT_ADAPTIVE;
+        let (change, beat) = json(r#"{"timeout": -2, "auto_model": "adaptive", "grace": 60}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (change.timeout, change.grace, beat),
+            (Some(TIMEOUT_ADAPTIVE), Some(Some(60_000)), true)
+        );
+        assert_eq!(
+            query("timeout=-2&auto_model=adaptive").map(|c| c.timeout),
+            Ok(Some(TIMEOUT_ADAPTIVE))
+        );
+        let e = json(r#"{"timeout": -2, "auto_model": "phi"}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown auto_model"), "{e}");
+        assert!(query("auto_model=adaptive").is_err());
+        assert!(form_has_settings(&urlenc::parse_pairs(
+            "auto_model=adaptive"
+        )));
     }
 }

@@ -1,7 +1,8 @@
 //! The timeout text of HTTP beats (`?timeout=`, form field, JSON string):
 //! integer seconds, `-1`/`none`, `-2`/`auto`, `adaptive` (SPEC 19), `0`, or a duration with a unit
 //! (`90s`, `5m`, `2h`, `1d`, `1w`). Everything else is refused with a message that
-//! says what is accepted; nothing is ever guessed.
+//! says what is accepted; nothing is ever guessed. Beside it, `auto_model`
+//! (`adaptive` with `-2`, SPEC 19) picks the automatic model.
 
 use crate::model::{Millis, TIMEOUT_ADAPTIVE, TIMEOUT_AUTO, TIMEOUT_NONE};
 use std::fmt;
@@ -73,6 +74,57 @@ pub fn parse_timeout(text: &str) -> Result<Millis, TimeoutError> {
         .parse()
         .map_err(|_| TimeoutError::TooLong(shorten(text)))?;
     secs_to_ms(n.checked_mul(unit_secs), text)
+}
+
+/// The key that names the automatic model beside `timeout` (SPEC 19, the
+/// 1.x dialect of the database and our JSON replies).
+pub const AUTO_MODEL_KEY: &str = "auto_model";
+
+/// What `auto_model` accepts, for its error messages.
+const AUTO_MODEL_RULE: &str = "\"auto_model\" names the model of an automatic timeout: \
+     \"adaptive\" (SPEC 19) or \"auto\" (the default), with \"timeout\": -2 \
+     (or send \"timeout\": \"adaptive\" alone)";
+
+/// Applies an `auto_model` given beside a timeout from the same query or
+/// body: `-2` plus `adaptive` is the adaptive timeout (as our replies and
+/// the database write it), `-2` plus `auto` stays auto. Without
+/// `auto_model` the timeout is unchanged. Anything else (an unknown model,
+/// a model without a timeout, with a fixed one, or contradicting it) is
+/// refused with the whole message.
+pub fn with_auto_model(
+    timeout: Option<Millis>,
+    model: Option<&str>,
+) -> Result<Option<Millis>, String> {
+    let Some(model) = model else {
+        return Ok(timeout);
+    };
+    let wanted = match model.trim().to_ascii_lowercase().as_str() {
+        crate::model::AUTO_MODEL_ADAPTIVE => TIMEOUT_ADAPTIVE,
+        "auto" => TIMEOUT_AUTO,
+        _ => {
+            return Err(format!(
+                "unknown auto_model {:?}: {AUTO_MODEL_RULE}",
+                shorten(model)
+            ))
+        }
+    };
+    match timeout {
+        Some(TIMEOUT_AUTO) => Ok(Some(wanted)),
+        Some(t) if t == wanted => Ok(Some(wanted)),
+        Some(TIMEOUT_ADAPTIVE) => Err(format!(
+            "\"timeout\": \"adaptive\" contradicts auto_model {:?}: {AUTO_MODEL_RULE}",
+            shorten(model)
+        )),
+        Some(_) => Err(format!(
+            "auto_model {:?} applies only to an automatic timeout, not a fixed one or none: \
+             {AUTO_MODEL_RULE}",
+            shorten(model)
+        )),
+        None => Err(format!(
+            "auto_model {:?} without a timeout: {AUTO_MODEL_RULE}",
+            shorten(model)
+        )),
+    }
 }
 
 /// Converts whole seconds (already checked non-negative) to milliseconds,
@@ -180,6 +232,39 @@ mod tests {
         assert!(e.len() < 200, "{e}");
         let e = parse_timeout(&"é".repeat(100)).unwrap_err().to_string();
         assert!(e.contains("..."));
+    }
+
+    /// SPEC 19's 1.x dialect: -2 plus `auto_model` picks the model; an
+    /// unknown model, or one that does not fit the timeout, is refused.
+    #[test]
+    fn auto_model_beside_the_timeout() {
+        let ok = |t, m| with_auto_model(t, m);
+        assert_eq!(ok(Some(TIMEOUT_AUTO), None), Ok(Some(TIMEOUT_AUTO)));
+        assert_eq!(ok(None, None), Ok(None));
+        assert_eq!(ok(Some(60_000), None), Ok(Some(60_000)));
+        for m in ["adaptive", " Adaptive "] {
+            assert_eq!(ok(Some(TIMEOUT_AUTO), Some(m)), Ok(Some(TIMEOUT_ADAPTIVE)));
+            assert_eq!(
+                ok(Some(TIMEOUT_ADAPTIVE), Some(m)),
+                Ok(Some(TIMEOUT_ADAPTIVE))
+            );
+        }
+        assert_eq!(ok(Some(TIMEOUT_AUTO), Some("auto")), Ok(Some(TIMEOUT_AUTO)));
+        let refused = [
+            (Some(TIMEOUT_AUTO), "phi", "unknown auto_model \"phi\""),
+            (Some(TIMEOUT_AUTO), "", "unknown auto_model \"\""),
+            (None, "adaptive", "without a timeout"),
+            (Some(60_000), "adaptive", "not a fixed one"),
+            (Some(TIMEOUT_NONE), "adaptive", "not a fixed one or none"),
+            (Some(0), "auto", "not a fixed one"),
+            (Some(TIMEOUT_ADAPTIVE), "auto", "contradicts"),
+        ];
+        for (timeout, model, says) in refused {
+            let e = ok(timeout, Some(model)).unwrap_err();
+            assert!(e.contains(says) && e.contains("\"adaptive\""), "{e}");
+        }
+        let e = ok(Some(TIMEOUT_AUTO), Some(&"x".repeat(10_000))).unwrap_err();
+        assert!(e.len() < 400, "{e}");
     }
 
     #[test]

@@ -173,6 +173,7 @@ fn start_store(
     // until it subscribes (`Command::Subscribe` with `Interest::Alerts`).
     engine.hold_alerts(true);
     store::log_policy_problems(&database.policy_key_problems);
+    store::log_model_problems(&database.model_key_problems);
     let loaded = engine.load(database.services, database.views, now_ms());
     store::log_load_report(&loaded);
     engine.load_windows(database.maintenance, now_ms());

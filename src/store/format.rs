@@ -3,12 +3,15 @@
 //! read and written with 1.x's key names. No files or threads here. The
 //! job keys of SPEC 14 follow 1.x's keys on a `SERV` line (`jobkeys`). An
 //! adaptive timeout (SPEC 19) is written as 1.x's auto, `"timeout": -2`,
-//! plus `"auto_model": "adaptive"`; a -2 without it is auto. The alert
+//! plus `"auto_model": "adaptive"` and the model's state (`modelkey`); a -2
+//! without it is auto. The alert
 //! policy's keys and `MAINT` lines (SPEC 15) are `policykeys`'.
 
 use super::jobkeys::{write_job_keys, JobIn};
+use super::modelkey;
 use super::policykeys::{self, MAINT};
 use super::{Database, StoreError};
+use crate::engine::adaptive::Adaptive;
 use crate::jobs::JobRecord;
 use crate::model::{
     Millis, ServiceRecord, ServiceSnapshot, State, ViewRecord, AUTO_MODEL_ADAPTIVE, NEVER,
@@ -50,6 +53,16 @@ pub(super) struct ServiceOut<'a> {
     /// `Some("adaptive")` for an adaptive timeout (written as -2).
     #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
     auto_model: Option<&'static str>,
+    /// The adaptive model's state (`modelkey`), after `auto_model`.
+    #[cfg_attr(
+        test,
+        serde(
+            rename = "auto_model_state",
+            serialize_with = "ser_model",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
+    model: Option<&'a Adaptive>,
     state: &'static str,
     muted_since: Millis,
     last_state_change: Millis,
@@ -74,6 +87,14 @@ pub(super) struct ServiceOut<'a> {
 #[cfg(test)]
 fn is_zero(n: &Millis) -> bool {
     *n == 0
+}
+
+#[cfg(test)]
+fn ser_model<S: serde::Serializer>(m: &Option<&Adaptive>, s: S) -> Result<S::Ok, S::Error> {
+    match m {
+        Some(m) => s.serialize_str(&crate::base64::standard(&m.to_bytes())),
+        None => s.serialize_none(),
+    }
 }
 
 #[cfg(test)]
@@ -114,6 +135,8 @@ struct ServiceIn<'a> {
     /// Any JSON: only the string "adaptive" means something.
     #[serde(default, borrow)]
     auto_model: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    auto_model_state: Option<&'a RawValue>,
     #[serde(default, borrow)]
     state: Option<Cow<'a, str>>,
     #[serde(default)]
@@ -202,6 +225,7 @@ pub fn encode<W: Write>(
             beat_history: s.beat_history,
             timeout: if adaptive { TIMEOUT_AUTO } else { s.timeout },
             auto_model: adaptive.then_some(AUTO_MODEL_ADAPTIVE),
+            model: s.model.filter(|_| adaptive),
             state: s.state.as_str(),
             muted_since: s.muted_since,
             last_state_change: s.last_state_change,
@@ -256,6 +280,9 @@ pub(super) fn write_service(out: &mut Vec<u8>, s: &ServiceOut<'_>) {
     if let Some(model) = s.auto_model {
         out.extend_from_slice(b",\"auto_model\":");
         write_str(out, model);
+    }
+    if let Some(model) = s.model {
+        modelkey::write(out, model);
     }
     out.extend_from_slice(b",\"state\":");
     write_str(out, s.state);
@@ -371,6 +398,7 @@ pub fn decode<R: Read>(input: R) -> Result<Database, StoreError> {
                 line_no,
                 &mut db.job_key_problems,
                 &mut db.policy_key_problems,
+                &mut db.model_key_problems,
             )?),
             b"ALARM" | b"VIEW" => {
                 db.views
@@ -399,6 +427,7 @@ fn service_from(
     line: usize,
     problems: &mut super::KeyProblems,
     policy_problems: &mut super::KeyProblems,
+    model_problems: &mut super::KeyProblems,
 ) -> Result<ServiceRecord, StoreError> {
     let s: ServiceIn = serde_json::from_slice(json)
         .map_err(|e| corrupt(line, format!("invalid SERV record: {e}")))?;
@@ -430,10 +459,18 @@ fn service_from(
         None => TIMEOUT_NONE,
     };
     let muted_until = policykeys::muted_until(s.muted_until, "service", &s.name, policy_problems);
+    let last_beat = s.last_beat.unwrap_or(NEVER);
+    let model = modelkey::read(
+        s.auto_model_state,
+        &s.name,
+        timeout,
+        last_beat,
+        model_problems,
+    );
     Ok(ServiceRecord {
         state: parse_state(s.state.as_deref()),
         name: s.name,
-        last_beat: s.last_beat.unwrap_or(NEVER),
+        last_beat,
         timeout,
         muted_since: s.muted_since.unwrap_or(0),
         muted_until,
@@ -444,6 +481,7 @@ fn service_from(
         timeout_in_force: TIMEOUT_NONE,
         next_deadline: None,
         job,
+        model,
     })
 }
 
@@ -527,6 +565,10 @@ mod tests {
             last_exit_code: Some(7),
             ..JobRecord::default()
         };
+        let mut model = Adaptive::new();
+        for at in [0, 60_000, 125_000] {
+            model.observe(at);
+        }
         for job in [None, Some(&job)] {
             for name in ["svc.a", "ünïcode \"name\" with \\ and \t", ""] {
                 for (beat_history, in_alarms) in [
@@ -541,6 +583,7 @@ mod tests {
                             beat_history,
                             timeout: n.wrapping_add(1),
                             auto_model: (n % 2 == 0).then_some(AUTO_MODEL_ADAPTIVE),
+                            model: (n % 2 == 0).then_some(&model),
                             state: "muted",
                             muted_since: n.wrapping_abs().wrapping_neg(),
                             last_state_change: n / 3,

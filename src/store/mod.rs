@@ -18,6 +18,7 @@ mod format;
 mod jobkeys;
 #[cfg(test)]
 mod jobkeys_tests;
+mod modelkey;
 #[cfg(test)]
 mod policy_tests;
 mod policykeys;
@@ -64,6 +65,9 @@ pub struct Database {
     /// Malformed alert policy keys (`muted_until`, `alerted_at`) skipped
     /// (their lines loaded) and `MAINT` lines skipped.
     pub policy_key_problems: KeyProblems,
+    /// Malformed or stale adaptive model states (`auto_model_state`)
+    /// skipped: those models are rebuilt from the beat history.
+    pub model_key_problems: KeyProblems,
 }
 
 /// Why the database could not be read or written.
@@ -215,6 +219,17 @@ pub fn log_policy_problems(problems: &KeyProblems) {
     if problems.count > 0 {
         log::warn!(
             "database: {} malformed alert policy keys or MAINT lines skipped (the rest loaded): {}",
+            problems.count,
+            problems.samples.join("; ")
+        );
+    }
+}
+
+/// Logs the adaptive model states skipped (one line).
+pub fn log_model_problems(problems: &KeyProblems) {
+    if problems.count > 0 {
+        log::warn!(
+            "database: {} adaptive model states skipped (rebuilt from the beat history): {}",
             problems.count,
             problems.samples.join("; ")
         );

@@ -77,6 +77,7 @@ pub(super) fn service(name: &str) -> ServiceRecord {
         timeout_in_force: -1,
         next_deadline: None,
         job: None,
+        model: None,
     }
 }
 
