@@ -24,7 +24,7 @@ fn segment(raw: &str) -> String {
 /// Every route of the API, as the table finds it: names are decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Endpoint {
-    /// The dashboard's page (`/`, `/services`, `/views/<name>`).
+    /// The dashboard's page (`/`, `/services`, `/views/<name>`, `/services/<name>`).
     Page,
     /// A dashboard asset (`/static/<file>`).
     Asset(String),
@@ -114,8 +114,8 @@ pub fn endpoint(req: &HttpRequest) -> Endpoint {
         return E::Sentry;
     }
     match (s.as_slice(), method) {
-        ([""] | ["services"] | ["views", _], "GET") => E::Page,
-        ([""] | ["services"] | ["views", _], _) => E::NotAllowed("GET, HEAD"),
+        ([""] | ["services"] | ["views" | "services", _], "GET") => E::Page,
+        ([""] | ["services"] | ["views" | "services", _], _) => E::NotAllowed("GET, HEAD"),
         (["static", file], "GET") => E::Asset(name(file)),
         (["static", _], _) => E::NotAllowed("GET, HEAD"),
         (["status"], "GET") | (["api", "status"], "GET") => E::Status(None),
@@ -335,6 +335,9 @@ mod table_tests {
             at("POST", "/api/views/a%2Eb/unmute"),
             Endpoint::MuteView("a.b".into(), false)
         );
+        // A service's page, like a view's (SPEC 18); its API stays apart.
+        assert_eq!(at("GET", "/services/db.backup"), Endpoint::Page);
+        assert_eq!(at("POST", "/services/x"), Endpoint::NotAllowed("GET, HEAD"));
         assert_eq!(at("GET", "/api/maintenance"), Endpoint::ListMaintenance);
         assert_eq!(at("POST", "/api/maintenance/"), Endpoint::AddMaintenance);
         assert_eq!(
