@@ -355,6 +355,26 @@ fn service_page_in_chromium() {
     run_node("history.mjs", &url, "history", &mut lovebeat, &[]);
 }
 
+/// The dashboard's pure functions (a schedule in words, a history cut
+/// into spans and columns) in plain node: no browser, no server.
+#[test]
+fn dashboard_words_and_spans_in_node() {
+    if !tools::available("the dashboard's unit checks", &[Tool::Program("node")]) {
+        return;
+    }
+    let out = Command::new("node")
+        .arg("tests/browser/units.mjs")
+        .current_dir(root())
+        .output()
+        .expect("run node");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("ok: all unit checks passed"),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The `[http]` keys of a server with the test token; `read` adds
 /// `auth_read`.
 fn auth_config(read: bool) -> String {

@@ -230,5 +230,5 @@ export function render(name, live, ui) {
     timelineSection(s, runs, ui),
     durationSection(runs),
     eventsSection(),
-  ];
+  ].filter(Boolean);
 }
