@@ -25,10 +25,13 @@ function el(tag, attrs, ...children) {
 const title = (text) => el('title', {}, document.createTextNode(text));
 
 /** The spans of a history reply within [from, to): `{from, to, state,
- * reason}` in order; time before `known_since` is "none" (not known). */
+ * reason}` in order; time before `known_since` is "none" (not known), and
+ * so is the time of changes the reply left out (`omitted`: its oldest). */
 export function spans(hist, from, to) {
   const out = [];
-  const known = hist.known_since != null ? Math.max(from, hist.known_since) : to;
+  const first = (hist.changes || [])[0];
+  let known = hist.known_since != null ? Math.max(from, hist.known_since) : to;
+  if (hist.omitted > 0 && first) known = Math.max(known, Math.min(first.at, to));
   if (known > from) out.push({ from, to: Math.min(known, to), state: 'none' });
   let at = known, state = hist.state_at_since || 'new', reason = '';
   for (const c of hist.changes || []) {

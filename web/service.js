@@ -108,9 +108,11 @@ function history(s) {
 function facts(s, runs, now) {
   const out = [];
   const why = fmt.reason(s);
-  out.push(fact('State', h('span.state.' + s.state, {}, icon(s.state), h('span.label', {}, s.state)),
-    why ? h('span.why', { 'data-reason': s.reason }, ` — ${why}`) : '',
-    s.last_state_change > 0 ? h('span.since', { title: fmt.exact(s.last_state_change) }, ` since ${fmt.clock(s.last_state_change, now)}`) : ''));
+  const state = fact('State', h('span.state.' + s.state, {}, icon(s.state), h('span.label', {}, s.state)),
+    why ? h('span.why', { 'data-reason': s.reason }, `— ${why}`) : '',
+    s.last_state_change > 0 ? h('span.since', { title: fmt.exact(s.last_state_change) }, `since ${fmt.clock(s.last_state_change, now)}`) : '');
+  state.querySelector('dd').classList.add('statefact');
+  out.push(state);
   out.push(fact('Next deadline', s.next_deadline != null
     ? h('span', { title: fmt.deadlineTitle(s) }, h('span.countdown', { 'data-countdown': s.next_deadline }, countdown(s.next_deadline, now)),
       h('span.at', {}, ` (${fmt.clock(s.next_deadline, now, true)})`))
@@ -165,6 +167,7 @@ function timelineSection(s, runs, ui) {
       h('span.key.ok', {}, 'OK'), h('span.key.error', {}, 'ERROR'), h('span.key.none', {}, 'not known'),
       h('span.key.beat', {}, 'beats'), h('span.key.run', {}, 'runs'), h('span.key.failure', {}, 'failures'),
       ` · ${changes} change${changes === 1 ? '' : 's'}`),
+    hist.omitted > 0 ? h('p.note', {}, `The oldest ${hist.omitted} changes of the last 30 days are not shown (too many).`) : null,
     page.histError ? h('p.note', {}, `History not available: ${page.histError}`) : null);
 }
 

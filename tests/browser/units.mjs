@@ -64,6 +64,10 @@ try {
   assert.deepEqual(charts.spans(hist, 500, 1000).map((s) => [s.from, s.to, s.state]),
     [[500, 700, 'error'], [700, 1000, 'ok']]);
   assert.deepEqual(charts.spans({ state_at_since: 'new', known_since: null, changes: [] }, 0, 10).map((s) => s.state), ['none']);
+  // Changes left out of a long reply (its oldest): not known, not guessed.
+  const cut = { ...hist, omitted: 3, changes: hist.changes.slice(1) };
+  assert.deepEqual(charts.spans(cut, 0, 1000).map((s) => [s.from, s.to, s.state]),
+    [[0, 400, 'none'], [400, 700, 'error'], [700, 1000, 'ok']]);
   // A column shows the worst state in force in it: a short ERROR is not lost.
   const blip = { state_at_since: 'ok', known_since: 0, changes: [{ at: 5001, to: 'error' }, { at: 5002, to: 'ok' }] };
   const cols = charts.columns(charts.spans(blip, 0, 10_000), 0, 10_000, 10);
