@@ -211,6 +211,9 @@ try {
     const js = Number(await section.getAttribute('data-render-ms'));
     drawn.push({ range, js, paint: ms });
   }
+  const reply = await page.evaluate(() => performance.getEntriesByType('resource')
+    .filter((e) => e.name.includes('/flap.perf/history')).map((e) => [e.duration, e.encodedBodySize]).pop());
+  console.log(`perf: history reply of ${FLAPS} changes (${Math.round(reply[1] / 1024)} KiB) read in ${reply[0].toFixed(1)} ms`);
   for (const d of drawn) console.log(`perf: timeline of ${FLAPS} changes, ${d.range}: drawn in ${d.js.toFixed(1)} ms, click to painted frame ${d.paint.toFixed(1)} ms`);
   await shot(page, 'flapping');
 
