@@ -235,7 +235,7 @@ function draw() {
     const members = render.sortServices(all.filter((s) => (s.views || []).includes(r.view)));
     document.title = `${r.view} · ${document.title}`;
     main.replaceChildren(render.viewHeader(v, members.length, failed.get(r.view) || [], ctx),
-      uptime.section(r.view, ui.now) || '', render.toolbar(ctx),
+      uptime.section(r.view, ui.now, v && v.state) || '', render.toolbar(ctx),
       render.serviceTable(members.filter(matches), ctx));
   } else if (!services.size) {
     // No service yet: the curl command that creates one, and the views the

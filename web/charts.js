@@ -26,14 +26,19 @@ const title = (text) => el('title', {}, document.createTextNode(text));
 
 /** The spans of a history reply within [from, to): `{from, to, state,
  * reason}` in order; time before `known_since` is "none" (not known), and
- * so is the time of changes the reply left out (`omitted`: its oldest). */
-export function spans(hist, from, to) {
+ * so is the time of changes the reply left out (`omitted`: its oldest).
+ * The state before the first change is that change's `from` (the reply's
+ * `state_at_since` is "new" when its window starts before the history);
+ * without changes it is `current` (the record's state) in that case. */
+export function spans(hist, from, to, current) {
   const out = [];
   const first = (hist.changes || [])[0];
   let known = hist.known_since != null ? Math.max(from, hist.known_since) : to;
   if (hist.omitted > 0 && first) known = Math.max(known, Math.min(first.at, to));
   if (known > from) out.push({ from, to: Math.min(known, to), state: 'none' });
-  let at = known, state = hist.state_at_since || 'new', reason = '';
+  const before = hist.since == null || hist.known_since == null || hist.since < hist.known_since;
+  let at = known, reason = '';
+  let state = first && first.from ? first.from : before && current ? current : hist.state_at_since || 'new';
   for (const c of hist.changes || []) {
     if (c.at <= at) { state = c.to; reason = c.reason || ''; continue; }
     if (c.at >= to) break;
@@ -135,11 +140,12 @@ const DAY = 24 * 3600 * 1000;
 
 /** A view's daily uptime over the last `days` days (oldest left): one bar
  * a day, green when never in ERROR, amber at 99 % or more, red below,
- * grey where the history does not reach. Returns the SVG. */
-export function uptimeStrip(hist, now, days = 30) {
+ * grey where the history does not reach; `current` as for `spans`.
+ * Returns the SVG. */
+export function uptimeStrip(hist, now, days = 30, current = undefined) {
   const start = new Date(now); start.setHours(0, 0, 0, 0);
   const from = start.getTime() - (days - 1) * DAY;
-  const list = spans(hist, from, now);
+  const list = spans(hist, from, now, current);
   const svg = el('svg', {
     class: 'uptime', viewBox: `0 0 ${days * 10} 30`, preserveAspectRatio: 'none',
     role: 'img', 'aria-label': `uptime of each of the last ${days} days`,

@@ -142,11 +142,15 @@ function facts(s, runs, now) {
 
 function timelineSection(s, runs, ui) {
   const now = ui.now;
-  const [, span] = RANGES[page.range];
-  const from = now - span;
   const started = performance.now();
   const hist = history(s);
-  const list = charts.spans(hist, from, now);
+  // A history younger than the range fills the strip (at least a minute
+  // of it): a new service is not a hairline at the end of a grey day.
+  const known = hist.known_since;
+  const from = known != null && known > now - RANGES[page.range][1] ? Math.min(known, now - 60_000) : now - RANGES[page.range][1];
+  const span = now - from;
+  const short = span < 3600_000;
+  const list = charts.spans(hist, from, now, s.state);
   const beats = [...(page.details && page.details.beat_history) || [], s.last_beat,
     ...page.events.filter((e) => e.kind === 'success' && e.duration == null).map((e) => e.ts)].filter((b) => b > 0);
   const marks = {
@@ -162,12 +166,14 @@ function timelineSection(s, runs, ui) {
       h('div.ranges', { role: 'group', 'aria-label': 'time range' }, Object.entries(RANGES).map(([k, [label]]) =>
         h('button', { type: 'button', 'data-range': k, 'aria-pressed': String(k === page.range), onclick: () => ui.onRange(k) }, label)))),
     svg,
-    h('div.axis', {}, h('span', {}, fmt.clock(from, now)), h('span', {}, fmt.clock(from + span / 2, now)), h('span', {}, 'now')),
+    h('div.axis', {}, h('span', {}, fmt.clock(from, now, short)), h('span', {}, fmt.clock(from + span / 2, now, short)), h('span', {}, 'now')),
     h('p.legend', {},
       h('span.key.ok', {}, 'OK'), h('span.key.error', {}, 'ERROR'), h('span.key.none', {}, 'not known'),
       h('span.key.beat', {}, 'beats'), h('span.key.run', {}, 'runs'), h('span.key.failure', {}, 'failures'),
-      ` · ${changes} change${changes === 1 ? '' : 's'}`),
-    hist.omitted > 0 ? h('p.note', {}, `The oldest ${hist.omitted} changes of the last 30 days are not shown (too many).`) : null,
+      ` · ${changes} change${changes === 1 ? '' : 's'}`,
+      from > now - RANGES[page.range][1] ? ` · known since ${fmt.clock(known, now, true)}` : ''),
+    hist.omitted > 0 ? h('p.note', {}, hist.omitted === 1 ? 'The oldest change of the last 30 days is not shown (too many).'
+      : `The oldest ${hist.omitted} changes of the last 30 days are not shown (too many).`) : null,
     page.histError ? h('p.note', {}, `History not available: ${page.histError}`) : null);
 }
 

@@ -27,8 +27,9 @@ export async function load(name, done) {
   done();
 }
 
-/** The strip for view `name`, or null before its history is read. */
-export function section(name, now) {
+/** The strip for view `name` (`current`: its state now), or null before
+ * its history is read. */
+export function section(name, now, current) {
   if (shown.name !== name) return null;
   if (!shown.hist) {
     return shown.error ? h('section.uptimestrip', {}, h('p.note', {}, `Uptime not available: ${shown.error}`)) : null;
@@ -38,6 +39,6 @@ export function section(name, now) {
     h('div.head', {}, h('h2', {}, `Uptime, last ${DAYS} days`),
       h('span.uptimes', {}, Object.entries({ '1d': '24 h', '7d': '7 d', '30d': '30 d' })
         .map(([k, label]) => h('span', { 'data-uptime': k }, `${label} ${charts.percent(u[k])}`)))),
-    charts.uptimeStrip(shown.hist, now, DAYS),
+    charts.uptimeStrip(shown.hist, now, DAYS, current),
     h('div.axis', {}, h('span', {}, `${DAYS} days ago`), h('span', {}, 'today')));
 }

@@ -127,9 +127,10 @@ try {
   await poll('the history read', async () => Number(await page.locator('section.timeline').getAttribute('data-changes')) >= 1);
   assert.equal(await page.locator('section.timeline .note').count(), 0, 'the history was read');
   assert.ok(await timeline.locator('rect.span.error').count() >= 1, 'an ERROR span');
-  // Before the service existed: not known (its few OK seconds share a
-  // column with the ERROR, which wins it).
-  assert.ok(await timeline.locator('rect.span.none').count() >= 1, 'a span of time not known');
+  // A history younger than the range fills the strip: the few seconds of
+  // OK before the failure get columns of their own.
+  assert.ok(await timeline.locator('rect.span.ok').count() >= 1, 'an OK span');
+  assert.match(await page.locator('section.timeline .legend').textContent(), /known since \d\d:\d\d:\d\d/);
   const last = api('api/services/job.backup/history').changes.at(-1);
   assert.equal(last.to, 'error');
   assert.equal(await timeline.locator('line.run').count(), 4, 'four runs');

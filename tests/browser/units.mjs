@@ -64,12 +64,21 @@ try {
   assert.deepEqual(charts.spans(hist, 500, 1000).map((s) => [s.from, s.to, s.state]),
     [[500, 700, 'error'], [700, 1000, 'ok']]);
   assert.deepEqual(charts.spans({ state_at_since: 'new', known_since: null, changes: [] }, 0, 10).map((s) => s.state), ['none']);
+  // A window from before the history: the reply says "new" at its start;
+  // the first change's `from` (or, without any, the record's state) is
+  // what was in force since known_since.
+  const young = { since: 0, state_at_since: 'new', known_since: 500, changes: [{ at: 800, from: 'ok', to: 'error' }] };
+  assert.deepEqual(charts.spans(young, 0, 1000).map((s) => [s.from, s.to, s.state]),
+    [[0, 500, 'none'], [500, 800, 'ok'], [800, 1000, 'error']]);
+  const quiet = { since: 0, state_at_since: 'new', known_since: 500, changes: [] };
+  assert.deepEqual(charts.spans(quiet, 0, 1000, 'ok').map((s) => s.state), ['none', 'ok']);
+  assert.deepEqual(charts.spans({ ...quiet, since: 600, state_at_since: 'error' }, 600, 1000, 'ok').map((s) => s.state), ['error']);
   // Changes left out of a long reply (its oldest): not known, not guessed.
   const cut = { ...hist, omitted: 3, changes: hist.changes.slice(1) };
   assert.deepEqual(charts.spans(cut, 0, 1000).map((s) => [s.from, s.to, s.state]),
     [[0, 400, 'none'], [400, 700, 'error'], [700, 1000, 'ok']]);
   // A column shows the worst state in force in it: a short ERROR is not lost.
-  const blip = { state_at_since: 'ok', known_since: 0, changes: [{ at: 5001, to: 'error' }, { at: 5002, to: 'ok' }] };
+  const blip = { state_at_since: 'ok', known_since: 0, changes: [{ at: 5001, from: 'ok', to: 'error' }, { at: 5002, from: 'error', to: 'ok' }] };
   const cols = charts.columns(charts.spans(blip, 0, 10_000), 0, 10_000, 10);
   assert.deepEqual(cols, ['ok', 'ok', 'ok', 'ok', 'ok', 'error', 'ok', 'ok', 'ok', 'ok']);
   // 10,000 changes: one column each at most, all of them counted.
