@@ -144,10 +144,12 @@ function timelineSection(s, runs, ui) {
   const now = ui.now;
   const started = performance.now();
   const hist = history(s);
-  // A history younger than the range fills the strip (at least a minute
-  // of it): a new service is not a hairline at the end of a grey day.
+  // A history younger than the range fills the strip (with a little lead,
+  // at least 10 s in all): a new service is not a hairline at the end of
+  // a grey day.
   const known = hist.known_since;
-  const from = known != null && known > now - RANGES[page.range][1] ? Math.min(known, now - 60_000) : now - RANGES[page.range][1];
+  const young = known != null && known > now - RANGES[page.range][1];
+  const from = young ? Math.min(known - Math.max(1000, (now - known) * 0.05), now - 10_000) : now - RANGES[page.range][1];
   const span = now - from;
   const short = span < 3600_000;
   const list = charts.spans(hist, from, now, s.state);

@@ -91,7 +91,8 @@ try {
   }
   post('api/services/job.backup/start?rid=r4');
   await sleep(700);
-  const output = 'rsync: write failed on "/backup/db.tar": No space left on device (28)\ndisk full';
+  // A long unbroken line too: it wraps, the page does not scroll sideways.
+  const output = `rsync: write failed on "/backup/db.tar": No space left on device (28)\n${'x'.repeat(300)}\ndisk full`;
   post('api/services/job.backup/3?rid=r4', '-H', 'Content-Type: text/plain', '--data-binary', output);
   assert.equal(api('api/services/job.backup').service.state, 'error');
   post('api/services/web.api?timeout=5m');
@@ -120,6 +121,15 @@ try {
   await out.waitFor({ timeout: LIVE });
   assert.equal(await out.textContent(), output);
   assert.ok(await out.isVisible(), 'the output is on the screen');
+
+  step('an output closed by the user stays closed across redraws');
+  await page.locator('li.event[data-kind="exit"] details.output summary').click();
+  await poll('the output closed', async () => (await page.locator('li.event[data-kind="exit"] details.output[open]').count()) === 0);
+  post('api/services/job.backup/log', '-H', 'Content-Type: text/plain', '--data-binary', 'still here');
+  await page.locator('li.event[data-kind="log"]').waitFor({ timeout: LIVE });
+  assert.equal(await page.locator('li.event[data-kind="exit"] details.output[open]').count(), 0, 'still closed');
+  await page.locator('li.event[data-kind="exit"] details.output summary').click();
+  await page.locator('li.event[data-kind="exit"] details.output[open] pre').waitFor({ timeout: LIVE });
 
   step('a timeline with its ERROR span, runs and the failure');
   const timeline = page.locator('section.timeline svg.timeline');
