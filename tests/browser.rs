@@ -6,7 +6,9 @@
 //! an access token (`auth_token` with and without `auth_read`), directly
 //! and through nginx. `tests/browser/policy.mjs` drives the alert policy's
 //! parts (SPEC 15: maintenance page, timed mutes, pending and suppressed
-//! views). Screenshots land in `target/test-artifacts/`.
+//! views). `tests/browser/history.mjs` drives a service's page and a view's
+//! uptime strip (SPEC 18) and prints how long 10,000 changes take to draw.
+//! Screenshots land in `target/test-artifacts/`.
 //! Needs what `.ci/run` installs (chromium, nginx, `npm ci` in
 //! tests/browser); without them these tests fail, saying so.
 
@@ -335,6 +337,42 @@ fn alert_policy_in_chromium() {
     let mut lovebeat = Lovebeat::start_with(dir.path(), "", POLICY_VIEWS);
     let url = format!("http://127.0.0.1:{}/", lovebeat.port());
     run_node("policy.mjs", &url, "policy", &mut lovebeat, &[]);
+}
+
+/// A service's page (SPEC 18): a failed scheduled job's schedule in words,
+/// its output and timeline, nothing requested beyond 127.0.0.1, no
+/// sideways scrolling at 390 px, the view's uptime strip; and the drawing
+/// time of a history of 10,000 changes, printed ("perf:"), not asserted.
+#[test]
+fn service_page_in_chromium() {
+    if !tools_present() {
+        return;
+    }
+    let dir = TempDir::new("browser-history");
+    let views = "[[views]]\nname = \"jobs\"\nincludes = [\"job.*\"]\n";
+    let mut lovebeat = Lovebeat::start_with(dir.path(), "", views);
+    let url = format!("http://127.0.0.1:{}/", lovebeat.port());
+    run_node("history.mjs", &url, "history", &mut lovebeat, &[]);
+}
+
+/// The dashboard's pure functions (a schedule in words, a history cut
+/// into spans and columns) in plain node: no browser, no server.
+#[test]
+fn dashboard_words_and_spans_in_node() {
+    if !tools::available("the dashboard's unit checks", &[Tool::Program("node")]) {
+        return;
+    }
+    let out = Command::new("node")
+        .arg("tests/browser/units.mjs")
+        .current_dir(root())
+        .output()
+        .expect("run node");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("ok: all unit checks passed"),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The `[http]` keys of a server with the test token; `read` adds

@@ -43,6 +43,13 @@ export const windows = () => call('GET', 'api/maintenance');
 /** `spec`: the keys of POST /api/maintenance; returns `{"id"}`. */
 export const addWindow = (spec) => call('POST', 'api/maintenance', spec);
 export const deleteWindow = (id) => call('DELETE', 'api/maintenance/' + encodeURIComponent(id));
+/** A service with its details (beat history, analysis). */
+export const service = (name) => call('GET', svc(name) + '?details=1');
+/** `{"events": [...], "now"}`: a job's signals, oldest first (SPEC 14.3). */
+export const events = (name) => call('GET', svc(name) + '/events');
+/** The state changes since `since` (ms) and the uptime (SPEC 18). */
+export const serviceHistory = (name, since) => call('GET', svc(name) + '/history?since=' + Math.floor(since));
+export const viewHistory = (name, since) => call('GET', view(name) + '/history?since=' + Math.floor(since));
 /** Sets the timeout ("5m", "2h", "auto", "none", seconds) without a beat. */
 export const setTimeout = (name, text) => call('POST', svc(name), { timeout: text, beat: false });
 /** A cheap read before the websocket connects: with `[http] auth_read` it

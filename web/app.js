@@ -1,6 +1,7 @@
 // The dashboard: keeps services and views from the websocket (a SNAPSHOT,
 // then ADD/UPDATE/REMOVE, applied as upserts), routes on the fragment
-// (#/, #/views/<name> and #/maintenance) and re-renders on change. Views
+// (#/, #/views/<name>, #/services/<name> and #/maintenance) and re-renders
+// on change. Views
 // are also read over the API now and then: their alert policy (maintenance,
 // suppression) moves without a change of state, which is all the websocket
 // sends a view again for.
@@ -10,6 +11,8 @@ import * as fmt from './format.js';
 import { connect } from './live.js';
 import * as maintenance from './maintenance.js';
 import * as render from './render.js';
+import * as servicePage from './service.js';
+import * as uptime from './uptime.js';
 
 const root = window.LOVEBEAT_ROOT || './';
 const services = new Map();
@@ -29,9 +32,15 @@ function onMessage(m) {
       ui.skew = (m.now || Date.now()) - Date.now();
       ui.loaded = true;
       break;
-    case 'ADD_SERVICE': case 'UPDATE_SERVICE': services.set(m.service.name, m.service); break;
+    case 'ADD_SERVICE': case 'UPDATE_SERVICE':
+      services.set(m.service.name, m.service);
+      if (route().service === m.service.name) servicePage.loadSoon(m.service.name, schedule);
+      break;
     case 'REMOVE_SERVICE': services.delete(m.service.name); ui.selected.delete(m.service.name); break;
-    case 'ADD_VIEW': case 'UPDATE_VIEW': views.set(m.view.name, m.view); refreshViewsSoon(); break;
+    case 'ADD_VIEW': case 'UPDATE_VIEW':
+      views.set(m.view.name, m.view); refreshViewsSoon();
+      if (route().view === m.view.name) uptime.load(m.view.name, schedule);
+      break;
     case 'REMOVE_VIEW': views.delete(m.view.name); refreshViewsSoon(); break;
     default: return;
   }
@@ -62,8 +71,17 @@ function tell(text, isError) {
 
 function route() {
   if (/^#\/maintenance\/?$/.test(location.hash)) return { maintenance: true };
-  const m = location.hash.match(/^#\/views\/([^/]+)\/?$/);
-  return m ? { view: decodeURIComponent(m[1]) } : {};
+  const m = location.hash.match(/^#\/(views|services)\/([^/]+)\/?$/);
+  if (!m) return {};
+  return m[1] === 'views' ? { view: decodeURIComponent(m[2]) } : { service: decodeURIComponent(m[2]) };
+}
+
+/** Reads what the page of the route needs beyond the websocket's records. */
+function loadRoute() {
+  const r = route();
+  if (r.maintenance) loadWindows();
+  if (r.service !== undefined) servicePage.load(r.service, schedule);
+  if (r.view !== undefined) uptime.load(r.view, schedule);
 }
 
 /** Reads the views with their alert policy (a view in ERROR holds the
@@ -97,6 +115,7 @@ async function loadWindows() {
 }
 
 const handlers = {
+  onRange(r) { servicePage.setRange(r); schedule(); },
   onSelect(name, on) { on ? ui.selected.add(name) : ui.selected.delete(name); schedule(); },
   onSelectAll(list, on) { for (const s of list) on ? ui.selected.add(s.name) : ui.selected.delete(s.name); schedule(); },
   onFilter(text) { ui.filter = text; schedule(); },
@@ -208,11 +227,15 @@ function draw() {
     // The form keeps what is being typed: only the list is redrawn.
     if (maintenance.shown(main)) main.querySelector('section.windowlist').replaceWith(maintenance.list(st));
     else main.replaceChildren(...maintenance.page(st, handlers.onAddWindow, (text) => tell(text, true)));
+  } else if (r.service !== undefined) {
+    document.title = `${r.service} · ${document.title}`;
+    main.replaceChildren(...servicePage.render(r.service, services.get(r.service), ctx));
   } else if (r.view !== undefined) {
     const v = views.get(r.view);
     const members = render.sortServices(all.filter((s) => (s.views || []).includes(r.view)));
     document.title = `${r.view} · ${document.title}`;
-    main.replaceChildren(render.viewHeader(v, members.length, failed.get(r.view) || [], ctx), render.toolbar(ctx),
+    main.replaceChildren(render.viewHeader(v, members.length, failed.get(r.view) || [], ctx),
+      uptime.section(r.view, ui.now, v && v.state) || '', render.toolbar(ctx),
       render.serviceTable(members.filter(matches), ctx));
   } else if (!services.size) {
     // No service yet: the curl command that creates one, and the views the
@@ -243,16 +266,20 @@ function schedule() {
 function start() {
   window.addEventListener('hashchange', () => {
     ui.selected.clear(); ui.filter = '';
-    if (route().maintenance) loadWindows();
+    loadRoute();
+    scrollTo(0, 0);
     schedule();
   });
   setInterval(schedule, 5000); // "3 min ago" keeps moving
+  // A deadline counts down, a run's time goes up: every second, in place.
+  setInterval(() => servicePage.tick(document.getElementById('main'), Date.now() + ui.skew), 1000);
   setInterval(() => { // windows open and close on their own
     if (!ui.loaded) return;
     refreshViews();
     if (route().maintenance) loadWindows();
   }, 30_000);
-  if (route().maintenance) loadWindows();
+  setInterval(() => { if (ui.loaded && (route().service !== undefined || route().view !== undefined)) loadRoute(); }, 60_000);
+  loadRoute();
   connect(root, onMessage, onState, api.probe);
   schedule();
 }

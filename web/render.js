@@ -152,7 +152,7 @@ export function serviceTable(list, ui) {
       })),
       h('td.statecell', {}, badge(s.state), why ? h('span.reason', { 'data-reason': s.reason }, why) : null,
         fmt.mutedUntil(s, ui.now) ? h('span.until', { title: fmt.exact(s.muted_until) }, fmt.mutedUntil(s, ui.now)) : null),
-      h('td.name', {}, s.name),
+      h('td.name', {}, h('a', { href: '#/services/' + encodeURIComponent(s.name), title: 'history, runs and output' }, s.name)),
       timeoutCell,
       h('td.lastbeat', { title: fmt.exact(s.last_beat) }, fmt.ago(s.last_beat, ui.now)),
       h('td.deadline', { title: fmt.deadlineTitle(s) }, fmt.deadline(s, ui.now)),

@@ -5,7 +5,7 @@
 
 use super::job::{BlockRt, Effective, Job, Parsed};
 use super::service::{HAS_JOB, OWN_TIMEOUT};
-use super::{Applied, Engine, EngineError, JobConfig};
+use super::{history, Applied, Engine, EngineError, JobConfig};
 use crate::events::Event;
 use crate::jobs::{is_valid_rid, JobEvent, JobSettings, SettingsChange, Signal, RID_RULE};
 use crate::model::{is_valid_name, Millis, TIMEOUT_NONE};
@@ -269,7 +269,11 @@ impl Engine {
         }
         let mut accepted = false;
         let mut told = false;
+        self.cause = history::SETTINGS_CHANGED;
         if let Some(signal) = signal {
+            if signal.kind.is_success() {
+                self.cause = history::RUN_SUCCEEDED;
+            }
             if self.svc(id).flags & HAS_JOB != 0 {
                 let (beat, closed) = self.run_signal(id, signal, now);
                 accepted = beat;
@@ -368,6 +372,7 @@ impl Engine {
     /// are worked out again, deadlines follow. Scans all services: rare.
     pub fn set_job_config(&mut self, config: JobConfig, now: Millis, out: &mut Vec<Event>) {
         self.blocks = BlockRt::build(&config.blocks, now);
+        self.history.set_limits(config.history, now);
         self.config.jobs = config;
         for id in 0..self.services.len() as u32 {
             if self.services[id as usize].is_none() {
@@ -407,6 +412,7 @@ impl Engine {
                 // configuration made unusable leaves them as they were.
                 changed |= self.resolve_job(id, now).unwrap_or(false);
             }
+            self.cause = history::RELOADED;
             let previous = self.reevaluate(id, now, out);
             if changed || self.svc(id).state != previous {
                 self.dirty = true;

@@ -194,7 +194,7 @@ pub fn need(method: &str, path: &str) -> Need {
     };
     let segments: Vec<&str> = trimmed.split('/').skip(1).collect();
     match segments.as_slice() {
-        [""] | ["services"] | ["views", _] | ["static", _] => Need::Nothing,
+        [""] | ["services"] | ["views" | "services", _] | ["static", _] => Need::Nothing,
         _ => Need::Read,
     }
 }

@@ -87,6 +87,7 @@ fn what_each_request_needs() {
         "/services",
         "/views/web",
         "/views/web/",
+        "/services/db.backup",
         "/static/app.js",
     ] {
         assert_eq!(need("GET", path), Need::Nothing, "{path}");
@@ -96,6 +97,7 @@ fn what_each_request_needs() {
     for path in [
         "/api/services",
         "/api/services/a",
+        "/api/services/a/history",
         "/api/views/v",
         "/api/alarms",
         "/status",

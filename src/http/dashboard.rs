@@ -1,6 +1,6 @@
-//! The dashboard (SPEC 5): `web/` embedded in the binary. `GET /`,
-//! `/services` and `/views/<name>` all serve `index.html` (the page routes
-//! on its fragment); `/static/<file>` serves the assets. The page learns
+//! The dashboard (SPEC 5, 18): `web/` embedded in the binary. `GET /`,
+//! `/services`, `/views/<name>` and `/services/<name>` all serve
+//! `index.html` (the page routes on its fragment); `/static/<file>` serves the assets. The page learns
 //! its own root from how many slashes the served path had, so it works
 //! under any sub-path a reverse proxy puts it on (the one script tag of the
 //! page is relative to the page for the same reason). The page carries a
@@ -68,6 +68,26 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../web/render.js"),
     },
     Asset {
+        name: "service.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/service.js"),
+    },
+    Asset {
+        name: "charts.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/charts.js"),
+    },
+    Asset {
+        name: "words.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/words.js"),
+    },
+    Asset {
+        name: "uptime.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/uptime.js"),
+    },
+    Asset {
         name: "style.css",
         content_type: "text/css; charset=utf-8",
         body: include_str!("../../web/style.css"),
@@ -108,7 +128,7 @@ fn cached(req: &HttpRequest, mut resp: HttpResponse) -> HttpResponse {
     resp
 }
 
-/// The page, for `/`, `/services` and `/views/<name>`.
+/// The page, for `/`, `/services`, `/views/<name>` and `/services/<name>`.
 pub fn page(req: &HttpRequest) -> HttpResponse {
     let slashes = req.path.matches('/').count().max(1);
     // From `/x/views/web` (2 slashes) back to `/x/`: "../".
@@ -159,6 +179,7 @@ mod tests {
             ("/services", 1),
             ("/views/web", 2),
             ("/views/web/", 3),
+            ("/services/db.backup", 2),
         ] {
             let body = String::from_utf8(page(&get(path)).body).unwrap_or_default();
             assert!(
@@ -175,6 +196,7 @@ mod tests {
             ("/services", "./"),
             ("/views/web", "../"),
             ("/views/web/", "../../"),
+            ("/services/db.backup", "../"),
         ] {
             let resp = page(&get(path));
             let body = String::from_utf8(resp.body).unwrap_or_default();

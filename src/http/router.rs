@@ -11,6 +11,7 @@ use super::jobs;
 use super::policy;
 use super::request::{ApiError, HttpRequest, HttpResponse};
 use crate::counters::Counters;
+use crate::history::Kind;
 use crate::jobs::SignalKind;
 use crate::json::Dialect;
 use crate::state::StateHandle;
@@ -24,7 +25,7 @@ fn segment(raw: &str) -> String {
 /// Every route of the API, as the table finds it: names are decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Endpoint {
-    /// The dashboard's page (`/`, `/services`, `/views/<name>`).
+    /// The dashboard's page (`/`, `/services`, `/views/<name>`, `/services/<name>`).
     Page,
     /// A dashboard asset (`/static/<file>`).
     Asset(String),
@@ -78,6 +79,10 @@ pub enum Endpoint {
     /// `/api/<project>/cron/<slug>[/<key>]/` with `[sentry]` configured
     /// (SPEC 17): `peer_sentry` answers as Sentry's Relay does.
     Sentry,
+    /// `GET /api/services/<name>/history` (SPEC 18).
+    ServiceHistory(String),
+    /// `GET /api/views/<name>/history` (SPEC 18).
+    ViewHistory(String),
     /// A known path with another method: 405 with this `Allow`.
     NotAllowed(&'static str),
     NotFound,
@@ -114,8 +119,8 @@ pub fn endpoint(req: &HttpRequest) -> Endpoint {
         return E::Sentry;
     }
     match (s.as_slice(), method) {
-        ([""] | ["services"] | ["views", _], "GET") => E::Page,
-        ([""] | ["services"] | ["views", _], _) => E::NotAllowed("GET, HEAD"),
+        ([""] | ["services"] | ["views" | "services", _], "GET") => E::Page,
+        ([""] | ["services"] | ["views" | "services", _], _) => E::NotAllowed("GET, HEAD"),
         (["static", file], "GET") => E::Asset(name(file)),
         (["static", _], _) => E::NotAllowed("GET, HEAD"),
         (["status"], "GET") | (["api", "status"], "GET") => E::Status(None),
@@ -143,6 +148,11 @@ pub fn endpoint(req: &HttpRequest) -> Endpoint {
         (["api", "services", _, "events"], _) => E::NotAllowed("GET, HEAD"),
         (["api", "services", n, "events", k, "body"], "GET") => E::EventBody(name(n), name(k)),
         (["api", "services", _, "events", _, "body"], _) => E::NotAllowed("GET, HEAD"),
+        // SPEC 18: the history of a service or a view.
+        (["api", "services", n, "history"], "GET") => E::ServiceHistory(name(n)),
+        (["api", "services", _, "history"], _) => E::NotAllowed("GET, HEAD"),
+        (["api", "views", n, "history"], "GET") => E::ViewHistory(name(n)),
+        (["api", "views", _, "history"], _) => E::NotAllowed("GET, HEAD"),
         (["api", "services", n, sig], "POST") => match jobs::parse_signal(sig) {
             Ok(kind) => E::Signal(name(n), kind),
             Err(why) => E::BadSignal(why),
@@ -274,6 +284,8 @@ fn call(
             Some(s) => super::peer_sentry::answer(req, state, s),
             None => super::peer_sentry::not_found(),
         }),
+        E::ServiceHistory(n) => super::history::history(req, state, Kind::Service, &n),
+        E::ViewHistory(n) => super::history::history(req, state, Kind::View, &n),
         E::NotFound => Err(ApiError::NotFound(path())),
     }
 }
@@ -335,6 +347,9 @@ mod table_tests {
             at("POST", "/api/views/a%2Eb/unmute"),
             Endpoint::MuteView("a.b".into(), false)
         );
+        // A service's page, like a view's (SPEC 18); its API stays apart.
+        assert_eq!(at("GET", "/services/db.backup"), Endpoint::Page);
+        assert_eq!(at("POST", "/services/x"), Endpoint::NotAllowed("GET, HEAD"));
         assert_eq!(at("GET", "/api/maintenance"), Endpoint::ListMaintenance);
         assert_eq!(at("POST", "/api/maintenance/"), Endpoint::AddMaintenance);
         assert_eq!(

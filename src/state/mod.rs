@@ -83,6 +83,15 @@ pub enum Command {
         details: bool,
         reply: Reply<ServiceRecord>,
     },
+    /// The history of a service or a view (SPEC 18); the window defaults
+    /// to the 30 days before the state thread's `now`.
+    History {
+        kind: crate::history::Kind,
+        name: String,
+        since: Option<Millis>,
+        until: Option<Millis>,
+        reply: Reply<crate::history::HistoryReply>,
+    },
     ListServices {
         view: Option<String>,
         reply: Reply<Vec<ServiceRecord>>,
@@ -133,6 +142,11 @@ pub struct Stats {
     pub event_body_bytes: usize,
     /// Event bodies dropped to stay within `[limits] event_body_memory`.
     pub event_bodies_dropped: u64,
+    /// Bytes of state-change history held (SPEC 18).
+    pub history_bytes: usize,
+    /// State changes dropped to stay within `[limits] history_days` and
+    /// `history_memory`, all services and views, since start.
+    pub history_dropped: u64,
 }
 
 /// A cheap, clonable handle to the state thread.
@@ -323,6 +337,43 @@ impl StateHandle {
         self.ask(|reply| Command::GetService {
             name: name.to_owned(),
             details,
+            reply,
+        })
+    }
+
+    /// The state changes of service `name` over `since..=until` (default:
+    /// the 30 days before now) and its uptime (SPEC 18).
+    pub fn service_history(
+        &self,
+        name: &str,
+        since: Option<Millis>,
+        until: Option<Millis>,
+    ) -> Result<crate::history::HistoryReply, StateError> {
+        self.history(crate::history::Kind::Service, name, since, until)
+    }
+
+    /// The state changes of view `name`, as `service_history`.
+    pub fn view_history(
+        &self,
+        name: &str,
+        since: Option<Millis>,
+        until: Option<Millis>,
+    ) -> Result<crate::history::HistoryReply, StateError> {
+        self.history(crate::history::Kind::View, name, since, until)
+    }
+
+    fn history(
+        &self,
+        kind: crate::history::Kind,
+        name: &str,
+        since: Option<Millis>,
+        until: Option<Millis>,
+    ) -> Result<crate::history::HistoryReply, StateError> {
+        self.ask(|reply| Command::History {
+            kind,
+            name: name.to_owned(),
+            since,
+            until,
             reply,
         })
     }

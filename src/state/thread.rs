@@ -308,6 +308,25 @@ impl StateThread {
                 };
                 let _ = reply.send(result.map_err(StateError::from));
             }
+            Command::History {
+                kind,
+                name,
+                since,
+                until,
+                reply,
+            } => {
+                let until = until.unwrap_or(now);
+                let since = since.unwrap_or(now.saturating_sub(30 * crate::history::DAY_MS));
+                let result = match kind {
+                    crate::history::Kind::Service => {
+                        self.engine.service_history(&name, since, until, now)
+                    }
+                    crate::history::Kind::View => {
+                        self.engine.view_history(&name, since, until, now)
+                    }
+                };
+                let _ = reply.send(result.map_err(StateError::from));
+            }
             Command::Events { name, reply } => {
                 let result = self.engine.events(&name).map(|events| (events, now));
                 let _ = reply.send(result.map_err(StateError::from));
@@ -402,6 +421,8 @@ impl StateThread {
                     views,
                     event_body_bytes,
                     event_bodies_dropped,
+                    history_bytes: self.engine.history_bytes(),
+                    history_dropped: self.engine.history_dropped(),
                 }));
             }
             Command::Subscribe(subscriber) => {
@@ -484,6 +505,7 @@ impl StateThread {
             services: snapshot.services,
             views: self.engine.views(),
             maintenance: self.engine.api_windows(),
+            history: self.engine.history_snapshot(),
             done: Some(done),
         };
         match hand_over(&self.saver, self.saver_queue.as_ref(), job) {
@@ -547,6 +569,7 @@ impl StateThread {
             services,
             views: self.engine.views(),
             maintenance: self.engine.api_windows(),
+            history: self.engine.history_snapshot(),
             done: Some(done),
         };
         if let Some(queue) = &self.saver_queue {
