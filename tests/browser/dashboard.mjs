@@ -229,10 +229,20 @@ try {
   const down = row(page, 'phone.down');
   const cardBg = await down.evaluate((tr) => getComputedStyle(tr).backgroundColor);
   assert.notEqual(cardBg, 'rgba(0, 0, 0, 0)', 'the error card has a background of its own');
-  const tops = await page.locator('.toolbar button').evaluateAll((bs) => bs.map((b) => Math.round(b.getBoundingClientRect().top)));
+  // The layout is read once the resize has settled (a live redraw may
+  // land between the resize and the reads): polled, not read once.
+  const layout = async () => {
+    const tops = await page.locator('.toolbar button').evaluateAll((bs) => bs.map((b) => Math.round(b.getBoundingClientRect().top)));
+    const filterBox = await page.locator('input.filter').boundingBox();
+    return { tops, filterY: filterBox ? filterBox.y : null };
+  };
+  const settled = await poll('the three buttons on one line under the filter', async () => {
+    const l = await layout();
+    return new Set(l.tops).size === 1 && l.filterY !== null && l.filterY < l.tops[0] ? l : false;
+  }).catch(async (e) => { throw new Error(`${e.message}; layout ${JSON.stringify(await layout())}`); });
+  const tops = settled.tops;
   assert.equal(new Set(tops).size, 1, `buttons on one line: ${tops}`);
-  const filterBox = await page.locator('input.filter').boundingBox();
-  assert.ok(filterBox.y < tops[0], 'the filter above the buttons');
+  assert.ok(settled.filterY < tops[0], 'the filter above the buttons');
   await shot(page, 'phone');
   await page.emulateMedia({ colorScheme: 'dark' });
   await shot(page, 'phone-dark');
