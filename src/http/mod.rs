@@ -24,6 +24,7 @@
 //! accept errors such as EMFILE are survived.
 
 pub mod auth;
+mod badge;
 mod beat;
 mod dashboard;
 mod fds;
@@ -39,7 +40,9 @@ mod policy;
 mod request;
 mod router;
 pub(crate) mod settings;
+mod status_page;
 mod timeout;
+mod uptime_strip;
 mod urlenc;
 
 #[cfg(test)]
@@ -97,6 +100,8 @@ pub struct HttpOptions {
     pub cronitor: Option<crate::config::Cronitor>,
     /// `[sentry]` (SPEC 17): `None` = its cron route is off.
     pub sentry: Option<crate::config::Sentry>,
+    /// `[status_page]` (SPEC 18): `None` = `/status-page` is off.
+    pub status_page: Option<crate::config::StatusPage>,
 }
 
 impl Default for HttpOptions {
@@ -113,6 +118,7 @@ impl Default for HttpOptions {
             uptime_kuma: None,
             cronitor: None,
             sentry: None,
+            status_page: None,
         }
     }
 }
@@ -132,6 +138,7 @@ struct Shared {
     uptime_kuma: Option<Arc<crate::config::UptimeKuma>>,
     cronitor: Option<Arc<crate::config::Cronitor>>,
     sentry: Option<Arc<crate::config::Sentry>>,
+    status_page: Option<Arc<crate::config::StatusPage>>,
 }
 
 /// Binds `addr` (e.g. "[::]:8080" for every interface, IPv4 and IPv6, see
@@ -166,6 +173,7 @@ pub fn spawn(
         uptime_kuma: opts.uptime_kuma.filter(|k| k.enabled).map(Arc::new),
         cronitor: opts.cronitor.map(Arc::new),
         sentry: opts.sentry.map(Arc::new),
+        status_page: opts.status_page.map(Arc::new),
     });
     let max_connections = fds::connection_cap(opts.max_connections.max(1));
     if max_connections < opts.max_connections {
@@ -216,6 +224,7 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
         uptime_kuma: shared.uptime_kuma.clone(),
         cronitor: shared.cronitor.clone(),
         sentry: shared.sentry.clone(),
+        status_page: shared.status_page.clone(),
     };
     let endpoint = router::endpoint(&req);
     // `Ping-Body-Limit` on every reply of a route that takes a run's output.

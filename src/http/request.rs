@@ -51,6 +51,8 @@ pub struct HttpRequest {
     pub cronitor: Option<std::sync::Arc<crate::config::Cronitor>>,
     /// `[sentry]` (SPEC 17), when configured: its cron check-in route.
     pub sentry: Option<std::sync::Arc<crate::config::Sentry>>,
+    /// `[status_page]` (SPEC 18), when configured: `/status-page`.
+    pub status_page: Option<std::sync::Arc<crate::config::StatusPage>>,
 }
 
 impl Default for HttpRequest {
@@ -68,6 +70,7 @@ impl Default for HttpRequest {
             uptime_kuma: None,
             cronitor: None,
             sentry: None,
+            status_page: None,
         }
     }
 }

@@ -78,6 +78,10 @@ pub enum Endpoint {
     /// `/api/<project>/cron/<slug>[/<key>]/` with `[sentry]` configured
     /// (SPEC 17): `peer_sentry` answers as Sentry's Relay does.
     Sentry,
+    /// `GET /badge/<file>` (SPEC 18): `<view>.svg` or `<view>.json`.
+    Badge(String),
+    /// `GET /status-page` (SPEC 18), with `[status_page]` configured.
+    StatusPage,
     /// A known path with another method: 405 with this `Allow`.
     NotAllowed(&'static str),
     NotFound,
@@ -167,6 +171,11 @@ pub fn endpoint(req: &HttpRequest) -> Endpoint {
         (["api", "views" | "alarms", _], _) => E::NotAllowed("GET, HEAD, DELETE"),
         (["api", "views" | "alarms", n, "status"], "GET") => E::Status(Some(name(n))),
         (["api", "views" | "alarms", _, "status"], _) => E::NotAllowed("GET, HEAD"),
+        // SPEC 18: badges and the public status page.
+        (["badge", file], "GET") => E::Badge(name(file)),
+        (["badge", _], _) => E::NotAllowed("GET, HEAD"),
+        (["status-page"], "GET") if req.status_page.is_some() => E::StatusPage,
+        (["status-page"], _) if req.status_page.is_some() => E::NotAllowed("GET, HEAD"),
         _ => E::NotFound,
     }
 }
@@ -273,6 +282,11 @@ fn call(
         E::Sentry => Ok(match &req.sentry {
             Some(s) => super::peer_sentry::answer(req, state, s),
             None => super::peer_sentry::not_found(),
+        }),
+        E::Badge(file) => Ok(super::badge::answer(state, &file)),
+        E::StatusPage => Ok(match &req.status_page {
+            Some(page) => super::status_page::answer(state, page),
+            None => ApiError::NotFound(path()).into_response(),
         }),
         E::NotFound => Err(ApiError::NotFound(path())),
     }

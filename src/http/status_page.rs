@@ -1,0 +1,302 @@
+//! The public status page (SPEC 18): `GET /status-page` with
+//! `[status_page]` configured (404 without). Read-only and open (no token,
+//! see `auth`): server-rendered HTML with inline CSS and inline SVG, no
+//! script, nothing loaded from anywhere (its CSP says so), refreshed by a
+//! `<meta http-equiv="refresh">` every 60 s. It shows only the views the
+//! section lists, in its order: state, the 90-day uptime strip
+//! (`uptime_strip`, from `StateHandle::view_history`) with its uptime, and
+//! an open incident (in ERROR since when, how many services fail). Service
+//! names appear only with `show_services = true`. It has no form, no link
+//! and nothing that writes; its only request is itself.
+//!
+//! `answer` gathers (one `views()` and one history per listed view, `now`
+//! read here); `render` is pure.
+
+use super::badge::escape;
+use super::request::HttpResponse;
+use super::uptime_strip::{self, Day, Timeline};
+use crate::config::StatusPage;
+use crate::model::{Millis, State};
+use crate::state::StateHandle;
+
+/// Seconds between the page's own reloads.
+pub const REFRESH_SECS: u32 = 60;
+
+/// What the page needs to load: nothing. Inline style only (no script
+/// anywhere), the `data:` icon that keeps browsers from asking for
+/// `/favicon.ico`. It may be framed (it has nothing to click).
+pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
+     base-uri 'none'; form-action 'none'";
+
+/// One listed view, as the page shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shown {
+    pub name: String,
+    /// `None`: no view of that name (yet); shown as "no data".
+    pub state: Option<State>,
+    /// When it entered its state.
+    pub since: Millis,
+    /// Member services in ERROR (names used only with `show_services`).
+    pub failing: Vec<String>,
+    /// The strip, oldest day first; all unknown when there is no history.
+    pub days: Vec<Day>,
+}
+
+/// Answers `GET /status-page`.
+pub fn answer(state: &StateHandle, page: &StatusPage) -> HttpResponse {
+    let now = crate::clock::now_ms();
+    let views = match state.views() {
+        Ok(v) => v,
+        Err(e) => {
+            log::debug!("status page: views not available: {e}");
+            return reply(503, &unavailable(page));
+        }
+    };
+    let since = uptime_strip::window_start(now, uptime_strip::DAYS);
+    let shown: Vec<Shown> = page
+        .views
+        .iter()
+        .map(|name| {
+            let view = views.iter().find(|v| &v.name == name);
+            let timeline = view.and_then(|_| history(state, name, since, now));
+            let days = timeline
+                .map(|t| uptime_strip::days(&t, now, uptime_strip::DAYS))
+                .unwrap_or_else(|| no_data(now));
+            Shown {
+                name: name.clone(),
+                state: view.map(|v| v.state),
+                since: view.map_or(0, |v| v.last_state_change),
+                failing: view.map(|v| v.failed_services.clone()).unwrap_or_default(),
+                days,
+            }
+        })
+        .collect();
+    reply(200, &render(page, &shown, now))
+}
+
+/// The view's changes since `since`; `None` when it has none to give.
+fn history(state: &StateHandle, name: &str, since: Millis, now: Millis) -> Option<Timeline> {
+    let _ = (state, name, since, now);
+    None
+}
+
+fn no_data(now: Millis) -> Vec<Day> {
+    let empty = Timeline {
+        state_at_since: State::New,
+        changes: Vec::new(),
+        known_since: None,
+    };
+    uptime_strip::days(&empty, now, uptime_strip::DAYS)
+}
+
+fn reply(status: u16, html: &str) -> HttpResponse {
+    let mut resp = HttpResponse::html(status, html);
+    resp.headers
+        .push(("Content-Security-Policy".into(), CSP.into()));
+    resp.headers
+        .push(("Cache-Control".into(), "no-cache".into()));
+    resp
+}
+
+/// How a state is shown: (class, words).
+fn state_look(state: Option<State>) -> (&'static str, &'static str) {
+    match state {
+        Some(State::Ok) => ("ok", "Operational"),
+        Some(State::Error) => ("error", "Outage"),
+        Some(State::Muted) => ("muted", "Maintenance"),
+        Some(State::New) => ("new", "Waiting for data"),
+        None => ("none", "No data"),
+    }
+}
+
+/// `2026-11-29 18:02 UTC`.
+fn clock(ms: Millis) -> String {
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(t) => t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        Err(_) => ms.to_string(),
+    }
+}
+
+const STYLE: &str = r#"
+:root{color-scheme:light dark;--bg:#f6f7f9;--card:#fff;--fg:#1b1f24;--dim:#5b6470;--line:#dde1e6;
+--ok:#2e9e4f;--error:#d93a2b;--muted:#6b7280;--new:#2f6fb3}
+@media (prefers-color-scheme:dark){:root{--bg:#111418;--card:#1b2027;--fg:#e8eaed;--dim:#a3abb5;
+--line:#2d343d;--ok:#3fbf66;--error:#f0604f;--muted:#9ca3af;--new:#6ea8e6}}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
+main{max-width:52rem;margin:0 auto;padding:1rem}
+h1{font-size:1.6rem;margin:.5rem 0 1rem;overflow-wrap:anywhere}
+.summary{padding:.8rem 1rem;border-radius:.5rem;color:#fff;font-weight:600;margin:0 0 1rem}
+.summary.ok{background:var(--ok)}.summary.error{background:var(--error)}.summary.none{background:var(--muted)}
+.view{background:var(--card);border:1px solid var(--line);border-radius:.5rem;padding:.9rem 1rem;margin:0 0 .9rem}
+.head{display:flex;flex-wrap:wrap;gap:.3rem .8rem;align-items:baseline;justify-content:space-between}
+h2{font-size:1.1rem;margin:0;overflow-wrap:anywhere;min-width:0}
+.state{font-weight:600}.state.ok{color:var(--ok)}.state.error{color:var(--error)}
+.state.muted,.state.none{color:var(--muted)}.state.new{color:var(--new)}
+.incident{margin:.5rem 0 0;padding:.5rem .7rem;border-left:4px solid var(--error);background:rgba(217,58,43,.08)}
+.incident ul{margin:.3rem 0 0;padding-left:1.2rem}.incident li{overflow-wrap:anywhere}
+.strip{display:block;width:100%;height:2.2rem;margin:.8rem 0 .3rem}
+.legend{display:flex;justify-content:space-between;gap:.5rem;color:var(--dim);font-size:.8rem}
+.legend .up{color:var(--fg);font-weight:600}
+footer{color:var(--dim);font-size:.8rem;margin:1.2rem 0 .5rem}
+"#;
+
+fn head(title: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta http-equiv=\"refresh\" content=\"{REFRESH_SECS}\">\
+         <meta name=\"color-scheme\" content=\"light dark\">\
+         <meta name=\"robots\" content=\"noindex\">\
+         <link rel=\"icon\" href=\"data:,\">\
+         <title>{}</title><style>{STYLE}</style></head>\n<body><main>\n<h1>{}</h1>\n",
+        escape(title),
+        escape(title)
+    )
+}
+
+/// The page when the state thread does not answer.
+fn unavailable(page: &StatusPage) -> String {
+    let mut html = head(&page.title);
+    html.push_str(
+        "<p class=\"summary none\">The status is not available right now; \
+         this page tries again in a minute.</p>\n</main></body></html>\n",
+    );
+    html
+}
+
+/// The page. Pure: everything it shows is in its arguments.
+pub fn render(page: &StatusPage, views: &[Shown], now: Millis) -> String {
+    let mut html = head(&page.title);
+    let incidents = views
+        .iter()
+        .filter(|v| v.state == Some(State::Error))
+        .count();
+    let (class, words) = match incidents {
+        0 if views.iter().all(|v| v.state.is_some()) => ("ok", "All systems operational".into()),
+        0 => ("none", "No outage known".into()),
+        1 => ("error", "1 open incident".into()),
+        n => ("error", format!("{n} open incidents")),
+    };
+    html.push_str(&format!("<p class=\"summary {class}\">{words}</p>\n"));
+    for (i, v) in views.iter().enumerate() {
+        html.push_str(&view_section(page, v, i, now));
+    }
+    html.push_str(&format!(
+        "<footer>Updated {} · this page refreshes every {REFRESH_SECS} s</footer>\n</main></body></html>\n",
+        clock(now)
+    ));
+    html
+}
+
+fn view_section(page: &StatusPage, v: &Shown, i: usize, now: Millis) -> String {
+    let name = escape(&v.name);
+    let (class, words) = state_look(v.state);
+    let mut s = format!(
+        "<section class=\"view\" aria-labelledby=\"v{i}\">\n<div class=\"head\"><h2 id=\"v{i}\">{name}</h2>\
+         <span class=\"state {class}\">{words}</span></div>\n"
+    );
+    if v.state == Some(State::Error) {
+        let n = v.failing.len();
+        let count = match n {
+            0 => String::new(),
+            1 => " · 1 service failing".into(),
+            n => format!(" · {n} services failing"),
+        };
+        s.push_str(&format!(
+            "<div class=\"incident\">In ERROR since {} ({}){count}",
+            clock(v.since),
+            uptime_strip::duration(now - v.since)
+        ));
+        if page.show_services && n > 0 {
+            s.push_str("<ul>");
+            for f in &v.failing {
+                s.push_str(&format!("<li>{}</li>", escape(f)));
+            }
+            s.push_str("</ul>");
+        }
+        s.push_str("</div>\n");
+    }
+    let up = uptime_strip::uptime(&v.days);
+    let up_words = up.map_or_else(
+        || "no data".to_owned(),
+        |u| format!("{} uptime", uptime_strip::percent(u)),
+    );
+    let label = format!(
+        "{}: {} over the last {} days",
+        v.name,
+        up_words,
+        v.days.len()
+    );
+    s.push_str(&uptime_strip::svg(&v.days, &label));
+    s.push_str(&format!(
+        "\n<div class=\"legend\"><span>{} days ago</span><span class=\"up\">{up_words}</span><span>today</span></div>\n</section>\n",
+        v.days.len()
+    ));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Millis = 1_795_953_600_000;
+
+    fn page(show_services: bool) -> StatusPage {
+        StatusPage {
+            title: "Acme <status> & \"co\"".into(),
+            views: vec!["web".into(), "db".into()],
+            show_services,
+        }
+    }
+
+    fn shown(name: &str, state: Option<State>, failing: &[&str]) -> Shown {
+        Shown {
+            name: name.into(),
+            state,
+            since: NOW - 90 * 60_000,
+            failing: failing.iter().map(|s| s.to_string()).collect(),
+            days: no_data(NOW),
+        }
+    }
+
+    #[test]
+    fn the_page_shows_states_incidents_and_no_service_unless_asked() {
+        let views = [
+            shown("web", Some(State::Error), &["web.api", "web.<x>"]),
+            shown("db", Some(State::Ok), &[]),
+        ];
+        let html = render(&page(false), &views, NOW);
+        assert!(
+            html.contains("<title>Acme &lt;status&gt; &amp; &quot;co&quot;</title>"),
+            "{html}"
+        );
+        assert!(html.contains("1 open incident"));
+        assert!(html.contains(">web</h2><span class=\"state error\">Outage</span>"));
+        assert!(html.contains(">db</h2><span class=\"state ok\">Operational</span>"));
+        assert!(
+            html.contains("In ERROR since 2026-11-29 10:30 UTC (1 h 30 min) · 2 services failing"),
+            "{html}"
+        );
+        assert!(!html.contains("web.api") && !html.contains("web.&lt;x&gt;"));
+        assert!(html.contains("<meta http-equiv=\"refresh\" content=\"60\">"));
+        for never in ["<form", "<script", "/api/", "href=\"http", "src="] {
+            assert!(!html.contains(never), "{never}");
+        }
+        let html = render(&page(true), &views, NOW);
+        assert!(
+            html.contains("<li>web.api</li><li>web.&lt;x&gt;</li>"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn a_view_that_does_not_exist_is_no_data() {
+        let html = render(&page(false), &[shown("gone", None, &[])], NOW);
+        assert!(html.contains("No outage known"));
+        assert!(html.contains("<span class=\"state none\">No data</span>"));
+        assert!(html.contains("<span class=\"up\">no data</span>"));
+        let html = render(&page(false), &[shown("ok", Some(State::Ok), &[])], NOW);
+        assert!(html.contains("All systems operational"));
+    }
+}
