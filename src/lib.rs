@@ -14,6 +14,7 @@ pub mod eventlog;
 pub mod events;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod history;
 pub mod http;
 pub mod jobs;
 pub mod json;

@@ -300,9 +300,46 @@ fn the_status_page_shows_the_listed_views_and_no_service() {
     assert!(html.contains(">ghost</h2><span class=\"state none\">No data</span>"));
     assert!(html.contains("In ERROR since "), "{html}");
     assert!(html.contains("· 1 service failing"), "{html}");
-    // One 90-day strip per listed view.
+    // One 90-day strip per listed view, from the views' history: today
+    // db was in ERROR and web not; before today (and for ghost) nothing
+    // is known.
     assert_eq!(html.matches("<svg class=\"strip\"").count(), 3);
     assert_eq!(html.matches("<rect ").count(), 3 * 90);
+    let sections: Vec<&str> = html.split("<section").skip(1).collect();
+    assert_eq!(sections.len(), 3);
+    let bars = |section: &str| -> Vec<String> {
+        section
+            .split("<rect class=\"d-")
+            .skip(1)
+            .map(|r| r[..r.find('"').unwrap_or(0)].to_owned())
+            .collect()
+    };
+    let (db_bars, web_bars, ghost_bars) = (bars(sections[0]), bars(sections[1]), bars(sections[2]));
+    assert_eq!(
+        db_bars.last().map(String::as_str),
+        Some("down"),
+        "{}",
+        sections[0]
+    );
+    assert_eq!(
+        web_bars.last().map(String::as_str),
+        Some("ok"),
+        "{}",
+        sections[1]
+    );
+    // (Day 88 may hold a second or two when the test straddles midnight.)
+    for b in [&db_bars[..88], &web_bars[..88], &ghost_bars[..]] {
+        assert!(b.iter().all(|c| c == "none"), "{b:?}");
+    }
+    assert!(["none", "down"].contains(&db_bars[88].as_str()));
+    assert!(["none", "ok"].contains(&web_bars[88].as_str()));
+    assert!(
+        sections[1].contains("<span class=\"up\">100 % uptime</span>"),
+        "{}",
+        sections[1]
+    );
+    assert!(!sections[0].contains("100 % uptime"), "{}", sections[0]);
+    assert!(sections[2].contains("<span class=\"up\">no data</span>"));
     // No service, no unlisted view, nothing that writes.
     for name in ["web.frontend", "db.primary", "secret.thing"] {
         assert!(!html.contains(name), "{name} shown:\n{html}");

@@ -26,7 +26,7 @@
 pub(crate) mod channel;
 mod discord;
 pub(crate) mod dispatch;
-mod failure;
+pub(crate) mod failure;
 mod gotify;
 pub mod history;
 mod http;

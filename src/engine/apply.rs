@@ -2,7 +2,7 @@
 //! (`Engine::apply_from`, SPEC 14.4), which it hands to `jobs`.
 
 use super::service::{self, HAS_JOB};
-use super::{Applied, Engine, EngineError};
+use super::{history, Applied, Engine, EngineError};
 use crate::events::Event;
 use crate::jobs::{SettingsChange, Signal, SignalKind, Source};
 use crate::model::{is_valid_name, Millis, Update};
@@ -70,6 +70,11 @@ impl Engine {
         }
         let accepted = beat && s.beat(now);
         self.changed |= accepted;
+        self.cause = if accepted {
+            history::BEAT
+        } else {
+            history::TIMEOUT_CHANGED
+        };
         let previous = self.reevaluate(id, now, out);
         let state = self.svc(id).state;
         if changed {

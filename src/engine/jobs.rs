@@ -5,7 +5,7 @@
 
 use super::job::{BlockRt, Effective, Job, Parsed};
 use super::service::{HAS_JOB, OWN_TIMEOUT};
-use super::{Applied, Engine, EngineError, JobConfig};
+use super::{history, Applied, Engine, EngineError, JobConfig};
 use crate::events::Event;
 use crate::jobs::{is_valid_rid, JobEvent, JobSettings, SettingsChange, Signal, RID_RULE};
 use crate::model::{is_valid_name, Millis, TIMEOUT_NONE};
@@ -255,7 +255,11 @@ impl Engine {
         }
         let mut accepted = false;
         let mut told = false;
+        self.cause = history::SETTINGS_CHANGED;
         if let Some(signal) = signal {
+            if signal.kind.is_success() {
+                self.cause = history::RUN_SUCCEEDED;
+            }
             if self.svc(id).flags & HAS_JOB != 0 {
                 let (beat, closed) = self.run_signal(id, signal, now);
                 accepted = beat;
@@ -390,6 +394,7 @@ impl Engine {
                 // configuration made unusable leaves them as they were.
                 changed |= self.resolve_job(id, now).unwrap_or(false);
             }
+            self.cause = history::RELOADED;
             let previous = self.reevaluate(id, now, out);
             if changed || self.svc(id).state != previous {
                 self.dirty = true;

@@ -126,6 +126,7 @@ impl Engine {
                 self.update_view_state(vid, now, &mut sink);
             }
         }
+        self.cause = super::history::LOADED;
         for id in 0..self.services.len() as u32 {
             if self.services[id as usize].is_some() {
                 self.reevaluate(id, now, &mut sink);

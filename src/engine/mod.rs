@@ -92,6 +92,9 @@ mod error;
 mod failures;
 #[cfg(test)]
 mod failures_tests;
+mod history;
+#[cfg(test)]
+mod history_tests;
 mod job;
 mod job_events;
 #[cfg(test)]
@@ -229,6 +232,12 @@ pub struct Engine {
     mute_ends: alerting::MuteEnds,
     /// The policy's deadlines wait (see `hold_alerts`).
     alerts_held: bool,
+    /// Every state change of services and views (SPEC 18), recorded where
+    /// it happens.
+    history: crate::history::History,
+    /// What the call in progress did, for a change's reason when it is no
+    /// failure (`beat`, `run succeeded`): set at the entry points.
+    cause: &'static str,
 }
 
 impl Engine {
@@ -261,6 +270,8 @@ impl Engine {
             policy: crate::policy::Policy::new(),
             mute_ends: alerting::MuteEnds::default(),
             alerts_held: false,
+            history: crate::history::History::default(),
+            cause: history::RECOVERED,
         };
         engine.create_fixed_views();
         engine
@@ -327,10 +338,14 @@ impl Engine {
 
     /// The earliest moment `tick` has something to do.
     pub fn next_deadline(&self) -> Option<Millis> {
-        match (self.timers.next_deadline(), self.policy_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.timers.next_deadline(),
+            self.policy_deadline(),
+            self.history.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     // ----- lookups -------------------------------------------------------
@@ -395,8 +410,10 @@ impl Engine {
         if state != previous {
             self.dirty = true;
             let s = self.svc_mut(id);
+            let since = s.last_state_change;
             s.state = state;
             s.last_state_change = now;
+            self.record_service_change(id, since, previous, reason, now);
             self.service_counts[previous.gauge() as usize] -= 1;
             self.service_counts[state.gauge() as usize] += 1;
             let views = self.svc(id).views.clone();
@@ -434,11 +451,13 @@ impl Engine {
             return;
         }
         let previous = v.state;
+        let since = v.last_state_change;
         v.state = state;
         v.last_state_change = now;
         if state == State::Error {
             v.incident_number += 1;
         }
+        self.record_view_change(vid, since, previous, now);
         self.view_counts[previous.gauge() as usize] -= 1;
         self.view_counts[state.gauge() as usize] += 1;
         self.dirty = true;
@@ -564,6 +583,7 @@ impl Engine {
             entry.remove();
         }
         let service = self.services[id as usize].take();
+        self.history.forget(crate::history::Kind::Service, name);
         if let Some(s) = service {
             self.names.remove(s.name);
             if let Some(job) = self.jobs.remove(&id) {
@@ -608,6 +628,7 @@ impl Engine {
         self.views[vid as usize] = None;
         self.view_index.remove(name);
         self.free_views.push(vid);
+        self.history.forget(crate::history::Kind::View, name);
         self.dirty = true;
         let name = record.name.clone();
         out.push(Event::ViewRemoved { view: record });
@@ -618,6 +639,8 @@ impl Engine {
     /// Expires every service whose deadline is at or before `now`.
     pub fn tick(&mut self, now: Millis, out: &mut Vec<Event>) {
         self.unwatched.prune(now);
+        self.history.prune(now);
+        self.cause = history::RECOVERED;
         while let Some((deadline, id)) = self.timers.pop_due(now) {
             let Some(s) = self.services.get_mut(id as usize).and_then(Option::as_mut) else {
                 continue;

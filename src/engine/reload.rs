@@ -157,6 +157,8 @@ impl Engine {
         self.view_counts[record.state.gauge() as usize] -= 1;
         self.views[vid as usize] = None;
         self.view_index.remove(&record.name);
+        self.history
+            .forget(crate::history::Kind::View, &record.name);
         self.free_views.push(vid);
         self.dirty = true;
         let name = record.name.clone();

@@ -29,6 +29,7 @@ mod beat;
 mod dashboard;
 mod fds;
 mod handlers;
+mod history;
 pub(crate) mod jobs;
 mod metrics;
 mod peer_cronitor;

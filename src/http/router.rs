@@ -11,6 +11,7 @@ use super::jobs;
 use super::policy;
 use super::request::{ApiError, HttpRequest, HttpResponse};
 use crate::counters::Counters;
+use crate::history::Kind;
 use crate::jobs::SignalKind;
 use crate::json::Dialect;
 use crate::state::StateHandle;
@@ -78,6 +79,10 @@ pub enum Endpoint {
     /// `/api/<project>/cron/<slug>[/<key>]/` with `[sentry]` configured
     /// (SPEC 17): `peer_sentry` answers as Sentry's Relay does.
     Sentry,
+    /// `GET /api/services/<name>/history` (SPEC 18).
+    ServiceHistory(String),
+    /// `GET /api/views/<name>/history` (SPEC 18).
+    ViewHistory(String),
     /// `GET /badge/<file>` (SPEC 18): `<view>.svg` or `<view>.json`.
     Badge(String),
     /// `GET /status-page` (SPEC 18), with `[status_page]` configured.
@@ -147,6 +152,11 @@ pub fn endpoint(req: &HttpRequest) -> Endpoint {
         (["api", "services", _, "events"], _) => E::NotAllowed("GET, HEAD"),
         (["api", "services", n, "events", k, "body"], "GET") => E::EventBody(name(n), name(k)),
         (["api", "services", _, "events", _, "body"], _) => E::NotAllowed("GET, HEAD"),
+        // SPEC 18: the history of a service or a view.
+        (["api", "services", n, "history"], "GET") => E::ServiceHistory(name(n)),
+        (["api", "services", _, "history"], _) => E::NotAllowed("GET, HEAD"),
+        (["api", "views", n, "history"], "GET") => E::ViewHistory(name(n)),
+        (["api", "views", _, "history"], _) => E::NotAllowed("GET, HEAD"),
         (["api", "services", n, sig], "POST") => match jobs::parse_signal(sig) {
             Ok(kind) => E::Signal(name(n), kind),
             Err(why) => E::BadSignal(why),
@@ -283,6 +293,8 @@ fn call(
             Some(s) => super::peer_sentry::answer(req, state, s),
             None => super::peer_sentry::not_found(),
         }),
+        E::ServiceHistory(n) => super::history::history(req, state, Kind::Service, &n),
+        E::ViewHistory(n) => super::history::history(req, state, Kind::View, &n),
         E::Badge(file) => Ok(super::badge::answer(state, &file)),
         E::StatusPage => Ok(match &req.status_page {
             Some(page) => super::status_page::answer(state, page),

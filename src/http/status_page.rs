@@ -74,10 +74,60 @@ pub fn answer(state: &StateHandle, page: &StatusPage) -> HttpResponse {
     reply(200, &render(page, &shown, now))
 }
 
-/// The view's changes since `since`; `None` when it has none to give.
+/// Most history answers read for one view: an answer holds the newest
+/// `MAX_CHANGES` of its window, so a view that changed more often than
+/// that in 90 days is read back in pages, newest first; what is older than
+/// the last page read counts as unknown.
+const MAX_PAGES: usize = 8;
+
+/// The view's changes from `since` to `now`; `None` when the state thread
+/// has none to give (the strip is then all "no data").
 fn history(state: &StateHandle, name: &str, since: Millis, now: Millis) -> Option<Timeline> {
-    let _ = (state, name, since, now);
-    None
+    let mut pages = Vec::new();
+    let mut until = now;
+    // Where the changes read start from: the state at `since` and the
+    // oldest known moment, or, while pages are missing, the first change
+    // read (what is older is unknown).
+    let mut base = None;
+    for _ in 0..MAX_PAGES {
+        let reply = match state.view_history(name, Some(since), Some(until)) {
+            Ok(r) => r,
+            Err(e) => {
+                log::debug!("status page: no history of view {name}: {e}");
+                return None;
+            }
+        };
+        let first = reply.changes.first().map(|c| (c.at, c.from));
+        let complete = reply.omitted == 0;
+        let known_since = reply.known_since;
+        let state_at_since = reply.state_at_since;
+        pages.push(reply.changes);
+        match first {
+            Some((at, from)) if !complete => {
+                base = Some((from, Some(known_since.map_or(at, |k| k.max(at)))));
+                if at <= since {
+                    break;
+                }
+                until = at - 1;
+            }
+            _ => {
+                base = Some((state_at_since, known_since));
+                break;
+            }
+        }
+    }
+    let (state_at_since, known_since) = base?;
+    let changes = pages
+        .into_iter()
+        .rev()
+        .flatten()
+        .map(|c| (c.at, c.to))
+        .collect();
+    Some(Timeline {
+        state_at_since,
+        changes,
+        known_since,
+    })
 }
 
 fn no_data(now: Millis) -> Vec<Day> {
@@ -287,6 +337,94 @@ mod tests {
         assert!(
             html.contains("<li>web.api</li><li>web.&lt;x&gt;</li>"),
             "{html}"
+        );
+    }
+
+    /// A state thread that answers history requests only, from `changes`
+    /// (ascending), `page` at a time (the newest of the window).
+    fn fake_state(changes: Vec<(Millis, State)>, page: usize) -> StateHandle {
+        use crate::history::{Change, HistoryReply, Uptime};
+        use crate::state::Command;
+        let (tx, rx) = crossbeam_channel::bounded(8);
+        std::thread::spawn(move || {
+            for command in rx {
+                let Command::History {
+                    since,
+                    until,
+                    reply,
+                    ..
+                } = command
+                else {
+                    continue;
+                };
+                let (since, until) = (since.unwrap_or(0), until.unwrap_or(NOW));
+                let window: Vec<_> = changes
+                    .iter()
+                    .filter(|(at, _)| (since..=until).contains(at))
+                    .collect();
+                let omitted = window.len().saturating_sub(page);
+                let to_change = |(at, to): &(Millis, State)| Change {
+                    at: *at,
+                    from: if *to == State::Ok {
+                        State::Error
+                    } else {
+                        State::Ok
+                    },
+                    to: *to,
+                    reason: "test".into(),
+                };
+                let _ = reply.send(Ok(HistoryReply {
+                    name: "v".into(),
+                    since,
+                    until,
+                    now: NOW,
+                    state_at_since: State::Ok,
+                    changes: window[omitted..].iter().map(|c| to_change(c)).collect(),
+                    known_since: Some(0),
+                    dropped: 0,
+                    omitted: omitted as u64,
+                    uptime: Uptime {
+                        day: None,
+                        week: None,
+                        month: None,
+                    },
+                }));
+            }
+        });
+        StateHandle::new(tx)
+    }
+
+    #[test]
+    fn a_long_history_is_read_in_pages_newest_first() {
+        let since = NOW - 10 * uptime_strip::DAY_MS;
+        let all: Vec<(Millis, State)> = (0..25)
+            .map(|i| {
+                let to = if i % 2 == 0 { State::Error } else { State::Ok };
+                (since + 1000 + i * 60_000, to)
+            })
+            .collect();
+        let t = history(&fake_state(all.clone(), 10), "v", since, NOW);
+        assert_eq!(
+            t,
+            Some(Timeline {
+                state_at_since: State::Ok,
+                changes: all.clone(),
+                known_since: Some(0),
+            })
+        );
+        // More than MAX_PAGES pages: the newest are kept, what is older is
+        // unknown (it starts at the first change read, from its `from`).
+        let t = history(&fake_state(all.clone(), 2), "v", since, NOW);
+        let kept = &all[all.len() - 2 * MAX_PAGES..];
+        assert_eq!(kept[0].1, State::Ok);
+        assert_eq!(
+            t,
+            Some(Timeline {
+                // kept[0] is a recovery: from ERROR.
+                state_at_since: State::Error,
+                changes: kept.to_vec(),
+                known_since: Some(kept[0].0),
+            })
         );
     }
 

@@ -82,6 +82,15 @@ pub enum Command {
         details: bool,
         reply: Reply<ServiceRecord>,
     },
+    /// The history of a service or a view (SPEC 18); the window defaults
+    /// to the 30 days before the state thread's `now`.
+    History {
+        kind: crate::history::Kind,
+        name: String,
+        since: Option<Millis>,
+        until: Option<Millis>,
+        reply: Reply<crate::history::HistoryReply>,
+    },
     ListServices {
         view: Option<String>,
         reply: Reply<Vec<ServiceRecord>>,
@@ -322,6 +331,43 @@ impl StateHandle {
         self.ask(|reply| Command::GetService {
             name: name.to_owned(),
             details,
+            reply,
+        })
+    }
+
+    /// The state changes of service `name` over `since..=until` (default:
+    /// the 30 days before now) and its uptime (SPEC 18).
+    pub fn service_history(
+        &self,
+        name: &str,
+        since: Option<Millis>,
+        until: Option<Millis>,
+    ) -> Result<crate::history::HistoryReply, StateError> {
+        self.history(crate::history::Kind::Service, name, since, until)
+    }
+
+    /// The state changes of view `name`, as `service_history`.
+    pub fn view_history(
+        &self,
+        name: &str,
+        since: Option<Millis>,
+        until: Option<Millis>,
+    ) -> Result<crate::history::HistoryReply, StateError> {
+        self.history(crate::history::Kind::View, name, since, until)
+    }
+
+    fn history(
+        &self,
+        kind: crate::history::Kind,
+        name: &str,
+        since: Option<Millis>,
+        until: Option<Millis>,
+    ) -> Result<crate::history::HistoryReply, StateError> {
+        self.ask(|reply| Command::History {
+            kind,
+            name: name.to_owned(),
+            since,
+            until,
             reply,
         })
     }

@@ -306,6 +306,25 @@ impl StateThread {
                 };
                 let _ = reply.send(result.map_err(StateError::from));
             }
+            Command::History {
+                kind,
+                name,
+                since,
+                until,
+                reply,
+            } => {
+                let until = until.unwrap_or(now);
+                let since = since.unwrap_or(now.saturating_sub(30 * crate::history::DAY_MS));
+                let result = match kind {
+                    crate::history::Kind::Service => {
+                        self.engine.service_history(&name, since, until, now)
+                    }
+                    crate::history::Kind::View => {
+                        self.engine.view_history(&name, since, until, now)
+                    }
+                };
+                let _ = reply.send(result.map_err(StateError::from));
+            }
             Command::Events { name, reply } => {
                 let result = self.engine.events(&name).map(|events| (events, now));
                 let _ = reply.send(result.map_err(StateError::from));
