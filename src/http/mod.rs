@@ -139,7 +139,7 @@ struct Shared {
     uptime_kuma: Option<Arc<crate::config::UptimeKuma>>,
     cronitor: Option<Arc<crate::config::Cronitor>>,
     sentry: Option<Arc<crate::config::Sentry>>,
-    status_page: Option<Arc<crate::config::StatusPage>>,
+    status_page: Option<Arc<status_page::Published>>,
 }
 
 /// Binds `addr` (e.g. "[::]:8080" for every interface, IPv4 and IPv6, see
@@ -174,7 +174,9 @@ pub fn spawn(
         uptime_kuma: opts.uptime_kuma.filter(|k| k.enabled).map(Arc::new),
         cronitor: opts.cronitor.map(Arc::new),
         sentry: opts.sentry.map(Arc::new),
-        status_page: opts.status_page.map(Arc::new),
+        status_page: opts
+            .status_page
+            .map(|c| Arc::new(status_page::Published::new(c))),
     });
     let max_connections = fds::connection_cap(opts.max_connections.max(1));
     if max_connections < opts.max_connections {

@@ -52,7 +52,7 @@ pub struct HttpRequest {
     /// `[sentry]` (SPEC 17), when configured: its cron check-in route.
     pub sentry: Option<std::sync::Arc<crate::config::Sentry>>,
     /// `[status_page]` (SPEC 18), when configured: `/status-page`.
-    pub status_page: Option<std::sync::Arc<crate::config::StatusPage>>,
+    pub status_page: Option<std::sync::Arc<super::status_page::Published>>,
 }
 
 impl Default for HttpRequest {

@@ -297,7 +297,7 @@ fn call(
         E::ViewHistory(n) => super::history::history(req, state, Kind::View, &n),
         E::Badge(file) => Ok(super::badge::answer(state, &file)),
         E::StatusPage => Ok(match &req.status_page {
-            Some(page) => super::status_page::answer(state, page),
+            Some(page) => page.answer(state),
             None => ApiError::NotFound(path()).into_response(),
         }),
         E::NotFound => Err(ApiError::NotFound(path())),

@@ -10,7 +10,8 @@
 //! and nothing that writes; its only request is itself.
 //!
 //! `answer` gathers (one `views()` and one history per listed view, `now`
-//! read here); `render` is pure.
+//! read here); `render` is pure. `Published` serves one rendering for
+//! `CACHE_FOR` (5 s), so an open page cannot keep the state thread busy.
 
 use super::badge::escape;
 use super::request::HttpResponse;
@@ -18,6 +19,8 @@ use super::uptime_strip::{self, Day, Timeline};
 use crate::config::StatusPage;
 use crate::model::{Millis, State};
 use crate::state::StateHandle;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// Seconds between the page's own reloads.
 pub const REFRESH_SECS: u32 = 60;
@@ -42,7 +45,43 @@ pub struct Shown {
     pub days: Vec<Day>,
 }
 
-/// Answers `GET /status-page`.
+/// How long one rendering is served again: the page is open to anyone,
+/// so however often it is asked for, the state thread renders it at most
+/// once in this time (one `views()` and a history per listed view).
+pub const CACHE_FOR: Duration = Duration::from_secs(5);
+
+/// `[status_page]` as served: the section and its last rendering.
+#[derive(Debug)]
+pub struct Published {
+    pub config: StatusPage,
+    last: Mutex<Option<(Instant, HttpResponse)>>,
+}
+
+impl Published {
+    pub fn new(config: StatusPage) -> Published {
+        Published {
+            config,
+            last: Mutex::new(None),
+        }
+    }
+
+    /// The page, rendered at most once per `CACHE_FOR`. The lock is held
+    /// while rendering, so readers arriving meanwhile wait for that one
+    /// rendering instead of each asking the state thread.
+    pub fn answer(&self, state: &StateHandle) -> HttpResponse {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, resp)) = last.as_ref() {
+            if at.elapsed() < CACHE_FOR {
+                return resp.clone();
+            }
+        }
+        let resp = answer(state, &self.config);
+        *last = Some((Instant::now(), resp.clone()));
+        resp
+    }
+}
+
+/// Renders `GET /status-page` afresh.
 pub fn answer(state: &StateHandle, page: &StatusPage) -> HttpResponse {
     let now = crate::clock::now_ms();
     let views = match state.views() {
@@ -426,6 +465,32 @@ mod tests {
                 known_since: Some(kept[0].0),
             })
         );
+    }
+
+    #[test]
+    fn one_rendering_serves_every_reader_for_a_while() {
+        use crate::state::Command;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let asked = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = crossbeam_channel::bounded(8);
+        let count = Arc::clone(&asked);
+        std::thread::spawn(move || {
+            for command in rx {
+                if let Command::ListViews { reply } = command {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let _ = reply.send(Ok(Vec::new()));
+                }
+            }
+        });
+        let state = StateHandle::new(tx);
+        let published = Published::new(page(false));
+        let first = published.answer(&state);
+        assert_eq!(first.status, 200);
+        for _ in 0..5 {
+            assert_eq!(published.answer(&state), first);
+        }
+        assert_eq!(asked.load(Ordering::SeqCst), 1);
     }
 
     #[test]
