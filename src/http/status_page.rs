@@ -216,7 +216,7 @@ body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.45 system-ui,-app
 main{max-width:52rem;margin:0 auto;padding:1rem}
 h1{font-size:1.6rem;margin:.5rem 0 1rem;overflow-wrap:anywhere}
 .summary{padding:.8rem 1rem;border-radius:.5rem;color:#fff;font-weight:600;margin:0 0 1rem}
-.summary.ok{background:var(--ok)}.summary.error{background:var(--error)}.summary.none{background:var(--muted)}
+.summary.ok{background:#23813f}.summary.error{background:#c62f22}.summary.none{background:#5b6470}
 .view{background:var(--card);border:1px solid var(--line);border-radius:.5rem;padding:.9rem 1rem;margin:0 0 .9rem}
 .head{display:flex;flex-wrap:wrap;gap:.3rem .8rem;align-items:baseline;justify-content:space-between}
 h2{font-size:1.1rem;margin:0;overflow-wrap:anywhere;min-width:0}
