@@ -377,6 +377,33 @@ fn show_services_names_the_failing_services_of_listed_views_only() {
         "{html}"
     );
     assert_nothing_forbidden(&html);
+
+    // db recovers: the incident closes, and today's bar keeps the outage
+    // (the page is rendered afresh every 5 s: polled).
+    let r = s.post("/api/services/db.primary?timeout=-1");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mut page = String::new();
+    let closed = wait_until(WAIT, || {
+        page = s.get("/status-page").text();
+        page.contains("All systems operational")
+    });
+    assert!(closed, "{page}");
+    assert!(
+        page.contains(">db</h2><span class=\"state ok\">Operational</span>"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("In ERROR since") && !page.contains("db.primary"),
+        "{page}"
+    );
+    let db = page.split("<section").nth(2).unwrap_or_default();
+    // Today's bar (or yesterday's, when the test straddles midnight).
+    let outage = db.rsplit("<rect class=\"d-").take(2).any(|bar| {
+        (bar.starts_with("down\"") || bar.starts_with("part\""))
+            && bar.contains(" in ERROR</title>")
+    });
+    assert!(outage, "{db}");
+    assert!(!db.contains("100 % uptime"), "{db}");
 }
 
 #[test]

@@ -457,3 +457,15 @@ fn a_reload_the_state_did_not_take_keeps_the_old_policy() {
     assert_eq!(kept.policy_settings(), old.policy_settings());
     assert!(plan(&kept, &new).policy, "the next reload tries again");
 }
+
+#[test]
+fn public_badges_and_the_status_page_need_a_restart() {
+    let new = format!("{BASE}\n[http]\npublic_badges = true\n[status_page]\nviews = [\"web\"]\n");
+    let p = plan(&config(BASE), &config(&new));
+    assert!(!p.applies_anything());
+    assert_eq!(p.restart, vec!["[http] public_badges", "[status_page]"]);
+    let running = effective(&config(BASE), &config(&new));
+    assert_eq!(running.status_page, None);
+    assert!(!running.http.public_badges);
+    assert_eq!(plan(&running, &config(&new)).restart.len(), 2);
+}
