@@ -183,9 +183,24 @@ pub fn database(data: &[u8]) {
     for service in &db.services {
         snapshot.push(service.into());
     }
+    let history: Vec<crate::history::Saved> = db
+        .history
+        .iter()
+        .map(|(kind, name, subject)| crate::history::Saved {
+            kind: *kind,
+            name: name.as_str().into(),
+            subject: std::sync::Arc::new(subject.clone()),
+        })
+        .collect();
     let mut written = Vec::new();
-    encode(&snapshot, &db.views, &db.maintenance, &mut written)
-        .expect("encoding to memory cannot fail");
+    crate::store::encode_with_history(
+        &snapshot,
+        &db.views,
+        &db.maintenance,
+        &history,
+        &mut written,
+    )
+    .expect("encoding to memory cannot fail");
     let again = decode(&written[..]).expect("a database we wrote loads again");
     assert_eq!(
         again.services, db.services,
@@ -198,6 +213,10 @@ pub fn database(data: &[u8]) {
     assert_eq!(
         again.maintenance, db.maintenance,
         "maintenance windows changed in a write/load round trip"
+    );
+    assert_eq!(
+        again.history, db.history,
+        "histories changed in a write/load round trip"
     );
 }
 

@@ -135,3 +135,91 @@ fn unknown_names_and_bad_windows_are_refused_in_json() {
     assert!(h["known_since"].is_i64());
     assert_eq!(h["uptime"]["1d"].as_f64(), Some(1.0));
 }
+
+fn database_text(dir: &std::path::Path) -> String {
+    use std::io::Read;
+    let bytes = std::fs::read(dir.join("lovebeat.db")).expect("the database");
+    let mut text = String::new();
+    flate2::read::MultiGzDecoder::new(&bytes[..])
+        .read_to_string(&mut text)
+        .expect("gzip");
+    text
+}
+
+#[test]
+fn a_restart_keeps_the_history_and_a_bad_hist_line_is_skipped() {
+    use std::io::Write;
+    let dir = TempDir::new("history-restart");
+    let server = Server::start(dir.path(), VIEWS);
+    fail_and_recover(&server);
+    let before = server.json("/api/services/web.a/history");
+    let view_before = server.json("/api/views/web/history");
+    assert!(server.stop().success());
+
+    // One compact line per subject, after 1.x's lines.
+    let text = database_text(dir.path());
+    let hist: Vec<&str> = text.lines().filter(|l| l.starts_with("HIST\t")).collect();
+    assert_eq!(hist.len(), 2, "{text}");
+    assert!(text.lines().next().unwrap_or("").starts_with("SERV\t"));
+    // A damaged line appended (a second gzip member, read as one file).
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(b"HIST\t{\"service\":\"web.a\",\"changes\":42}\n")
+        .expect("gzip");
+    let member = gz.finish().expect("gzip");
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("lovebeat.db"))
+        .expect("open");
+    file.write_all(&member).expect("append");
+    drop(file);
+
+    let server = Server::start(dir.path(), VIEWS);
+    let after = server.json("/api/services/web.a/history");
+    assert_eq!(steps(&after), steps(&before));
+    assert_eq!(after["changes"], before["changes"]);
+    assert_eq!(after["known_since"], before["known_since"]);
+    let view_after = server.json("/api/views/web/history");
+    assert_eq!(view_after["changes"], view_before["changes"]);
+    assert!(wait_until(WAIT, || server
+        .log_text()
+        .contains("1 malformed HIST lines skipped")));
+    // It goes on recording after the restart.
+    assert!(wait_until(WAIT, || state_of(&server, "web.a") == "error"));
+    let more = server.json("/api/services/web.a/history");
+    assert_eq!(
+        steps(&more).last().cloned(),
+        Some(step("ok", "error", "no beat for 1 s"))
+    );
+    assert_eq!(steps(&more).len(), 3);
+}
+
+#[test]
+fn the_lovebeat_1_0_3_database_loads_and_has_histories_to_tell() {
+    let dir = TempDir::new("history-golden");
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/lovebeat-1.0.3");
+    std::fs::copy(
+        format!("{fixture}/lovebeat.db"),
+        dir.path().join("lovebeat.db"),
+    )
+    .expect("copy");
+    let cfg = std::fs::read_to_string(format!("{fixture}/lovebeat.cfg")).expect("cfg");
+    let cfg = cfg
+        .replace(":8127", "127.0.0.1:0")
+        .replace(":8080", "127.0.0.1:0")
+        .replace(
+            "filename = \"lovebeat.db\"",
+            &format!(
+                "filename = {:?}",
+                dir.path().join("lovebeat.db").display().to_string()
+            ),
+        );
+    let server = Server::start_with_config(dir.path(), &cfg);
+    // A 1.x service in ERROR: known since its last change, no uptime.
+    let never = server.service("never.happens").expect("never.happens");
+    let h = server.json("/api/services/never.happens/history");
+    assert_eq!(h["known_since"], never["last_state_change"]);
+    assert_eq!(h["uptime"]["1d"].as_f64(), Some(0.0));
+    let r = server.get("/api/views/web/history");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(!server.log_text().contains("HIST"));
+}

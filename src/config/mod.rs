@@ -417,6 +417,12 @@ pub struct Limits {
     /// Bytes of event bodies kept, all services together.
     #[serde(deserialize_with = "de_positive_usize")]
     pub event_body_memory: usize,
+    /// Days of state changes kept (SPEC 18).
+    #[serde(deserialize_with = "de_positive_usize")]
+    pub history_days: usize,
+    /// Bytes of state-change history kept, all services and views together.
+    #[serde(deserialize_with = "de_positive_usize")]
+    pub history_memory: usize,
 }
 
 impl Default for Limits {
@@ -428,6 +434,8 @@ impl Default for Limits {
             max_body_bytes: 10_000,
             events_per_service: 20,
             event_body_memory: 64 << 20,
+            history_days: 90,
+            history_memory: 64 << 20,
         }
     }
 }

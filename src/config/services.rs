@@ -195,6 +195,10 @@ impl Config {
             blocks,
             events_per_service: self.limits.events_per_service,
             event_body_memory: self.limits.event_body_memory,
+            history: crate::history::HistoryLimits {
+                days: u32::try_from(self.limits.history_days).unwrap_or(u32::MAX),
+                memory: self.limits.history_memory,
+            },
         }
     }
 

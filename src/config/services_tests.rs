@@ -327,3 +327,28 @@ timeout = "adaptive"
     let (_, key, _) = invalid("[[services]]\npattern = \"a.*\"\ntimeout = -3\n");
     assert_eq!(key, "services[0].timeout");
 }
+
+#[test]
+fn history_limits_default_to_90_days_and_64_mib_and_reach_the_engine() {
+    let c = Config::from_toml_str("").unwrap();
+    assert_eq!(
+        (c.limits.history_days, c.limits.history_memory),
+        (90, 64 << 20)
+    );
+    let c = Config::from_toml_str("[limits]\nhistory_days = 7\nhistory_memory = 100000\n").unwrap();
+    assert_eq!(
+        c.job_config().history,
+        crate::history::HistoryLimits {
+            days: 7,
+            memory: 100_000
+        }
+    );
+    for bad in [
+        "history_days = 0",
+        "history_memory = 0",
+        "history_days = -1",
+    ] {
+        let err = Config::from_toml_str(&format!("[limits]\n{bad}\n"));
+        assert!(err.is_err(), "{bad} accepted");
+    }
+}

@@ -59,6 +59,8 @@ impl Config {
             ("limits.max_body_bytes", self.limits.max_body_bytes),
             ("limits.events_per_service", self.limits.events_per_service),
             ("limits.event_body_memory", self.limits.event_body_memory),
+            ("limits.history_days", self.limits.history_days),
+            ("limits.history_memory", self.limits.history_memory),
         ] {
             if value < 1 {
                 return Err(invalid(key.into(), "must be at least 1".into()));

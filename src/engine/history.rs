@@ -27,6 +27,11 @@ impl Engine {
         self.history.set_limits(limits, now);
     }
 
+    /// Bytes counted against `history_memory`.
+    pub fn history_bytes(&self) -> usize {
+        self.history.used()
+    }
+
     /// Changes dropped by the history's limits since start, all subjects.
     pub fn history_dropped(&self) -> u64 {
         self.history.dropped_total()
@@ -35,6 +40,28 @@ impl Engine {
     /// Every subject with a history of its own (for a save).
     pub fn history_subjects(&self) -> impl Iterator<Item = (Kind, &str, &Subject)> + '_ {
         self.history.iter()
+    }
+
+    /// The histories, shared, for a save.
+    pub fn history_snapshot(&self) -> Vec<crate::history::Saved> {
+        self.history.snapshot()
+    }
+
+    /// Forgets the histories of services and views that do not exist (at
+    /// start, after `load`: those the database had but did not load).
+    pub fn drop_orphan_history(&mut self) {
+        let gone: Vec<(Kind, String)> = self
+            .history
+            .iter()
+            .filter(|&(kind, name, _)| match kind {
+                Kind::Service => self.find(name).is_none(),
+                Kind::View => self.find_view(name).is_none(),
+            })
+            .map(|(kind, name, _)| (kind, name.to_owned()))
+            .collect();
+        for (kind, name) in gone {
+            self.history.forget(kind, &name);
+        }
     }
 
     /// Puts back the histories read from the database (before `load`

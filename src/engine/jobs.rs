@@ -355,6 +355,7 @@ impl Engine {
     /// are worked out again, deadlines follow. Scans all services: rare.
     pub fn set_job_config(&mut self, config: JobConfig, now: Millis, out: &mut Vec<Event>) {
         self.blocks = BlockRt::build(&config.blocks, now);
+        self.history.set_limits(config.history, now);
         self.config.jobs = config;
         for id in 0..self.services.len() as u32 {
             if self.services[id as usize].is_none() {

@@ -165,6 +165,8 @@ pub struct JobConfig {
     /// `[limits] event_body_memory`: bytes of bodies kept, all services
     /// together; beyond it the oldest bodies are dropped.
     pub event_body_memory: usize,
+    /// `[limits] history_days` and `history_memory` (SPEC 18).
+    pub history: crate::history::HistoryLimits,
 }
 
 impl Default for JobConfig {
@@ -173,6 +175,7 @@ impl Default for JobConfig {
             blocks: Vec::new(),
             events_per_service: 20,
             event_body_memory: 64 << 20,
+            history: crate::history::HistoryLimits::default(),
         }
     }
 }
@@ -245,6 +248,7 @@ impl Engine {
     /// in their name exist already (state NEW, no members).
     pub fn new(config: EngineConfig) -> Engine {
         let blocks = BlockRt::build(&config.jobs.blocks, config.started_at);
+        let history = crate::history::History::new(config.jobs.history);
         let mut engine = Engine {
             config,
             services: Vec::new(),
@@ -270,7 +274,7 @@ impl Engine {
             policy: crate::policy::Policy::new(),
             mute_ends: alerting::MuteEnds::default(),
             alerts_held: false,
-            history: crate::history::History::default(),
+            history,
             cause: history::RECOVERED,
         };
         engine.create_fixed_views();

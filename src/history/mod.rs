@@ -34,6 +34,7 @@ use crate::model::{Millis, State};
 use hashbrown::HashMap;
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// A day in ms.
 pub const DAY_MS: Millis = 86_400_000;
@@ -110,6 +111,40 @@ impl Subject {
     }
 }
 
+/// Reasons the engine writes as constants (`RECOVERED`, `BEAT`, ...): a
+/// reason read back from the database shares them instead of a copy.
+const COMMON_REASONS: &[&str] = &[
+    "beat",
+    "run succeeded",
+    "muted",
+    "unmuted",
+    "recovered",
+    "settings changed",
+    "timeout changed",
+    "configuration reloaded",
+    "re-evaluated at start",
+    "no service failing",
+    "missed its schedule",
+    "missed",
+    "failed",
+];
+
+/// `text` as a reason: shared when it is a common one.
+pub fn intern(text: &str) -> Cow<'static, str> {
+    match COMMON_REASONS.iter().find(|r| **r == text) {
+        Some(r) => Cow::Borrowed(r),
+        None => Cow::Owned(text.to_owned()),
+    }
+}
+
+/// One subject as a save holds it.
+#[derive(Clone, Debug)]
+pub struct Saved {
+    pub kind: Kind,
+    pub name: Arc<str>,
+    pub subject: Arc<Subject>,
+}
+
 /// Bytes a FIFO entry costs.
 const FIFO_ENTRY: usize = std::mem::size_of::<u64>();
 
@@ -122,9 +157,10 @@ fn subject_cost(name: &str) -> usize {
 #[derive(Debug, Default)]
 pub struct History {
     limits: HistoryLimits,
-    subjects: HashMap<u64, Subject>,
-    services: HashMap<Box<str>, u64>,
-    views: HashMap<Box<str>, u64>,
+    /// Shared with a save in progress (copied on the next write, once).
+    subjects: HashMap<u64, Arc<Subject>>,
+    services: HashMap<Arc<str>, u64>,
+    views: HashMap<Arc<str>, u64>,
     next_id: u64,
     /// Subject ids, one per kept change, in recording order.
     fifo: VecDeque<u64>,
@@ -154,7 +190,7 @@ impl History {
         self.prune(now);
     }
 
-    fn index(&self, kind: Kind) -> &HashMap<Box<str>, u64> {
+    fn index(&self, kind: Kind) -> &HashMap<Arc<str>, u64> {
         match kind {
             Kind::Service => &self.services,
             Kind::View => &self.views,
@@ -164,7 +200,7 @@ impl History {
     /// The history of `name`, if it has one of its own.
     pub fn get(&self, kind: Kind, name: &str) -> Option<&Subject> {
         let id = self.index(kind).get(name)?;
-        self.subjects.get(id)
+        self.subjects.get(id).map(|s| &**s)
     }
 
     /// Records a change of `name` from `change.from` (in force since
@@ -190,11 +226,11 @@ impl History {
                 };
                 self.subjects.insert(
                     id,
-                    Subject {
+                    Arc::new(Subject {
                         base_at,
                         base: change.from,
                         ..Subject::default()
-                    },
+                    }),
                 );
                 self.used += subject_cost(name);
                 match kind {
@@ -204,7 +240,7 @@ impl History {
                 id
             }
         };
-        let Some(subject) = self.subjects.get_mut(&id) else {
+        let Some(subject) = self.subjects.get_mut(&id).map(Arc::make_mut) else {
             return;
         };
         if let Some(last) = subject.changes.back() {
@@ -274,7 +310,8 @@ impl History {
             if self.used <= self.limits.memory && front.at >= cutoff {
                 break;
             }
-            if let Some(c) = subject.changes.pop_front() {
+            if let Some(c) = Arc::make_mut(subject).changes.pop_front() {
+                let subject = Arc::make_mut(subject);
                 subject.base_at = c.at;
                 subject.base = c.to;
                 subject.dropped += 1;
@@ -310,7 +347,25 @@ impl History {
         let views = self.views.iter().map(|(n, id)| (Kind::View, n, id));
         services
             .chain(views)
-            .filter_map(|(k, n, id)| self.subjects.get(id).map(|s| (k, &**n, s)))
+            .filter_map(|(k, n, id)| self.subjects.get(id).map(|s| (k, &**n, &**s)))
+    }
+
+    /// Every subject with a history of its own, shared (for a save: no
+    /// change is copied now; a subject written to while the save holds it
+    /// is copied then, once). O(subjects), not O(services).
+    pub fn snapshot(&self) -> Vec<Saved> {
+        let services = self.services.iter().map(|(n, id)| (Kind::Service, n, id));
+        let views = self.views.iter().map(|(n, id)| (Kind::View, n, id));
+        services
+            .chain(views)
+            .filter_map(|(kind, name, id)| {
+                self.subjects.get(id).map(|s| Saved {
+                    kind,
+                    name: name.clone(),
+                    subject: s.clone(),
+                })
+            })
+            .collect()
     }
 
     /// Puts back subjects read from the database (replacing any of the same
@@ -323,7 +378,7 @@ impl History {
             self.next_id += 1;
             self.used += subject_cost(&name);
             self.used += subject.changes.iter().map(Change::cost).sum::<usize>();
-            self.subjects.insert(id, subject);
+            self.subjects.insert(id, Arc::new(subject));
             match kind {
                 Kind::Service => self.services.insert(name.into(), id),
                 Kind::View => self.views.insert(name.into(), id),

@@ -138,6 +138,24 @@ pub fn render(stats: &Stats, counters: &Counters) -> String {
         "Bytes of event bodies held, all services together.",
     );
     let _ = writeln!(out, "lovebeat_event_body_bytes {}", stats.event_body_bytes);
+    family(
+        &mut out,
+        "lovebeat_history_changes_dropped_total",
+        "counter",
+        "State changes dropped from the history to stay within [limits] history_days and history_memory.",
+    );
+    let _ = writeln!(
+        out,
+        "lovebeat_history_changes_dropped_total {}",
+        stats.history_dropped
+    );
+    family(
+        &mut out,
+        "lovebeat_history_bytes",
+        "gauge",
+        "Bytes of state-change history held, all services and views together.",
+    );
+    let _ = writeln!(out, "lovebeat_history_bytes {}", stats.history_bytes);
     let seconds = |ms: u64| ms as f64 / 1000.0;
     let get = Counters::get;
     let started = get(&counters.started_at_ms);
@@ -192,6 +210,8 @@ mod tests {
                 views: [0, 1, 0, 0],
                 event_body_bytes: 120,
                 event_bodies_dropped: 3,
+                history_bytes: 4096,
+                history_dropped: 5,
             },
             &counters,
         );
@@ -203,6 +223,8 @@ mod tests {
         assert!(text.contains("lovebeat_db_save_seconds 1.5\n"));
         assert!(text.contains("lovebeat_event_body_bytes 120\n"));
         assert!(text.contains("lovebeat_event_bodies_dropped_total 3\n"));
+        assert!(text.contains("lovebeat_history_changes_dropped_total 5\n"));
+        assert!(text.contains("lovebeat_history_bytes 4096\n"));
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let (name, value) = line.rsplit_once(' ').unwrap_or(("", ""));
             assert!(value.parse::<f64>().is_ok(), "{line}");

@@ -226,6 +226,8 @@ fn keep_views(effective: &mut Config, running: &Config) {
     effective.services = running.services.clone();
     effective.limits.events_per_service = running.limits.events_per_service;
     effective.limits.event_body_memory = running.limits.event_body_memory;
+    effective.limits.history_days = running.limits.history_days;
+    effective.limits.history_memory = running.limits.history_memory;
     // The policy stays as it was too: the old windows, and each alert's
     // old `repeat`, so the next reload sees the difference and sends it.
     effective.maintenance = running.maintenance.clone();

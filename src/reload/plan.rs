@@ -113,7 +113,9 @@ pub fn plan(old: &Config, new: &Config) -> Plan {
 
     p.jobs = old.services != new.services
         || old.limits.events_per_service != new.limits.events_per_service
-        || old.limits.event_body_memory != new.limits.event_body_memory;
+        || old.limits.event_body_memory != new.limits.event_body_memory
+        || old.limits.history_days != new.limits.history_days
+        || old.limits.history_memory != new.limits.history_memory;
     p.max_services = old.limits.max_services != new.limits.max_services;
     let (o, n) = (&old.limits, &new.limits);
     let limits: Vec<String> = [
@@ -128,6 +130,8 @@ pub fn plan(old: &Config, new: &Config) -> Plan {
             o.event_body_memory,
             n.event_body_memory,
         ),
+        ("history_days", o.history_days, n.history_days),
+        ("history_memory", o.history_memory, n.history_memory),
     ]
     .into_iter()
     .filter(|(_, a, b)| a != b)

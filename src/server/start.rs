@@ -173,7 +173,11 @@ fn start_store(
     // until it subscribes (`Command::Subscribe` with `Interest::Alerts`).
     engine.hold_alerts(true);
     store::log_policy_problems(&database.policy_key_problems);
+    store::log_history_problems(&database.history_problems);
+    // The histories first, so what changed while we were down follows them.
+    engine.restore_history(database.history, now_ms());
     let loaded = engine.load(database.services, database.views, now_ms());
+    engine.drop_orphan_history();
     store::log_load_report(&loaded);
     engine.load_windows(database.maintenance, now_ms());
     // The alert policy's settings are in force before the first tick;

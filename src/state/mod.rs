@@ -141,6 +141,11 @@ pub struct Stats {
     pub event_body_bytes: usize,
     /// Event bodies dropped to stay within `[limits] event_body_memory`.
     pub event_bodies_dropped: u64,
+    /// Bytes of state-change history held (SPEC 18).
+    pub history_bytes: usize,
+    /// State changes dropped to stay within `[limits] history_days` and
+    /// `history_memory`, all services and views, since start.
+    pub history_dropped: u64,
 }
 
 /// A cheap, clonable handle to the state thread.

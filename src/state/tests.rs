@@ -346,6 +346,7 @@ fn every_view_transition_of_a_mass_expiry_reaches_the_view_subscriber() {
 
 fn empty_job() -> SaveJob {
     SaveJob {
+        history: Vec::new(),
         services: crate::model::ServiceSnapshot::with_capacity(0),
         views: Vec::new(),
         maintenance: Vec::new(),

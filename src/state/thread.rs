@@ -419,6 +419,8 @@ impl StateThread {
                     views,
                     event_body_bytes,
                     event_bodies_dropped,
+                    history_bytes: self.engine.history_bytes(),
+                    history_dropped: self.engine.history_dropped(),
                 }));
             }
             Command::Subscribe(subscriber) => {
@@ -501,6 +503,7 @@ impl StateThread {
             services: snapshot.services,
             views: self.engine.views(),
             maintenance: self.engine.api_windows(),
+            history: self.engine.history_snapshot(),
             done: Some(done),
         };
         match hand_over(&self.saver, self.saver_queue.as_ref(), job) {
@@ -564,6 +567,7 @@ impl StateThread {
             services,
             views: self.engine.views(),
             maintenance: self.engine.api_windows(),
+            history: self.engine.history_snapshot(),
             done: Some(done),
         };
         if let Some(queue) = &self.saver_queue {

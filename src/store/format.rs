@@ -6,6 +6,7 @@
 //! plus `"auto_model": "adaptive"`; a -2 without it is auto. The alert
 //! policy's keys and `MAINT` lines (SPEC 15) are `policykeys`'.
 
+use super::histlines::{self, HIST};
 use super::jobkeys::{write_job_keys, JobIn};
 use super::policykeys::{self, MAINT};
 use super::{Database, StoreError};
@@ -191,6 +192,17 @@ pub fn encode<W: Write>(
     maintenance: &[Window],
     out: W,
 ) -> io::Result<()> {
+    encode_with_history(services, views, maintenance, &[], out)
+}
+
+/// `encode`, then a `HIST` line per subject of `history` (SPEC 18).
+pub fn encode_with_history<W: Write>(
+    services: &ServiceSnapshot,
+    views: &[ViewRecord],
+    maintenance: &[Window],
+    history: &[crate::history::Saved],
+    out: W,
+) -> io::Result<()> {
     let gz = GzEncoder::new(out, Compression::fast());
     let mut w = io::BufWriter::with_capacity(WRITE_BUFFER, gz);
     let mut line_buf = Vec::with_capacity(512);
@@ -230,6 +242,7 @@ pub fn encode<W: Write>(
         w.write_all(b"\n")?;
     }
     policykeys::write_windows(&mut w, maintenance)?;
+    histlines::write_history(&mut w, history)?;
     let gz = w.into_inner().map_err(|e| e.into_error())?;
     let mut out = gz.finish()?;
     out.flush()
@@ -382,6 +395,9 @@ pub fn decode<R: Read>(input: R) -> Result<Database, StoreError> {
                 &mut db.maintenance,
                 &mut db.policy_key_problems,
             ),
+            HIST => {
+                histlines::read_history(json, line_no, &mut db.history, &mut db.history_problems)
+            }
             _ if is_binary(line) => {
                 return Err(corrupt(
                     line_no,

@@ -15,6 +15,9 @@
 #[cfg(test)]
 mod adaptive_tests;
 mod format;
+mod histlines;
+#[cfg(test)]
+mod histlines_tests;
 mod jobkeys;
 #[cfg(test)]
 mod jobkeys_tests;
@@ -29,7 +32,7 @@ mod startup_tests;
 #[cfg(test)]
 mod tests;
 
-pub use format::{decode, encode};
+pub use format::{decode, encode, encode_with_history};
 pub use jobkeys::KeyProblems;
 pub use saver::{spawn_saver, AfterSave, SaveJob, SaveReport};
 pub(crate) use startup::quarantine;
@@ -64,6 +67,10 @@ pub struct Database {
     /// Malformed alert policy keys (`muted_until`, `alerted_at`) skipped
     /// (their lines loaded) and `MAINT` lines skipped.
     pub policy_key_problems: KeyProblems,
+    /// The history of state changes (`HIST` lines, SPEC 18), by subject.
+    pub history: Vec<(crate::history::Kind, String, crate::history::Subject)>,
+    /// `HIST` lines skipped (malformed).
+    pub history_problems: KeyProblems,
 }
 
 /// Why the database could not be read or written.
@@ -204,9 +211,31 @@ pub fn write_atomic(
     views: &[ViewRecord],
     maintenance: &[Window],
 ) -> Result<u64, StoreError> {
+    write_atomic_with_history(path, services, views, maintenance, &[])
+}
+
+/// `write_atomic` with the history's `HIST` lines (SPEC 18).
+pub fn write_atomic_with_history(
+    path: &Path,
+    services: &ServiceSnapshot,
+    views: &[ViewRecord],
+    maintenance: &[Window],
+    history: &[crate::history::Saved],
+) -> Result<u64, StoreError> {
     replace_file(path, ".tmp-", |file| {
-        encode(services, views, maintenance, file)
+        encode_with_history(services, views, maintenance, history, file)
     })
+}
+
+/// Logs the `HIST` lines skipped (one line, the first few named).
+pub fn log_history_problems(problems: &KeyProblems) {
+    if problems.count > 0 {
+        log::warn!(
+            "database: {} malformed HIST lines skipped (those histories start afresh): {}",
+            problems.count,
+            problems.samples.join("; ")
+        );
+    }
 }
 
 /// Logs what was skipped of the alert policy's part of the database (one

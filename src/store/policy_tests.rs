@@ -341,6 +341,7 @@ fn policy_saver_writes_the_windows_of_its_job() {
     let (done_tx, done) = crossbeam_channel::bounded(1);
     let (services, views, windows) = sample();
     tx.send(SaveJob {
+        history: Vec::new(),
         services: ServiceSnapshot::from(&services[..]),
         views: views.clone(),
         maintenance: windows.clone(),

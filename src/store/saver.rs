@@ -3,7 +3,7 @@
 //! counters, answers whoever waits for a save, and runs the after-save hook
 //! (S3 upload, lovebeat-to-lovebeat notify).
 
-use super::write_atomic;
+use super::write_atomic_with_history;
 use crate::counters::Counters;
 use crate::model::{ServiceSnapshot, ViewRecord};
 use crate::policy::window::Window;
@@ -21,6 +21,8 @@ pub struct SaveJob {
     pub views: Vec<ViewRecord>,
     /// The maintenance windows made through the API (SPEC 15).
     pub maintenance: Vec<Window>,
+    /// The history of state changes (SPEC 18), shared with the engine.
+    pub history: Vec<crate::history::Saved>,
     /// Answered once the file is written (or the write failed). An `Err`
     /// holds a message for the user.
     pub done: Option<Sender<Result<SaveReport, String>>>,
@@ -124,7 +126,7 @@ impl Failing {
 fn save(path: &Path, counters: &Counters, job: &SaveJob) -> Result<SaveReport, String> {
     let (services, views) = (&job.services, &job.views);
     let start = Instant::now();
-    match write_atomic(path, services, views, &job.maintenance) {
+    match write_atomic_with_history(path, services, views, &job.maintenance, &job.history) {
         Ok(bytes) => {
             let millis = start.elapsed().as_millis().try_into().unwrap_or(u64::MAX);
             counters.saves.fetch_add(1, Relaxed);

@@ -511,6 +511,7 @@ fn store_saver_thread_writes_newest_and_answers_all() {
     let (done1_tx, done1) = crossbeam_channel::bounded(1);
     let (done2_tx, done2) = crossbeam_channel::bounded(1);
     tx.send(SaveJob {
+        history: Vec::new(),
         services: ServiceSnapshot::from(&[service("first")][..]),
         views: vec![],
         maintenance: vec![],
@@ -519,6 +520,7 @@ fn store_saver_thread_writes_newest_and_answers_all() {
     .unwrap();
     let (services, views) = sample();
     tx.send(SaveJob {
+        history: Vec::new(),
         services: ServiceSnapshot::from(&services[..]),
         views: views.clone(),
         maintenance: vec![],
@@ -547,6 +549,7 @@ fn store_saver_thread_writes_newest_and_answers_all() {
     // A third job after the panicking hook still gets saved.
     let (done3_tx, done3) = crossbeam_channel::bounded(1);
     tx.send(SaveJob {
+        history: Vec::new(),
         services: ServiceSnapshot::from(&services[..]),
         views: views.clone(),
         maintenance: vec![],
@@ -580,6 +583,7 @@ fn store_saver_reports_failures() {
     let handle = spawn_saver(path, Arc::clone(&counters), rx, Box::new(|_, _| {})).unwrap();
     let (done_tx, done) = crossbeam_channel::bounded(1);
     tx.send(SaveJob {
+        history: Vec::new(),
         services: ServiceSnapshot::from(&[service("a")][..]),
         views: vec![],
         maintenance: vec![],
@@ -587,6 +591,7 @@ fn store_saver_reports_failures() {
     })
     .unwrap();
     tx.send(SaveJob {
+        history: Vec::new(),
         services: ServiceSnapshot::default(),
         views: vec![],
         maintenance: vec![],
