@@ -12,7 +12,8 @@
 //! files), `error` ([`ConfigError`] and locating errors in the text) and
 //! `validate` (value checks and the custom deserializers), `services`
 //! (`[[services]]` blocks and the job limits, SPEC 14.4), `policy` (the
-//! alert policy's keys and `[[maintenance]]`, SPEC 15).
+//! alert policy's keys and `[[maintenance]]`, SPEC 15), `status_page`
+//! (`[status_page]`, SPEC 18).
 
 #[cfg(test)]
 mod auth_tests;
