@@ -11,11 +11,15 @@
 //! name asked for. Replies say `Cache-Control: no-cache` (GitHub's image
 //! proxy and browsers ask again each time; a badge is a few hundred bytes),
 //! and the SVG carries `Content-Security-Policy: default-src 'none'`, so
-//! opened on its own it can run nothing.
+//! opened on its own it can run nothing. The views' states are read at
+//! most once a second for all badges (`ViewStates`), so open badges cannot
+//! keep the state thread busy.
 
 use super::request::HttpResponse;
 use crate::model::State;
 use crate::state::{StateError, StateHandle};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub const CT_SVG: &str = "image/svg+xml";
 /// The badge's own CSP: it loads and runs nothing.
@@ -47,8 +51,44 @@ pub fn look(state: State) -> (&'static str, &'static str, &'static str) {
     }
 }
 
+/// How long one read of the views' states serves every badge: badges may
+/// be open to anyone (`public_badges`), so however often they are asked
+/// for, the state thread lists its views at most once in this time.
+pub const FRESH_FOR: Duration = Duration::from_secs(1);
+
+/// Every view's name and state.
+pub type States = Arc<Vec<(String, State)>>;
+
+/// The views' names and states, as last read for a badge.
+#[derive(Debug, Default)]
+pub struct ViewStates {
+    last: Mutex<Option<(Instant, States)>>,
+}
+
+impl ViewStates {
+    /// The states, read afresh when older than `FRESH_FOR`. The lock is
+    /// held while reading, so readers arriving meanwhile share that read.
+    pub fn get(&self, state: &StateHandle) -> Result<States, StateError> {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, states)) = last.as_ref() {
+            if at.elapsed() < FRESH_FOR {
+                return Ok(Arc::clone(states));
+            }
+        }
+        let states: States = Arc::new(
+            state
+                .views()?
+                .into_iter()
+                .map(|v| (v.name, v.state))
+                .collect(),
+        );
+        *last = Some((Instant::now(), Arc::clone(&states)));
+        Ok(states)
+    }
+}
+
 /// Answers `/badge/<file>`.
-pub fn answer(state: &StateHandle, file: &str) -> HttpResponse {
+pub fn answer(state: &StateHandle, views: &ViewStates, file: &str) -> HttpResponse {
     let Some((name, format)) = parse_file(file) else {
         return error(
             Format::Json,
@@ -58,22 +98,22 @@ pub fn answer(state: &StateHandle, file: &str) -> HttpResponse {
     };
     // An invalid name can never be a view: no need to ask.
     let found = if crate::model::is_valid_name(name) {
-        state
-            .views()
-            .map(|views| views.into_iter().find(|v| v.name == name))
+        views
+            .get(state)
+            .map(|all| all.iter().find(|(n, _)| n == name).map(|(_, s)| *s))
     } else {
         Ok(None)
     };
     match found {
-        Ok(Some(view)) => {
-            let (message, hex, named) = look(view.state);
+        Ok(Some(view_state)) => {
+            let (message, hex, named) = look(view_state);
             let resp = match format {
-                Format::Svg => svg_reply(200, &svg(&view.name, message, hex)),
+                Format::Svg => svg_reply(200, &svg(name, message, hex)),
                 Format::Json => HttpResponse::json(
                     200,
                     &serde_json::json!({
                         "schemaVersion": 1,
-                        "label": view.name,
+                        "label": name,
                         "message": message,
                         "color": named,
                     }),
@@ -256,6 +296,58 @@ mod tests {
         assert!(!b.contains("<script>") && !b.contains("<a href"), "{b}");
         assert!(b.contains("&lt;a href=&quot;x&quot;&gt;&amp;&#39;: &lt;/svg&gt;&lt;script&gt;"));
         assert_eq!(escape("a\u{0}b\nc"), "a\u{fffd}b\nc");
+    }
+
+    #[test]
+    fn one_read_of_the_views_serves_every_badge_for_a_while() {
+        use crate::state::Command;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let asked = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = crossbeam_channel::bounded(8);
+        let count = Arc::clone(&asked);
+        std::thread::spawn(move || {
+            for command in rx {
+                if let Command::ListViews { reply } = command {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let view = crate::model::ViewRecord {
+                        name: "web".into(),
+                        state: State::Error,
+                        incident_number: 1,
+                        failed_services: Vec::new(),
+                        failures: Vec::new(),
+                        last_state_change: 1,
+                        alerts: Vec::new(),
+                        alerting: Default::default(),
+                    };
+                    let _ = reply.send(Ok(vec![view]));
+                }
+            }
+        });
+        let state = StateHandle::new(tx);
+        let views = ViewStates::default();
+        let json = answer(&state, &views, "web.json");
+        assert_eq!(json.status, 200);
+        let body = json.body_json().unwrap_or_default();
+        assert_eq!(
+            body,
+            serde_json::json!({"schemaVersion": 1, "label": "web", "message": "error", "color": "red"})
+        );
+        let svg = answer(&state, &views, "web.svg");
+        assert_eq!(svg.content_type, CT_SVG);
+        assert!(String::from_utf8_lossy(&svg.body).contains("<title>web: error</title>"));
+        assert_eq!(answer(&state, &views, "nope.svg").status, 404);
+        // An invalid name is not even looked up.
+        assert_eq!(answer(&state, &views, "../x.svg").status, 404);
+        assert_eq!(answer(&state, &views, "web.png").status, 404);
+        assert_eq!(asked.load(Ordering::SeqCst), 1);
+        // No state thread: 503 in the form asked for.
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        drop(rx);
+        let gone = StateHandle::new(tx);
+        let r = answer(&gone, &ViewStates::default(), "web.svg");
+        assert_eq!((r.status, r.content_type), (503, CT_SVG));
+        let r = answer(&gone, &ViewStates::default(), "web.json");
+        assert_eq!(r.status, 503);
     }
 
     #[test]

@@ -141,6 +141,7 @@ struct Shared {
     cronitor: Option<Arc<crate::config::Cronitor>>,
     sentry: Option<Arc<crate::config::Sentry>>,
     status_page: Option<Arc<status_page::Published>>,
+    badges: Arc<badge::ViewStates>,
 }
 
 /// Binds `addr` (e.g. "[::]:8080" for every interface, IPv4 and IPv6, see
@@ -178,6 +179,7 @@ pub fn spawn(
         status_page: opts
             .status_page
             .map(|c| Arc::new(status_page::Published::new(c))),
+        badges: Arc::default(),
     });
     let max_connections = fds::connection_cap(opts.max_connections.max(1));
     if max_connections < opts.max_connections {
@@ -229,6 +231,7 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
         cronitor: shared.cronitor.clone(),
         sentry: shared.sentry.clone(),
         status_page: shared.status_page.clone(),
+        badges: Arc::clone(&shared.badges),
     };
     let endpoint = router::endpoint(&req);
     // `Ping-Body-Limit` on every reply of a route that takes a run's output.

@@ -53,6 +53,9 @@ pub struct HttpRequest {
     pub sentry: Option<std::sync::Arc<crate::config::Sentry>>,
     /// `[status_page]` (SPEC 18), when configured: `/status-page`.
     pub status_page: Option<std::sync::Arc<super::status_page::Published>>,
+    /// The views' states as the badges last read them (shared by every
+    /// connection; a fresh one per request in socket-free tests).
+    pub badges: std::sync::Arc<super::badge::ViewStates>,
 }
 
 impl Default for HttpRequest {
@@ -71,6 +74,7 @@ impl Default for HttpRequest {
             cronitor: None,
             sentry: None,
             status_page: None,
+            badges: Default::default(),
         }
     }
 }

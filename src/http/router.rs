@@ -295,7 +295,7 @@ fn call(
         }),
         E::ServiceHistory(n) => super::history::history(req, state, Kind::Service, &n),
         E::ViewHistory(n) => super::history::history(req, state, Kind::View, &n),
-        E::Badge(file) => Ok(super::badge::answer(state, &file)),
+        E::Badge(file) => Ok(super::badge::answer(state, &req.badges, &file)),
         E::StatusPage => Ok(match &req.status_page {
             Some(page) => page.answer(state),
             None => ApiError::NotFound(path()).into_response(),
