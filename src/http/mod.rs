@@ -12,8 +12,8 @@
 //! (timeout text), `jobs` (the run signal and event routes of SPEC 14.4),
 //! `settings` (job settings from query, form or JSON), `metrics`
 //! (`/metrics`), `urlenc`, `badge`, `status_page` and `uptime_strip`
-//! (SPEC 18's badges and public status page). A run's output (a signal's body) is read only up
-//! to `max_body_bytes` (`body_limit`, `read_body`) and the rest drained. The JSON shapes are
+//! (SPEC 18's badges and public status page). A run's output (a signal's
+//! body) is read only up to `max_body_bytes` (`body_limit`, `read_body`) and the rest drained. The JSON shapes are
 //! in `crate::json`, shared with `ws` and `eventlog`.
 //!
 //! Connections: our tiny_http fork (see `vendor/tiny_http/PATCHED.md`) runs

@@ -347,6 +347,40 @@ mod table_tests {
     }
 
     #[test]
+    fn badges_always_and_the_status_page_only_when_configured() {
+        assert_eq!(
+            at("GET", "/badge/a%2Eb.svg"),
+            Endpoint::Badge("a.b.svg".into())
+        );
+        assert_eq!(
+            at("HEAD", "/badge/a.json"),
+            Endpoint::Badge("a.json".into())
+        );
+        assert_eq!(
+            at("POST", "/badge/a.svg"),
+            Endpoint::NotAllowed("GET, HEAD")
+        );
+        assert_eq!(at("GET", "/badge/a/b.svg"), Endpoint::NotFound);
+        assert_eq!(at("GET", "/status-page"), Endpoint::NotFound);
+        let page = crate::config::StatusPage {
+            title: "t".into(),
+            views: vec!["v".into()],
+            show_services: false,
+        };
+        let mut req = HttpRequest {
+            method: "GET".into(),
+            path: "/status-page/".into(),
+            status_page: Some(std::sync::Arc::new(
+                super::super::status_page::Published::new(page),
+            )),
+            ..HttpRequest::default()
+        };
+        assert_eq!(endpoint(&req), Endpoint::StatusPage);
+        req.method = "DELETE".into();
+        assert_eq!(endpoint(&req), Endpoint::NotAllowed("GET, HEAD"));
+    }
+
+    #[test]
     fn names_are_decoded_and_dialects_follow_the_path() {
         assert_eq!(
             at("POST", "/api/services/a%2Eb/mute"),
