@@ -31,6 +31,10 @@
 //! `bench --cron` measures `lovebeat::cron` in-process: ns per next fire
 //! time (over a year and around DST changes) and per parse.
 //!
+//! `bench --history` measures `/api/services/<name>/history` (SPEC 18) over
+//! 30 days of a service flapping every minute (see `history`), through the
+//! real server and in-process.
+//!
 //! `bench --policy [--views N]` measures the alert policy in-process (see
 //! `policy`): the CPU of an hour of reminders every minute for N views
 //! (default 1,000) in ERROR, as a share of one core.
@@ -49,6 +53,8 @@ mod cron;
 mod db;
 #[path = "bench/engine.rs"]
 mod engine;
+#[path = "bench/history.rs"]
+mod history;
 #[path = "bench/policy.rs"]
 mod policy;
 #[path = "bench/ws.rs"]
@@ -445,6 +451,11 @@ fn main() {
     let ticks = clock_ticks();
     if args.iter().any(|a| a == "--engine") {
         engine::engine_bench(total);
+        return;
+    }
+    if args.iter().any(|a| a == "--history") {
+        history::history_bench(&bin, &dir);
+        let _ = std::fs::remove_dir_all(&dir);
         return;
     }
     if args.iter().any(|a| a == "--db") {

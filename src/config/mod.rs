@@ -12,7 +12,8 @@
 //! files), `error` ([`ConfigError`] and locating errors in the text) and
 //! `validate` (value checks and the custom deserializers), `services`
 //! (`[[services]]` blocks and the job limits, SPEC 14.4), `policy` (the
-//! alert policy's keys and `[[maintenance]]`, SPEC 15).
+//! alert policy's keys and `[[maintenance]]`, SPEC 15), `status_page`
+//! (`[status_page]`, SPEC 18).
 
 #[cfg(test)]
 mod auth_tests;
@@ -27,6 +28,7 @@ mod sentry;
 mod services;
 #[cfg(test)]
 mod services_tests;
+mod status_page;
 #[cfg(test)]
 mod tests;
 mod uptime_kuma;
@@ -44,6 +46,7 @@ pub use services::{
     DurationValue, ServiceDefaults, MAX_BODIES_PER_SERVICE, MAX_BODY_BYTES_LIMIT,
     MAX_EVENTS_PER_SERVICE,
 };
+pub use status_page::StatusPage;
 pub use uptime_kuma::{Cronitor, UptimeKuma};
 pub use validate::{check_token, listen_addr, s3_location, MIN_TOKEN_LEN};
 
@@ -103,6 +106,8 @@ pub struct Config {
     pub cronitor: Option<Cronitor>,
     /// `[sentry]` (SPEC 17): its cron check-in route; `None` = off.
     pub sentry: Option<Sentry>,
+    /// `[status_page]` (SPEC 18): the public `/status-page`; `None` = off.
+    pub status_page: Option<StatusPage>,
     /// The files this configuration was read from, in order; empty when
     /// none was found and only the built-in defaults apply.
     pub files: Vec<PathBuf>,
@@ -152,6 +157,9 @@ pub struct Http {
     /// With `auth_token`: reads (the API, `/metrics`, `/ws`) need the token
     /// too; the dashboard's page and assets stay open.
     pub auth_read: bool,
+    /// `/badge/<view>.svg|.json` need no token even with `auth_read`
+    /// (SPEC 18).
+    pub public_badges: bool,
 }
 
 impl Default for Http {
@@ -160,6 +168,7 @@ impl Default for Http {
             listen: ":8080".into(),
             auth_token: String::new(),
             auth_read: false,
+            public_badges: false,
         }
     }
 }
@@ -464,6 +473,7 @@ struct RawConfig {
     uptime_kuma: Option<UptimeKuma>,
     cronitor: Option<Cronitor>,
     sentry: Option<Sentry>,
+    status_page: Option<StatusPage>,
 }
 
 impl From<RawConfig> for Config {
@@ -500,6 +510,7 @@ impl From<RawConfig> for Config {
             uptime_kuma: raw.uptime_kuma,
             cronitor: raw.cronitor,
             sentry: raw.sentry,
+            status_page: raw.status_page,
             files: Vec::new(),
         }
     }

@@ -158,3 +158,53 @@ fn the_age_limit_is_a_deadline_of_the_engine() {
     assert_eq!(r.known_since, Some(T0 + MIN));
     assert_eq!(r.uptime.day, Some(0.0));
 }
+
+#[test]
+fn a_restored_history_goes_on_and_one_without_its_service_is_dropped() {
+    use crate::history::{Change, Kind, Subject};
+    use crate::model::ServiceRecord;
+    let mut e = engine();
+    let subject = Subject {
+        base_at: T0 - DAY_MS,
+        base: State::Ok,
+        changes: [Change {
+            at: T0 - MIN,
+            from: State::Error,
+            to: State::Ok,
+            reason: "beat".into(),
+        }]
+        .into_iter()
+        .collect(),
+        dropped: 3,
+    };
+    e.restore_history(
+        vec![
+            (Kind::Service, "web.a".into(), subject.clone()),
+            (Kind::Service, "gone".into(), subject.clone()),
+            (Kind::View, "web".into(), subject),
+        ],
+        T0,
+    );
+    let record = ServiceRecord {
+        name: "web.a".into(),
+        state: State::Ok,
+        last_beat: T0 - MIN,
+        timeout: MIN,
+        last_state_change: T0 - MIN,
+        ..ServiceRecord::default()
+    };
+    // Down for an hour: re-evaluated at start, the service has missed its
+    // beat (after the restart grace).
+    e.load(vec![record], vec![], T0 + 60 * MIN);
+    e.drop_orphan_history();
+    assert!(e.history.get(Kind::Service, "gone").is_none());
+    assert!(e.history.get(Kind::View, "web").is_some());
+    e.tick(T0 + 62 * MIN, &mut Vec::new());
+    let r = service(&e, "web.a", T0 + 62 * MIN);
+    assert_eq!(r.dropped, 3);
+    assert_eq!(r.known_since, Some(T0 - DAY_MS));
+    let s = steps(&r);
+    assert_eq!(s.len(), 2, "{s:?}");
+    assert_eq!(s[0], (T0 - MIN, "error", "ok", "beat"));
+    assert_eq!((s[1].1, s[1].2), ("ok", "error"));
+}

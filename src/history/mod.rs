@@ -153,12 +153,21 @@ fn subject_cost(name: &str) -> usize {
     std::mem::size_of::<Subject>() + 2 * std::mem::size_of::<(Box<str>, u64)>() + name.len() + 16
 }
 
+/// A subject as `History` holds it: its name kept for the way back from
+/// the FIFO (shared with the index's key).
+#[derive(Debug)]
+struct Held {
+    kind: Kind,
+    name: Arc<str>,
+    /// Shared with a save in progress (copied on the next write, once).
+    subject: Arc<Subject>,
+}
+
 /// All subjects' histories within the limits (see the module comment).
 #[derive(Debug, Default)]
 pub struct History {
     limits: HistoryLimits,
-    /// Shared with a save in progress (copied on the next write, once).
-    subjects: HashMap<u64, Arc<Subject>>,
+    subjects: HashMap<u64, Held>,
     services: HashMap<Arc<str>, u64>,
     views: HashMap<Arc<str>, u64>,
     next_id: u64,
@@ -200,7 +209,30 @@ impl History {
     /// The history of `name`, if it has one of its own.
     pub fn get(&self, kind: Kind, name: &str) -> Option<&Subject> {
         let id = self.index(kind).get(name)?;
-        self.subjects.get(id).map(|s| &**s)
+        self.subjects.get(id).map(|h| &*h.subject)
+    }
+
+    /// A new, empty subject; its id.
+    fn add(&mut self, kind: Kind, name: &str, subject: Subject) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let name: Arc<str> = name.into();
+        self.used += subject_cost(&name);
+        self.used += subject.changes.iter().map(Change::cost).sum::<usize>();
+        match kind {
+            Kind::Service => self.services.insert(name.clone(), id),
+            Kind::View => self.views.insert(name.clone(), id),
+        };
+        let subject = Arc::new(subject);
+        self.subjects.insert(
+            id,
+            Held {
+                kind,
+                name,
+                subject,
+            },
+        );
+        id
     }
 
     /// Records a change of `name` from `change.from` (in force since
@@ -216,33 +248,24 @@ impl History {
                 if change.from == State::New && change.to != State::Error {
                     return;
                 }
-                let id = self.next_id;
-                self.next_id += 1;
                 // A view's NEW has no time (0): known from this change.
                 let base_at = if since > 0 {
                     since.min(change.at)
                 } else {
                     change.at
                 };
-                self.subjects.insert(
-                    id,
-                    Arc::new(Subject {
-                        base_at,
-                        base: change.from,
-                        ..Subject::default()
-                    }),
-                );
-                self.used += subject_cost(name);
-                match kind {
-                    Kind::Service => self.services.insert(name.into(), id),
-                    Kind::View => self.views.insert(name.into(), id),
+                let subject = Subject {
+                    base_at,
+                    base: change.from,
+                    ..Subject::default()
                 };
-                id
+                self.add(kind, name, subject)
             }
         };
-        let Some(subject) = self.subjects.get_mut(&id).map(Arc::make_mut) else {
+        let Some(held) = self.subjects.get_mut(&id) else {
             return;
         };
+        let subject = Arc::make_mut(&mut held.subject);
         if let Some(last) = subject.changes.back() {
             change.at = change.at.max(last.at);
         }
@@ -259,16 +282,20 @@ impl History {
             Kind::Service => self.services.remove(name),
             Kind::View => self.views.remove(name),
         };
-        let Some(id) = removed else {
-            return;
-        };
-        if let Some(subject) = self.subjects.remove(&id) {
-            self.used -= subject_cost(name);
-            for c in &subject.changes {
-                // The FIFO entry stays (stale) until it reaches the front.
+        if let Some(id) = removed {
+            self.drop_subject(id);
+        }
+    }
+
+    /// Removes subject `id` (already gone from its index); its FIFO
+    /// entries stay (stale) until they reach the front or are compacted.
+    fn drop_subject(&mut self, id: u64) {
+        if let Some(held) = self.subjects.remove(&id) {
+            self.used -= subject_cost(&held.name);
+            for c in &held.subject.changes {
                 self.used -= c.cost() - FIFO_ENTRY;
             }
-            self.stale += subject.changes.len();
+            self.stale += held.subject.changes.len();
         }
         if self.stale > 1024 && self.stale > self.fifo.len() / 2 {
             let subjects = &self.subjects;
@@ -282,7 +309,11 @@ impl History {
     /// A stale entry at the front makes it due at once.
     pub fn next_deadline(&self) -> Option<Millis> {
         let &id = self.fifo.front()?;
-        match self.subjects.get(&id).and_then(|s| s.changes.front()) {
+        match self
+            .subjects
+            .get(&id)
+            .and_then(|h| h.subject.changes.front())
+        {
             Some(c) => Some(c.at.saturating_add(self.max_age())),
             None => Some(Millis::MIN),
         }
@@ -293,32 +324,44 @@ impl History {
     }
 
     /// Drops the oldest changes while they are older than `history_days` or
-    /// the memory is over `history_memory`.
+    /// the memory is over `history_memory`. A subject left without changes
+    /// while the memory is still over goes too (its engine record tells
+    /// the same: in its last state since its last change), with its
+    /// `dropped`.
     pub fn prune(&mut self, now: Millis) {
         let cutoff = now.saturating_sub(self.max_age());
         while let Some(&id) = self.fifo.front() {
-            let Some(subject) = self.subjects.get_mut(&id) else {
+            let Some(held) = self.subjects.get_mut(&id) else {
                 self.fifo.pop_front();
                 self.stale = self.stale.saturating_sub(1);
                 self.used = self.used.saturating_sub(FIFO_ENTRY);
                 continue;
             };
-            let Some(front) = subject.changes.front() else {
+            let Some(front) = held.subject.changes.front() else {
                 self.fifo.pop_front(); // cannot happen: one entry per change
                 continue;
             };
             if self.used <= self.limits.memory && front.at >= cutoff {
                 break;
             }
-            if let Some(c) = Arc::make_mut(subject).changes.pop_front() {
-                let subject = Arc::make_mut(subject);
+            let subject = Arc::make_mut(&mut held.subject);
+            if let Some(c) = subject.changes.pop_front() {
                 subject.base_at = c.at;
                 subject.base = c.to;
                 subject.dropped += 1;
                 self.used -= c.cost();
             }
+            let emptied = subject.changes.is_empty();
             self.fifo.pop_front();
             self.dropped_total += 1;
+            if emptied && self.used > self.limits.memory {
+                let (kind, name) = (held.kind, held.name.clone());
+                match kind {
+                    Kind::Service => self.services.remove(&name),
+                    Kind::View => self.views.remove(&name),
+                };
+                self.drop_subject(id);
+            }
         }
     }
 
@@ -341,29 +384,23 @@ impl History {
         self.subjects.is_empty()
     }
 
-    /// Every subject with a history of its own (for a save).
+    /// Every subject with a history of its own.
     pub fn iter(&self) -> impl Iterator<Item = (Kind, &str, &Subject)> + '_ {
-        let services = self.services.iter().map(|(n, id)| (Kind::Service, n, id));
-        let views = self.views.iter().map(|(n, id)| (Kind::View, n, id));
-        services
-            .chain(views)
-            .filter_map(|(k, n, id)| self.subjects.get(id).map(|s| (k, &**n, &**s)))
+        self.subjects
+            .values()
+            .map(|h| (h.kind, &*h.name, &*h.subject))
     }
 
     /// Every subject with a history of its own, shared (for a save: no
     /// change is copied now; a subject written to while the save holds it
     /// is copied then, once). O(subjects), not O(services).
     pub fn snapshot(&self) -> Vec<Saved> {
-        let services = self.services.iter().map(|(n, id)| (Kind::Service, n, id));
-        let views = self.views.iter().map(|(n, id)| (Kind::View, n, id));
-        services
-            .chain(views)
-            .filter_map(|(kind, name, id)| {
-                self.subjects.get(id).map(|s| Saved {
-                    kind,
-                    name: name.clone(),
-                    subject: s.clone(),
-                })
+        self.subjects
+            .values()
+            .map(|h| Saved {
+                kind: h.kind,
+                name: h.name.clone(),
+                subject: h.subject.clone(),
             })
             .collect()
     }
@@ -374,19 +411,12 @@ impl History {
     pub fn restore(&mut self, subjects: Vec<(Kind, String, Subject)>, now: Millis) {
         for (kind, name, subject) in subjects {
             self.forget(kind, &name);
-            let id = self.next_id;
-            self.next_id += 1;
-            self.used += subject_cost(&name);
-            self.used += subject.changes.iter().map(Change::cost).sum::<usize>();
-            self.subjects.insert(id, Arc::new(subject));
-            match kind {
-                Kind::Service => self.services.insert(name.into(), id),
-                Kind::View => self.views.insert(name.into(), id),
-            };
+            self.add(kind, &name, subject);
         }
         let mut order: Vec<(Millis, u64, usize)> = Vec::new();
-        for (&id, s) in &self.subjects {
-            order.extend(s.changes.iter().enumerate().map(|(i, c)| (c.at, id, i)));
+        for (&id, h) in &self.subjects {
+            let changes = h.subject.changes.iter().enumerate();
+            order.extend(changes.map(|(i, c)| (c.at, id, i)));
         }
         order.sort_unstable();
         // One entry per kept change (each change's cost counts its entry):

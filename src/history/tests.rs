@@ -320,3 +320,30 @@ fn the_window_is_inclusive_and_the_newest_changes_are_kept() {
     assert_eq!(json["changes"][0]["from"], "error");
     assert!(json["uptime"]["30d"].is_f64());
 }
+
+#[test]
+fn under_memory_pressure_an_emptied_subject_goes_too() {
+    let per_change = std::mem::size_of::<Change>() + FIFO_ENTRY;
+    let mut h = History::new(HistoryLimits {
+        days: 90,
+        memory: subject_cost("b") + 3 * per_change,
+    });
+    flap(&mut h, "a", T0, 1, H); // a: one change, oldest
+    flap(&mut h, "b", T0 + 10 * H, 2, H);
+    // a's change went first; a, still over the budget, went with it.
+    assert!(h.get(Kind::Service, "a").is_none());
+    assert!(h.used() <= h.limits().memory, "{} bytes", h.used());
+    let b = h.get(Kind::Service, "b").cloned().unwrap_or_default();
+    assert_eq!((b.changes.len(), b.dropped), (2, 0));
+    assert_eq!(h.dropped_total(), 1);
+    // Dropped by age only, an emptied subject stays (with its count).
+    let mut h = History::new(HistoryLimits {
+        days: 1,
+        memory: 1 << 20,
+    });
+    flap(&mut h, "a", T0, 1, H);
+    h.prune(T0 + 2 * DAY_MS);
+    let a = h.get(Kind::Service, "a").cloned().unwrap_or_default();
+    assert_eq!((a.changes.len(), a.dropped, a.base_at), (0, 1, T0));
+    assert_eq!(a.base, State::Error);
+}

@@ -9,7 +9,9 @@
 //! - `auth_read` as well: GET/HEAD need it too (the API, `/status`,
 //!   `/version`, `/metrics`, `/ws`), except the dashboard's page and assets
 //!   (`/`, `/services`, `/views/<name>`, `/static/<file>`), which must load
-//!   to ask for the token.
+//!   to ask for the token, and the public status page (`/status-page`,
+//!   SPEC 18). Badges (`/badge/<file>`) are reads like the API's, unless
+//!   `[http] public_badges` opens them.
 //!
 //! Browsers cannot set headers on `new WebSocket(...)`, so `/ws` also takes
 //! the token as an offered subprotocol `bearer.<base64url(token)>` (no
@@ -27,6 +29,8 @@ pub struct Auth {
     /// `bearer.<base64url(token)>`: what a browser offers on `/ws`.
     subprotocol: Option<Vec<u8>>,
     read: bool,
+    /// `[http] public_badges`: `/badge/<file>` needs no token.
+    public_badges: bool,
 }
 
 impl std::fmt::Debug for Auth {
@@ -34,6 +38,7 @@ impl std::fmt::Debug for Auth {
         f.debug_struct("Auth")
             .field("token", &self.token.as_ref().map(|_| "***"))
             .field("read", &self.read)
+            .field("public_badges", &self.public_badges)
             .finish()
     }
 }
@@ -108,7 +113,14 @@ impl Auth {
             token: Some(token.as_bytes().to_vec()),
             subprotocol: Some(sub.into_bytes()),
             read,
+            public_badges: false,
         }
+    }
+
+    /// The same, with `/badge/<file>` open to all when `public` (SPEC 18).
+    pub fn with_public_badges(mut self, public: bool) -> Auth {
+        self.public_badges = public;
+        self
     }
 
     /// Whether a token is configured.
@@ -135,7 +147,7 @@ impl Auth {
         };
         let needed = match need(&req.method, &req.path) {
             Need::Nothing => false,
-            Need::Read => self.read,
+            Need::Read => self.read && !(self.public_badges && is_badge(&req.path)),
             Need::Write => true,
         };
         if !needed {
@@ -194,9 +206,15 @@ pub fn need(method: &str, path: &str) -> Need {
     };
     let segments: Vec<&str> = trimmed.split('/').skip(1).collect();
     match segments.as_slice() {
-        [""] | ["services"] | ["views" | "services", _] | ["static", _] => Need::Nothing,
+        [""] | ["services"] | ["views" | "services", _] | ["static", _] | ["status-page"] => Need::Nothing,
         _ => Need::Read,
     }
+}
+
+/// `/badge/<file>`: what `[http] public_badges` opens.
+fn is_badge(path: &str) -> bool {
+    path.strip_prefix("/badge/")
+        .is_some_and(|file| !file.is_empty() && !file.contains('/'))
 }
 
 /// The token of an `Authorization: Bearer <token>` value (scheme

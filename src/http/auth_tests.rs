@@ -264,3 +264,32 @@ fn grants_is_the_token_sent_or_no_token_set() {
     assert!(!auth.grants(&req("GET", "/ping/x", &[("Authorization", "Bearer nope")])));
     assert!(!auth.grants(&req("GET", "/ping/x", &[("Authorization", TOKEN)])));
 }
+
+#[test]
+fn badges_need_the_read_token_unless_public_and_the_status_page_never() {
+    let good = bearer_header();
+    let closed = Auth::new(TOKEN, true);
+    let open = Auth::new(TOKEN, true).with_public_badges(true);
+    for p in ["/badge/web.svg", "/badge/web.json"] {
+        assert_eq!(closed.check(&req("GET", p, &[])), Err(Denied::Missing));
+        let with = [("Authorization", good.as_str())];
+        assert_eq!(closed.check(&req("GET", p, &with)), Ok(()));
+        assert_eq!(open.check(&req("GET", p, &[])), Ok(()), "{p}");
+        assert_eq!(open.check(&req("HEAD", p, &[])), Ok(()), "{p}");
+        // A write is never opened by it.
+        assert_eq!(open.check(&req("POST", p, &[])), Err(Denied::Missing));
+    }
+    // Only the badge route: not the API, not a deeper path.
+    for p in ["/badge/a/b.svg", "/badges/a.svg", "/api/views/web"] {
+        assert_eq!(open.check(&req("GET", p, &[])), Err(Denied::Missing), "{p}");
+    }
+    for auth in [&closed, &open] {
+        assert_eq!(auth.check(&req("GET", "/status-page", &[])), Ok(()));
+        assert_eq!(auth.check(&req("GET", "/status-page/", &[])), Ok(()));
+        assert_eq!(
+            auth.check(&req("POST", "/status-page", &[])),
+            Err(Denied::Missing)
+        );
+    }
+    assert!(format!("{open:?}").contains("public_badges: true"));
+}

@@ -11,8 +11,9 @@
 //! page and its assets), `beat` (beat bodies), `timeout`
 //! (timeout text), `jobs` (the run signal and event routes of SPEC 14.4),
 //! `settings` (job settings from query, form or JSON), `metrics`
-//! (`/metrics`), `urlenc`. A run's output (a signal's body) is read only up
-//! to `max_body_bytes` (`body_limit`, `read_body`) and the rest drained. The JSON shapes are
+//! (`/metrics`), `urlenc`, `badge`, `status_page` and `uptime_strip`
+//! (SPEC 18's badges and public status page). A run's output (a signal's
+//! body) is read only up to `max_body_bytes` (`body_limit`, `read_body`) and the rest drained. The JSON shapes are
 //! in `crate::json`, shared with `ws` and `eventlog`.
 //!
 //! Connections: our tiny_http fork (see `vendor/tiny_http/PATCHED.md`) runs
@@ -24,6 +25,7 @@
 //! accept errors such as EMFILE are survived.
 
 pub mod auth;
+mod badge;
 mod beat;
 mod dashboard;
 mod fds;
@@ -41,7 +43,9 @@ mod policy;
 mod request;
 mod router;
 pub(crate) mod settings;
+mod status_page;
 mod timeout;
+mod uptime_strip;
 mod urlenc;
 
 #[cfg(test)]
@@ -99,6 +103,8 @@ pub struct HttpOptions {
     pub cronitor: Option<crate::config::Cronitor>,
     /// `[sentry]` (SPEC 17): `None` = its cron route is off.
     pub sentry: Option<crate::config::Sentry>,
+    /// `[status_page]` (SPEC 18): `None` = `/status-page` is off.
+    pub status_page: Option<crate::config::StatusPage>,
 }
 
 impl Default for HttpOptions {
@@ -115,6 +121,7 @@ impl Default for HttpOptions {
             uptime_kuma: None,
             cronitor: None,
             sentry: None,
+            status_page: None,
         }
     }
 }
@@ -134,6 +141,8 @@ struct Shared {
     uptime_kuma: Option<Arc<crate::config::UptimeKuma>>,
     cronitor: Option<Arc<crate::config::Cronitor>>,
     sentry: Option<Arc<crate::config::Sentry>>,
+    status_page: Option<Arc<status_page::Published>>,
+    badges: Arc<badge::ViewStates>,
 }
 
 /// Binds `addr` (e.g. "[::]:8080" for every interface, IPv4 and IPv6, see
@@ -168,6 +177,10 @@ pub fn spawn(
         uptime_kuma: opts.uptime_kuma.filter(|k| k.enabled).map(Arc::new),
         cronitor: opts.cronitor.map(Arc::new),
         sentry: opts.sentry.map(Arc::new),
+        status_page: opts
+            .status_page
+            .map(|c| Arc::new(status_page::Published::new(c))),
+        badges: Arc::default(),
     });
     let max_connections = fds::connection_cap(opts.max_connections.max(1));
     if max_connections < opts.max_connections {
@@ -219,6 +232,8 @@ fn handle(shared: &Shared, mut rq: tiny_http::Request) {
         cronitor: shared.cronitor.clone(),
         sentry: shared.sentry.clone(),
         token_granted: false,
+        status_page: shared.status_page.clone(),
+        badges: Arc::clone(&shared.badges),
     };
     let endpoint = router::endpoint(&req);
     // Only the routes whose first ping creates a service ask (off the beat

@@ -56,6 +56,11 @@ pub struct HttpRequest {
     /// service (SPEC 17). Worked out by `http::handle` for that route
     /// only; false (nothing granted) otherwise.
     pub token_granted: bool,
+    /// `[status_page]` (SPEC 18), when configured: `/status-page`.
+    pub status_page: Option<std::sync::Arc<super::status_page::Published>>,
+    /// The views' states as the badges last read them (shared by every
+    /// connection; a fresh one per request in socket-free tests).
+    pub badges: std::sync::Arc<super::badge::ViewStates>,
 }
 
 impl Default for HttpRequest {
@@ -74,6 +79,8 @@ impl Default for HttpRequest {
             cronitor: None,
             sentry: None,
             token_granted: false,
+            status_page: None,
+            badges: Default::default(),
         }
     }
 }

@@ -83,6 +83,10 @@ pub enum Endpoint {
     ServiceHistory(String),
     /// `GET /api/views/<name>/history` (SPEC 18).
     ViewHistory(String),
+    /// `GET /badge/<file>` (SPEC 18): `<view>.svg` or `<view>.json`.
+    Badge(String),
+    /// `GET /status-page` (SPEC 18), with `[status_page]` configured.
+    StatusPage,
     /// A known path with another method: 405 with this `Allow`.
     NotAllowed(&'static str),
     NotFound,
@@ -177,6 +181,11 @@ pub fn endpoint(req: &HttpRequest) -> Endpoint {
         (["api", "views" | "alarms", _], _) => E::NotAllowed("GET, HEAD, DELETE"),
         (["api", "views" | "alarms", n, "status"], "GET") => E::Status(Some(name(n))),
         (["api", "views" | "alarms", _, "status"], _) => E::NotAllowed("GET, HEAD"),
+        // SPEC 18: badges and the public status page.
+        (["badge", file], "GET") => E::Badge(name(file)),
+        (["badge", _], _) => E::NotAllowed("GET, HEAD"),
+        (["status-page"], "GET") if req.status_page.is_some() => E::StatusPage,
+        (["status-page"], _) if req.status_page.is_some() => E::NotAllowed("GET, HEAD"),
         _ => E::NotFound,
     }
 }
@@ -286,6 +295,11 @@ fn call(
         }),
         E::ServiceHistory(n) => super::history::history(req, state, Kind::Service, &n),
         E::ViewHistory(n) => super::history::history(req, state, Kind::View, &n),
+        E::Badge(file) => Ok(super::badge::answer(state, &req.badges, &file)),
+        E::StatusPage => Ok(match &req.status_page {
+            Some(page) => page.answer(state),
+            None => ApiError::NotFound(path()).into_response(),
+        }),
         E::NotFound => Err(ApiError::NotFound(path())),
     }
 }
@@ -330,6 +344,40 @@ mod table_tests {
             super::super::auth::need("GET", "/api/alerts/history"),
             super::super::auth::Need::Read
         );
+    }
+
+    #[test]
+    fn badges_always_and_the_status_page_only_when_configured() {
+        assert_eq!(
+            at("GET", "/badge/a%2Eb.svg"),
+            Endpoint::Badge("a.b.svg".into())
+        );
+        assert_eq!(
+            at("HEAD", "/badge/a.json"),
+            Endpoint::Badge("a.json".into())
+        );
+        assert_eq!(
+            at("POST", "/badge/a.svg"),
+            Endpoint::NotAllowed("GET, HEAD")
+        );
+        assert_eq!(at("GET", "/badge/a/b.svg"), Endpoint::NotFound);
+        assert_eq!(at("GET", "/status-page"), Endpoint::NotFound);
+        let page = crate::config::StatusPage {
+            title: "t".into(),
+            views: vec!["v".into()],
+            show_services: false,
+        };
+        let mut req = HttpRequest {
+            method: "GET".into(),
+            path: "/status-page/".into(),
+            status_page: Some(std::sync::Arc::new(
+                super::super::status_page::Published::new(page),
+            )),
+            ..HttpRequest::default()
+        };
+        assert_eq!(endpoint(&req), Endpoint::StatusPage);
+        req.method = "DELETE".into();
+        assert_eq!(endpoint(&req), Endpoint::NotAllowed("GET, HEAD"));
     }
 
     #[test]

@@ -202,6 +202,7 @@ pub fn effective(old: &Config, new: &Config) -> Config {
     config.http = old.http.clone();
     config.database = old.database.clone();
     config.eventlog = old.eventlog.clone();
+    config.status_page = old.status_page.clone();
     config.limits.max_tcp_connections = old.limits.max_tcp_connections;
     config.limits.max_ws_clients = old.limits.max_ws_clients;
     config.limits.max_body_bytes = old.limits.max_body_bytes;
@@ -210,7 +211,7 @@ pub fn effective(old: &Config, new: &Config) -> Config {
 
 /// Keys read only at start-up whose value changed.
 fn restart_keys(old: &Config, new: &Config) -> Vec<&'static str> {
-    let checks: [(&'static str, bool); 15] = [
+    let checks: [(&'static str, bool); 17] = [
         ("[udp] listen", old.udp != new.udp),
         ("[tcp] listen", old.tcp != new.tcp),
         ("[http] listen", old.http.listen != new.http.listen),
@@ -219,6 +220,11 @@ fn restart_keys(old: &Config, new: &Config) -> Vec<&'static str> {
             old.http.auth_token != new.http.auth_token,
         ),
         ("[http] auth_read", old.http.auth_read != new.http.auth_read),
+        (
+            "[http] public_badges",
+            old.http.public_badges != new.http.public_badges,
+        ),
+        ("[status_page]", old.status_page != new.status_page),
         (
             "[database] filename",
             old.database.filename != new.database.filename,

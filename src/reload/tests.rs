@@ -374,6 +374,15 @@ fn services_blocks_and_event_limits_are_live_max_body_bytes_needs_a_restart() {
     assert_eq!(running.limits.events_per_service, 5);
     assert_eq!(running.limits.event_body_memory, 1000);
 
+    // The history's limits (SPEC 18) go with the job limits.
+    let history = format!("{BASE}\n[limits]\nhistory_days = 7\nhistory_memory = 1000\n");
+    let p = plan(&config(BASE), &config(&history));
+    assert!(p.jobs && p.restart.is_empty());
+    assert_eq!(
+        p.sections[4],
+        "limits: history_days 90 -> 7, history_memory 67108864 -> 1000"
+    );
+
     // max_body_bytes alone applies nothing now.
     let body = format!("{BASE}\n[limits]\nmax_body_bytes = 100\n");
     let p = plan(&config(BASE), &config(&body));
@@ -456,4 +465,16 @@ fn a_reload_the_state_did_not_take_keeps_the_old_policy() {
     keep_views(&mut kept, &old);
     assert_eq!(kept.policy_settings(), old.policy_settings());
     assert!(plan(&kept, &new).policy, "the next reload tries again");
+}
+
+#[test]
+fn public_badges_and_the_status_page_need_a_restart() {
+    let new = format!("{BASE}\n[http]\npublic_badges = true\n[status_page]\nviews = [\"web\"]\n");
+    let p = plan(&config(BASE), &config(&new));
+    assert!(!p.applies_anything());
+    assert_eq!(p.restart, vec!["[http] public_badges", "[status_page]"]);
+    let running = effective(&config(BASE), &config(&new));
+    assert_eq!(running.status_page, None);
+    assert!(!running.http.public_badges);
+    assert_eq!(plan(&running, &config(&new)).restart.len(), 2);
 }

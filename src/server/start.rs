@@ -394,13 +394,15 @@ fn start_listeners(
             Arc::clone(counters),
             http::HttpOptions {
                 max_ws_clients: config.limits.max_ws_clients,
-                auth: http::auth::Auth::new(&config.http.auth_token, config.http.auth_read),
+                auth: http::auth::Auth::new(&config.http.auth_token, config.http.auth_read)
+                    .with_public_badges(config.http.public_badges),
                 max_body_bytes: config.limits.max_body_bytes,
                 alert_history,
                 healthchecks: config.healthchecks.clone(),
                 uptime_kuma: config.uptime_kuma.clone(),
                 cronitor: config.cronitor.clone(),
                 sentry: config.sentry.clone(),
+                status_page: config.status_page.clone(),
                 ..http::HttpOptions::default()
             },
         )
