@@ -206,7 +206,9 @@ pub fn need(method: &str, path: &str) -> Need {
     };
     let segments: Vec<&str> = trimmed.split('/').skip(1).collect();
     match segments.as_slice() {
-        [""] | ["services"] | ["views" | "services", _] | ["static", _] | ["status-page"] => Need::Nothing,
+        [""] | ["services"] | ["views" | "services", _] | ["static", _] | ["status-page"] => {
+            Need::Nothing
+        }
         _ => Need::Read,
     }
 }
