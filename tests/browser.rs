@@ -8,7 +8,12 @@
 //! parts (SPEC 15: maintenance page, timed mutes, pending and suppressed
 //! views). `tests/browser/history.mjs` drives a service's page and a view's
 //! uptime strip (SPEC 18) and prints how long 10,000 changes take to draw.
-//! Screenshots land in `target/test-artifacts/`.
+//! `tests/browser/status_page.mjs` opens the public status page (SPEC 18)
+//! without a token on a server with `auth_read`, with and without
+//! `show_services`, and draws a badge. `tests/browser/adaptive.mjs` checks
+//! the adaptive timeout's column and editor (SPEC 19) across a restart.
+//! `tests/browser/units.mjs` runs the page's pure functions in plain node.
+//! Screenshots land in `target/test-artifacts/browser/`.
 //! Needs what `.ci/run` installs (chromium, nginx, `npm ci` in
 //! tests/browser); without them these tests fail, saying so.
 
@@ -482,4 +487,45 @@ fn adaptive_timeout_in_chromium() {
     let mut lovebeat = Lovebeat::start(dir.path(), "");
     let url = format!("http://127.0.0.1:{}/", lovebeat.port());
     run_node("adaptive.mjs", &url, "adaptive", &mut lovebeat, &[]);
+}
+
+/// The views of the status page test: `db` and `web` are listed on the
+/// page, `secret` and `billing` are not.
+const STATUS_VIEWS: &str = "[[views]]\nname = \"web\"\nincludes = [\"web.*\"]\n\
+    [[views]]\nname = \"db\"\nincludes = [\"db.*\"]\n\
+    [[views]]\nname = \"secret\"\nincludes = [\"secret.*\"]\n\
+    [[views]]\nname = \"billing\"\nincludes = [\"billing.*\"]\n\
+    [status_page]\ntitle = \"Acme Status\"\nviews = [\"db\", \"web\"]\n";
+
+/// The public status page (SPEC 18) with `auth_read` on, opened without
+/// the token (`tests/browser/status_page.mjs`): the listed views, their
+/// uptime strips and the open incident, no unlisted view, no service name,
+/// only GETs to 127.0.0.1, 390 px, dark, a recovery after a reload; then
+/// with `show_services` (and `public_badges`): the failing service named,
+/// a badge drawn as an `<img>`.
+#[test]
+fn status_page_in_chromium() {
+    if !tools_present() {
+        return;
+    }
+    let dir = TempDir::new("browser-status-page");
+    let mut lovebeat = Lovebeat::start_with(dir.path(), &auth_config(true), STATUS_VIEWS);
+    let url = format!("http://127.0.0.1:{}/", lovebeat.port());
+    let env = [("TOKEN", TOKEN), ("MODE", "hidden")];
+    run_node("status_page.mjs", &url, "status-page", &mut lovebeat, &env);
+    drop(lovebeat);
+
+    let dir = TempDir::new("browser-status-page-services");
+    let http = format!("{}public_badges = true\n", auth_config(true));
+    let views = STATUS_VIEWS.replace("[status_page]\n", "[status_page]\nshow_services = true\n");
+    let mut lovebeat = Lovebeat::start_with(dir.path(), &http, &views);
+    let url = format!("http://127.0.0.1:{}/", lovebeat.port());
+    let env = [("TOKEN", TOKEN), ("MODE", "shown")];
+    run_node(
+        "status_page.mjs",
+        &url,
+        "status-page-services",
+        &mut lovebeat,
+        &env,
+    );
 }

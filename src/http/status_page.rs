@@ -208,9 +208,9 @@ fn clock(ms: Millis) -> String {
 
 const STYLE: &str = r#"
 :root{color-scheme:light dark;--bg:#f6f7f9;--card:#fff;--fg:#1b1f24;--dim:#5b6470;--line:#dde1e6;
---ok:#2e9e4f;--error:#d93a2b;--muted:#6b7280;--new:#2f6fb3}
+--ok:#2e9e4f;--error:#d93a2b;--muted:#6b7280;--new:#2f6fb3;--nodata:#d3d7dd}
 @media (prefers-color-scheme:dark){:root{--bg:#111418;--card:#1b2027;--fg:#e8eaed;--dim:#a3abb5;
---line:#2d343d;--ok:#3fbf66;--error:#f0604f;--muted:#9ca3af;--new:#6ea8e6}}
+--line:#2d343d;--ok:#3fbf66;--error:#f0604f;--muted:#9ca3af;--new:#6ea8e6;--nodata:#3a424c}}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
 main{max-width:52rem;margin:0 auto;padding:1rem}
@@ -225,6 +225,7 @@ h2{font-size:1.1rem;margin:0;overflow-wrap:anywhere;min-width:0}
 .incident{margin:.5rem 0 0;padding:.5rem .7rem;border-left:4px solid var(--error);background:rgba(217,58,43,.08)}
 .incident ul{margin:.3rem 0 0;padding-left:1.2rem}.incident li{overflow-wrap:anywhere}
 .strip{display:block;width:100%;height:2.2rem;margin:.8rem 0 .3rem}
+.strip .d-none{fill:var(--nodata)}
 .legend{display:flex;justify-content:space-between;gap:.5rem;color:var(--dim);font-size:.8rem}
 .legend .up{color:var(--fg);font-weight:600}
 footer{color:var(--dim);font-size:.8rem;margin:1.2rem 0 .5rem}
