@@ -57,7 +57,7 @@ fn assert_answer(r: &common::Response, status: u16, body: &str, what: &str) {
     assert_eq!(r.text(), body, "{what}");
     assert_eq!(
         r.header("Content-Type"),
-        Some("text/plain; charset=utf-8"),
+        Some("text/html; charset=utf-8"),
         "{what}"
     );
     let ok = status == 200 || status == 201;

@@ -26,7 +26,7 @@
 //! `templates/docs/http_api.md`.
 
 use super::auth::ct_eq;
-use super::request::{ApiError, HttpRequest, HttpResponse, CT_TEXT};
+use super::request::{ApiError, HttpRequest, HttpResponse};
 use super::urlenc;
 use crate::config::Healthchecks;
 use crate::counters::Counters;
@@ -144,12 +144,16 @@ fn last<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
 /// `Cache-Control` of Django's `never_cache`, which wraps `ping`.
 const NEVER_CACHE: &str = "max-age=0, no-cache, no-store, must-revalidate, private";
 
-/// A healthchecks answer: text/plain (the docs' examples), the body as
-/// given.
+/// Django's default content type, which `HttpResponse("OK")` and
+/// `HttpResponseNotFound("not found")` send (`settings.DEFAULT_CHARSET`).
+const CT_DJANGO: &str = "text/html; charset=utf-8";
+
+/// A healthchecks answer as Django sends it: its default content type
+/// (`hc/api/views.py` sets none), the body as given.
 fn text(status: u16, body: &str) -> HttpResponse {
     HttpResponse {
         status,
-        content_type: CT_TEXT,
+        content_type: CT_DJANGO,
         headers: Vec::new(),
         body: body.as_bytes().to_vec(),
     }
@@ -375,7 +379,7 @@ mod tests {
         let r = ok(false, 10_000);
         assert_eq!(
             (r.status, r.body.as_slice(), r.content_type),
-            (200, &b"OK"[..], CT_TEXT)
+            (200, &b"OK"[..], CT_DJANGO)
         );
         assert!(r
             .headers
