@@ -6,6 +6,7 @@
 //! `SavePolicy` (sans-IO); every save carries a reply channel, whose answer
 //! the loop waits for alongside commands and feeds back to the policy.
 
+use super::parked::{Parked, ParkedUpdate, POLL};
 use super::refusals::Refusals;
 use super::save_policy::{Due, SavePolicy, SAVE_RETRY_DELAY};
 use super::watch::Watch;
@@ -36,6 +37,9 @@ pub struct StateOptions {
     /// The receiving end of the saver's queue: a new snapshot takes back
     /// the older ones still waiting there (see `hand_over`).
     pub saver_queue: Option<Receiver<SaveJob>>,
+    /// `StateHandle::parked`: updates of known services to take (without
+    /// it, they all come as commands).
+    pub parked: Option<Arc<Parked>>,
 }
 
 /// Starts the state thread ("state"). It ends after `Command::Shutdown`
@@ -51,6 +55,9 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("state".into())
         .spawn(move || {
+            if let Some(parked) = &options.parked {
+                parked.enable();
+            }
             let mut state = StateThread {
                 engine,
                 bus: Bus::default(),
@@ -66,6 +73,9 @@ pub fn spawn(
                 watch: Watch::new(Instant::now(), now_ms()),
                 refusals: Refusals::default(),
                 final_save_error: None,
+                parked: options.parked,
+                parked_updates: Vec::new(),
+                poll_at: None,
             };
             state.run(commands);
             state.final_save_error.map_or(Ok(()), Err)
@@ -109,6 +119,11 @@ struct StateThread {
     refusals: Refusals,
     /// Why the final save failed (the process then exits non-zero).
     final_save_error: Option<String>,
+    /// Updates of known services parked by their senders (see `parked`).
+    parked: Option<Arc<Parked>>,
+    parked_updates: Vec<ParkedUpdate>,
+    /// When to look for parked updates again, while they keep coming.
+    poll_at: Option<Instant>,
 }
 
 /// What the saver answers for a save.
@@ -121,6 +136,8 @@ impl StateThread {
                 return self.stop_now(&commands);
             }
             let now = self.look();
+            // A beat that arrived before a deadline keeps its service.
+            self.take_parked();
             self.engine.tick(now, &mut self.events);
             self.publish();
             self.note_dirty();
@@ -176,6 +193,9 @@ impl StateThread {
             return Instant::now();
         }
         let mut wake = self.policy.deadline();
+        if let Some(poll_at) = self.poll_at {
+            wake = wake.min(poll_at);
+        }
         if let Some(deadline) = self.engine.next_deadline() {
             let wait = Duration::from_millis(deadline.saturating_sub(now).max(0) as u64);
             wake = wake.min(Instant::now() + wait);
@@ -224,7 +244,34 @@ impl StateThread {
         }
     }
 
+    /// Applies the parked updates, each at the moment it arrived; looks
+    /// again in `POLL` if there were any (else the next one wakes us).
+    fn take_parked(&mut self) {
+        let Some(parked) = &self.parked else {
+            return;
+        };
+        if !parked.take(&mut self.parked_updates) {
+            self.poll_at = None;
+            return;
+        }
+        let now = now_ms();
+        for (name, update, at) in self.parked_updates.drain(..) {
+            // Gone: as `UpdateKnown`.
+            if self.engine.contains(&name) {
+                if let Ok(applied) = self
+                    .engine
+                    .apply(&name, update, at.min(now), &mut self.events)
+                {
+                    Counters::add(&self.counters.beats, applied.beat as u64);
+                }
+            }
+        }
+        self.poll_at = Some(Instant::now() + POLL);
+    }
+
     fn handle(&mut self, command: Command) {
+        // Parked before this command was sent: applied before it.
+        self.take_parked();
         let now = self.look();
         let events = &mut self.events;
         match command {
@@ -312,6 +359,7 @@ impl StateThread {
                 let result = self.engine.events(&name).map(|events| (events, now));
                 let _ = reply.send(result.map_err(StateError::from));
             }
+            Command::Wake => {} // taken above
             Command::UpdateKnown { name, update } => {
                 // Gone: a delete came between (the update counts as done
                 // just before it), so it must not create the service again.
@@ -570,6 +618,7 @@ impl StateThread {
     /// senders were answered before the stop flag was up, see
     /// `StateHandle::update`), drops the rest, and saves a last time.
     fn stop_now(&mut self, commands: &Receiver<Command>) {
+        self.take_parked();
         while let Ok(command) = commands.try_recv() {
             if let Command::UpdateKnown { .. } = command {
                 self.handle(command);
