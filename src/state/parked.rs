@@ -14,9 +14,13 @@
 //! state thread took it, so handles without one see every update queued.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use crate::clock::now_ms;
+use crate::engine::Engine;
+use crate::events::Event;
 use crate::model::{Millis, Update};
 
 /// Updates parked at most; beyond, they go through the command queue.
@@ -90,6 +94,51 @@ impl Parked {
         std::mem::swap(&mut slot.updates, into);
         slot.armed = false;
         true
+    }
+}
+
+/// The state thread's end: takes and applies parked updates.
+pub struct Taker {
+    parked: Option<Arc<Parked>>,
+    updates: Vec<ParkedUpdate>,
+    /// When to look again, while updates keep coming.
+    poll_at: Option<Instant>,
+}
+
+impl Taker {
+    pub fn new(parked: Option<Arc<Parked>>) -> Self {
+        Taker {
+            parked,
+            updates: Vec::new(),
+            poll_at: None,
+        }
+    }
+
+    pub fn poll_at(&self) -> Option<Instant> {
+        self.poll_at
+    }
+
+    /// Applies the parked updates, each at the moment it arrived, telling
+    /// `counted` whether each was a beat; looks again in `POLL` if there
+    /// were any (else the slot is armed and the next one wakes us).
+    pub fn take(&mut self, engine: &mut Engine, events: &mut Vec<Event>, counted: impl Fn(bool)) {
+        let Some(parked) = &self.parked else {
+            return;
+        };
+        if !parked.take(&mut self.updates) {
+            self.poll_at = None;
+            return;
+        }
+        let now = now_ms();
+        for (name, update, at) in self.updates.drain(..) {
+            // Gone: as `UpdateKnown` (a delete came between).
+            if engine.contains(&name) {
+                if let Ok(applied) = engine.apply(&name, update, at.min(now), events) {
+                    counted(applied.beat);
+                }
+            }
+        }
+        self.poll_at = Some(Instant::now() + POLL);
     }
 }
 

@@ -6,7 +6,7 @@
 //! `SavePolicy` (sans-IO); every save carries a reply channel, whose answer
 //! the loop waits for alongside commands and feeds back to the policy.
 
-use super::parked::{Parked, ParkedUpdate, POLL};
+use super::parked::{Parked, Taker};
 use super::refusals::Refusals;
 use super::save_policy::{Due, SavePolicy, SAVE_RETRY_DELAY};
 use super::watch::Watch;
@@ -73,9 +73,7 @@ pub fn spawn(
                 watch: Watch::new(Instant::now(), now_ms()),
                 refusals: Refusals::default(),
                 final_save_error: None,
-                parked: options.parked,
-                parked_updates: Vec::new(),
-                poll_at: None,
+                parked: Taker::new(options.parked),
             };
             state.run(commands);
             state.final_save_error.map_or(Ok(()), Err)
@@ -119,11 +117,8 @@ struct StateThread {
     refusals: Refusals,
     /// Why the final save failed (the process then exits non-zero).
     final_save_error: Option<String>,
-    /// Updates of known services parked by their senders (see `parked`).
-    parked: Option<Arc<Parked>>,
-    parked_updates: Vec<ParkedUpdate>,
-    /// When to look for parked updates again, while they keep coming.
-    poll_at: Option<Instant>,
+    /// Updates of known services parked by their senders.
+    parked: Taker,
 }
 
 /// What the saver answers for a save.
@@ -193,7 +188,7 @@ impl StateThread {
             return Instant::now();
         }
         let mut wake = self.policy.deadline();
-        if let Some(poll_at) = self.poll_at {
+        if let Some(poll_at) = self.parked.poll_at() {
             wake = wake.min(poll_at);
         }
         if let Some(deadline) = self.engine.next_deadline() {
@@ -244,29 +239,12 @@ impl StateThread {
         }
     }
 
-    /// Applies the parked updates, each at the moment it arrived; looks
-    /// again in `POLL` if there were any (else the next one wakes us).
     fn take_parked(&mut self) {
-        let Some(parked) = &self.parked else {
-            return;
-        };
-        if !parked.take(&mut self.parked_updates) {
-            self.poll_at = None;
-            return;
-        }
-        let now = now_ms();
-        for (name, update, at) in self.parked_updates.drain(..) {
-            // Gone: as `UpdateKnown`.
-            if self.engine.contains(&name) {
-                if let Ok(applied) = self
-                    .engine
-                    .apply(&name, update, at.min(now), &mut self.events)
-                {
-                    Counters::add(&self.counters.beats, applied.beat as u64);
-                }
-            }
-        }
-        self.poll_at = Some(Instant::now() + POLL);
+        let counters = &self.counters;
+        self.parked
+            .take(&mut self.engine, &mut self.events, |beat| {
+                Counters::add(&counters.beats, beat as u64)
+            });
     }
 
     fn handle(&mut self, command: Command) {
