@@ -295,6 +295,7 @@ fn the_state_thread_applies_templates_and_max_services_and_publishes_the_changes
             save_interval: Duration::from_secs(3600),
             stop: handle.stop_flag(),
             saver_queue: None,
+            parked: None,
         },
     )
     .unwrap_or_else(|e| panic!("spawn: {e}"));
@@ -413,6 +414,7 @@ fn the_state_thread_applies_a_new_job_config() {
             save_interval: Duration::from_secs(3600),
             stop: handle.stop_flag(),
             saver_queue: None,
+            parked: None,
         },
     )
     .unwrap_or_else(|e| panic!("spawn: {e}"));

@@ -284,6 +284,7 @@ fn start_state(
             save_interval: Duration::from_secs(config.database.interval),
             stop: handle.stop_flag(),
             saver_queue: Some(saver_queue),
+            parked: Some(handle.parked()),
         },
     )
     .map_err(StartError::thread("the state thread"))?;

@@ -3,6 +3,7 @@
 //! over a bounded crossbeam channel; replies come back on one-shot channels.
 //! The thread sleeps until the next command or the engine's next deadline.
 
+use crate::clock::now_ms;
 use crate::engine::pattern::ViewTemplate;
 use crate::engine::ViewsReloaded;
 use crate::events::{Interest, Limit, Losses, Subscriber, Subscription};
@@ -63,6 +64,8 @@ pub enum Command {
         name: String,
         update: Update,
     },
+    /// Updates were parked while the thread waited (see `parked`).
+    Wake,
     Mute {
         name: String,
         muted: bool,
@@ -163,6 +166,8 @@ pub struct StateHandle {
     quarantine: Quarantine,
     /// Services known to exist: their updates need no answer.
     known: Arc<known::Known>,
+    /// Updates of known services waiting for the state thread.
+    parked: Arc<parked::Parked>,
 }
 
 impl StateHandle {
@@ -173,6 +178,7 @@ impl StateHandle {
             backlog: Backlog::default(),
             quarantine: Quarantine::default(),
             known: Arc::default(),
+            parked: Arc::default(),
         }
     }
 
@@ -185,6 +191,12 @@ impl StateHandle {
     /// The unacknowledged quarantines (`/status`, `DELETE /api/quarantine`).
     pub fn quarantine(&self) -> &Quarantine {
         &self.quarantine
+    }
+
+    /// Where updates of known services are parked, for the state thread
+    /// (`StateOptions::parked`).
+    pub fn parked(&self) -> Arc<parked::Parked> {
+        Arc::clone(&self.parked)
     }
 
     /// The flag `shutdown` sets, for the state thread to watch.
@@ -245,10 +257,23 @@ impl StateHandle {
     /// caller is told so (a repeated beat is harmless).
     pub fn update(&self, name: &str, update: Update) -> Result<(), StateError> {
         if self.known.contains(name) {
-            let command = Command::UpdateKnown {
-                name: name.to_owned(),
-                update,
+            let (name, update) = match self.parked.park(name.to_owned(), update, now_ms()) {
+                parked::Parking::Refused(name, update) => (name, update),
+                parking => {
+                    if let parked::Parking::Wake = parking {
+                        // Full: the thread is busy and will look anyway.
+                        if let Err(TrySendError::Disconnected(_)) = self.tx.try_send(Command::Wake)
+                        {
+                            return Err(StateError::Unavailable);
+                        }
+                    }
+                    if self.stop.load(Ordering::SeqCst) {
+                        return Err(StateError::Unavailable);
+                    }
+                    return Ok(());
+                }
             };
+            let command = Command::UpdateKnown { name, update };
             match self.tx.try_send(command) {
                 Ok(()) if self.stop.load(Ordering::SeqCst) => return Err(StateError::Unavailable),
                 Ok(()) => return Ok(()),
@@ -481,6 +506,7 @@ impl StateHandle {
 mod backlog;
 mod error;
 mod known;
+mod parked;
 mod policy;
 mod refusals;
 mod save_policy;

@@ -43,6 +43,7 @@ fn start_with(
             save_interval,
             stop: handle.stop_flag(),
             saver_queue: take_back.then(|| save_rx.clone()),
+            parked: Some(handle.parked()),
         },
     )
     .unwrap_or_else(|e| panic!("spawn: {e}"));
@@ -178,6 +179,42 @@ fn an_update_answered_without_waiting_is_in_the_final_save() {
 }
 
 #[test]
+fn a_parked_update_is_seen_by_the_next_request_at_the_time_it_arrived() {
+    let (handle, _saves, _thread) = start(Duration::from_secs(3600));
+    handle
+        .update("a", Update::SetTimeoutAndBeat(60_000))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Known now: parked without an answer; the next request sees it.
+    handle
+        .update("a", Update::SetTimeout(120_000))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let a = handle.service("a", false).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.timeout, 120_000, "read your writes");
+    // A beat that arrived a while before the thread took it keeps its time.
+    let arrived = crate::clock::now_ms() - 500;
+    handle.parked.park("a".into(), Update::Beat, arrived);
+    let a = handle.service("a", false).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.last_beat, arrived);
+}
+
+#[test]
+fn a_lone_parked_update_wakes_the_thread() {
+    let (handle, _saves, _thread) = start(Duration::from_secs(3600));
+    handle
+        .update("a", Update::Beat)
+        .unwrap_or_else(|e| panic!("{e}"));
+    handle
+        .update("a", Update::Beat)
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Taken without any other command coming.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !handle.parked.is_empty() {
+        assert!(Instant::now() < deadline, "the parked beat was never taken");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
 fn an_update_racing_a_delete_does_not_bring_the_service_back() {
     let (handle, _saves, _thread) = start(Duration::from_secs(3600));
     handle
@@ -288,6 +325,7 @@ fn every_view_transition_of_a_mass_expiry_reaches_the_view_subscriber() {
             save_interval: Duration::from_secs(3600),
             stop: handle.stop_flag(),
             saver_queue: None,
+            parked: Some(handle.parked()),
         },
     )
     .unwrap_or_else(|e| panic!("spawn: {e}"));

@@ -6,6 +6,7 @@
 //! `SavePolicy` (sans-IO); every save carries a reply channel, whose answer
 //! the loop waits for alongside commands and feeds back to the policy.
 
+use super::parked::{Parked, Taker};
 use super::refusals::Refusals;
 use super::save_policy::{Due, SavePolicy, SAVE_RETRY_DELAY};
 use super::watch::Watch;
@@ -36,6 +37,9 @@ pub struct StateOptions {
     /// The receiving end of the saver's queue: a new snapshot takes back
     /// the older ones still waiting there (see `hand_over`).
     pub saver_queue: Option<Receiver<SaveJob>>,
+    /// `StateHandle::parked`: updates of known services to take (without
+    /// it, they all come as commands).
+    pub parked: Option<Arc<Parked>>,
 }
 
 /// Starts the state thread ("state"). It ends after `Command::Shutdown`
@@ -51,6 +55,9 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("state".into())
         .spawn(move || {
+            if let Some(parked) = &options.parked {
+                parked.enable();
+            }
             let mut state = StateThread {
                 engine,
                 bus: Bus::default(),
@@ -66,6 +73,7 @@ pub fn spawn(
                 watch: Watch::new(Instant::now(), now_ms()),
                 refusals: Refusals::default(),
                 final_save_error: None,
+                parked: Taker::new(options.parked),
             };
             state.run(commands);
             state.final_save_error.map_or(Ok(()), Err)
@@ -109,6 +117,8 @@ struct StateThread {
     refusals: Refusals,
     /// Why the final save failed (the process then exits non-zero).
     final_save_error: Option<String>,
+    /// Updates of known services parked by their senders.
+    parked: Taker,
 }
 
 /// What the saver answers for a save.
@@ -121,6 +131,8 @@ impl StateThread {
                 return self.stop_now(&commands);
             }
             let now = self.look();
+            // A beat that arrived before a deadline keeps its service.
+            self.take_parked();
             self.engine.tick(now, &mut self.events);
             self.publish();
             self.note_dirty();
@@ -176,6 +188,9 @@ impl StateThread {
             return Instant::now();
         }
         let mut wake = self.policy.deadline();
+        if let Some(poll_at) = self.parked.poll_at() {
+            wake = wake.min(poll_at);
+        }
         if let Some(deadline) = self.engine.next_deadline() {
             let wait = Duration::from_millis(deadline.saturating_sub(now).max(0) as u64);
             wake = wake.min(Instant::now() + wait);
@@ -224,7 +239,17 @@ impl StateThread {
         }
     }
 
+    fn take_parked(&mut self) {
+        let counters = &self.counters;
+        self.parked
+            .take(&mut self.engine, &mut self.events, |beat| {
+                Counters::add(&counters.beats, beat as u64)
+            });
+    }
+
     fn handle(&mut self, command: Command) {
+        // Parked before this command was sent: applied before it.
+        self.take_parked();
         let now = self.look();
         let events = &mut self.events;
         match command {
@@ -331,6 +356,7 @@ impl StateThread {
                 let result = self.engine.events(&name).map(|events| (events, now));
                 let _ = reply.send(result.map_err(StateError::from));
             }
+            Command::Wake => {} // taken above
             Command::UpdateKnown { name, update } => {
                 // Gone: a delete came between (the update counts as done
                 // just before it), so it must not create the service again.
@@ -593,6 +619,7 @@ impl StateThread {
     /// senders were answered before the stop flag was up, see
     /// `StateHandle::update`), drops the rest, and saves a last time.
     fn stop_now(&mut self, commands: &Receiver<Command>) {
+        self.take_parked();
         while let Ok(command) = commands.try_recv() {
             if let Command::UpdateKnown { .. } = command {
                 self.handle(command);
