@@ -19,15 +19,24 @@
 //!    `max_services`, the process start for the restart grace). Views whose
 //!    names have no `$word` exist from here.
 //! 2. Call [`Engine::load`] once, before any input, with the database; log
-//!    the [`LoadReport`] it returns (what was skipped, and why).
+//!    the [`LoadReport`] it returns (what was skipped, and why). Then hand
+//!    it the rest of the file: [`Engine::restore_history`] (SPEC 18's
+//!    `HIST` lines) and [`Engine::load_windows`] (SPEC 15's `MAINT` lines),
+//!    and [`Engine::set_policy_settings`] / [`Engine::set_history_limits`]
+//!    from the configuration. [`Engine::hold_alerts`]`(true)` until the
+//!    alerter listens: nothing is decided for it before.
 //! 3. For each input, call [`Engine::apply`] (a beat and/or a timeout;
 //!    [`Engine::apply_from`] for statsd, whose run signals record their
 //!    source), [`Engine::job`] (job settings and run signals, SPEC 14),
-//!    [`Engine::set_muted`], [`Engine::delete_service`] or
+//!    [`Engine::set_muted`] (or [`Engine::set_muted_until`] for a timed
+//!    mute, [`Engine::set_view_muted`] for a view's alerts), the
+//!    maintenance windows' [`Engine::add_window`] / [`Engine::delete_window`],
+//!    [`Engine::delete_service`] or
 //!    [`Engine::delete_view`] with the current wall-clock `now` (ms since
 //!    the epoch). Reads ([`Engine::service`], [`Engine::services`],
-//!    [`Engine::view_with_members`], [`Engine::status`], the snapshots) take
-//!    no time and change nothing.
+//!    [`Engine::view_with_members`], [`Engine::status`],
+//!    [`Engine::service_history`] / [`Engine::view_history`], the
+//!    snapshots) change nothing.
 //! 4. Call [`Engine::tick`]`(now)` whenever `now >= `[`Engine::next_deadline`]
 //!    (sleep until then otherwise; `None` means nothing is scheduled). A
 //!    tick too early is harmless; one late only delays the ERROR.
