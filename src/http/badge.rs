@@ -15,10 +15,11 @@
 //! most once a second for all badges (`ViewStates`), so open badges cannot
 //! keep the state thread busy.
 
+use super::fresh::Fresh;
 use super::request::HttpResponse;
 use crate::model::State;
 use crate::state::{StateError, StateHandle};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub const CT_SVG: &str = "image/svg+xml";
@@ -60,30 +61,28 @@ pub const FRESH_FOR: Duration = Duration::from_secs(1);
 pub type States = Arc<Vec<(String, State)>>;
 
 /// The views' names and states, as last read for a badge.
-#[derive(Debug, Default)]
-pub struct ViewStates {
-    last: Mutex<Option<(Instant, States)>>,
+#[derive(Debug)]
+pub struct ViewStates(Fresh<States>);
+
+impl Default for ViewStates {
+    fn default() -> ViewStates {
+        ViewStates(Fresh::new(FRESH_FOR))
+    }
 }
 
 impl ViewStates {
-    /// The states, read afresh when older than `FRESH_FOR`. The lock is
-    /// held while reading, so readers arriving meanwhile share that read.
+    /// The states, read afresh when older than `FRESH_FOR`; readers
+    /// arriving during a read share it.
     pub fn get(&self, state: &StateHandle) -> Result<States, StateError> {
-        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((at, states)) = last.as_ref() {
-            if at.elapsed() < FRESH_FOR {
-                return Ok(Arc::clone(states));
-            }
-        }
-        let states: States = Arc::new(
-            state
-                .views()?
-                .into_iter()
-                .map(|v| (v.name, v.state))
-                .collect(),
-        );
-        *last = Some((Instant::now(), Arc::clone(&states)));
-        Ok(states)
+        self.0.get(Instant::now(), || {
+            Ok(Arc::new(
+                state
+                    .views()?
+                    .into_iter()
+                    .map(|v| (v.name, v.state))
+                    .collect(),
+            ))
+        })
     }
 }
 
@@ -300,30 +299,18 @@ mod tests {
 
     #[test]
     fn one_read_of_the_views_serves_every_badge_for_a_while() {
-        use crate::state::Command;
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        let asked = Arc::new(AtomicUsize::new(0));
-        let (tx, rx) = crossbeam_channel::bounded(8);
-        let count = Arc::clone(&asked);
-        std::thread::spawn(move || {
-            for command in rx {
-                if let Command::ListViews { reply } = command {
-                    count.fetch_add(1, Ordering::SeqCst);
-                    let view = crate::model::ViewRecord {
-                        name: "web".into(),
-                        state: State::Error,
-                        incident_number: 1,
-                        failed_services: Vec::new(),
-                        failures: Vec::new(),
-                        last_state_change: 1,
-                        alerts: Vec::new(),
-                        alerting: Default::default(),
-                    };
-                    let _ = reply.send(Ok(vec![view]));
-                }
-            }
-        });
-        let state = StateHandle::new(tx);
+        use std::sync::atomic::Ordering;
+        let view = crate::model::ViewRecord {
+            name: "web".into(),
+            state: State::Error,
+            incident_number: 1,
+            failed_services: Vec::new(),
+            failures: Vec::new(),
+            last_state_change: 1,
+            alerts: Vec::new(),
+            alerting: Default::default(),
+        };
+        let (state, asked) = super::super::tests::listing_views(vec![view]);
         let views = ViewStates::default();
         let json = answer(&state, &views, "web.json");
         assert_eq!(json.status, 200);

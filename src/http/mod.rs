@@ -29,6 +29,7 @@ mod badge;
 mod beat;
 mod dashboard;
 mod fds;
+mod fresh;
 mod handlers;
 mod history;
 pub(crate) mod jobs;

@@ -14,12 +14,13 @@
 //! `CACHE_FOR` (5 s), so an open page cannot keep the state thread busy.
 
 use super::badge::escape;
+use super::fresh::Fresh;
 use super::request::HttpResponse;
 use super::uptime_strip::{self, Day, Timeline};
 use crate::config::StatusPage;
 use crate::model::{Millis, State};
 use crate::state::StateHandle;
-use std::sync::Mutex;
+use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
 /// Seconds between the page's own reloads.
@@ -54,30 +55,26 @@ pub const CACHE_FOR: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct Published {
     pub config: StatusPage,
-    last: Mutex<Option<(Instant, HttpResponse)>>,
+    last: Fresh<HttpResponse>,
 }
 
 impl Published {
     pub fn new(config: StatusPage) -> Published {
         Published {
             config,
-            last: Mutex::new(None),
+            last: Fresh::new(CACHE_FOR),
         }
     }
 
-    /// The page, rendered at most once per `CACHE_FOR`. The lock is held
-    /// while rendering, so readers arriving meanwhile wait for that one
+    /// The page, rendered at most once per `CACHE_FOR` (an unavailable
+    /// page too). Readers arriving during a rendering wait for that one
     /// rendering instead of each asking the state thread.
     pub fn answer(&self, state: &StateHandle) -> HttpResponse {
-        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((at, resp)) = last.as_ref() {
-            if at.elapsed() < CACHE_FOR {
-                return resp.clone();
-            }
-        }
-        let resp = answer(state, &self.config);
-        *last = Some((Instant::now(), resp.clone()));
-        resp
+        self.last
+            .get(Instant::now(), || {
+                Ok::<_, Infallible>(answer(state, &self.config))
+            })
+            .unwrap_or_else(|never| match never {})
     }
 }
 
@@ -470,21 +467,8 @@ mod tests {
 
     #[test]
     fn one_rendering_serves_every_reader_for_a_while() {
-        use crate::state::Command;
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        use std::sync::Arc;
-        let asked = Arc::new(AtomicUsize::new(0));
-        let (tx, rx) = crossbeam_channel::bounded(8);
-        let count = Arc::clone(&asked);
-        std::thread::spawn(move || {
-            for command in rx {
-                if let Command::ListViews { reply } = command {
-                    count.fetch_add(1, Ordering::SeqCst);
-                    let _ = reply.send(Ok(Vec::new()));
-                }
-            }
-        });
-        let state = StateHandle::new(tx);
+        use std::sync::atomic::Ordering;
+        let (state, asked) = super::super::tests::listing_views(Vec::new());
         let published = Published::new(page(false));
         let first = published.answer(&state);
         assert_eq!(first.status, 200);

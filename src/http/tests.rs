@@ -10,6 +10,27 @@ use std::net::TcpStream;
 use std::sync::mpsc;
 use std::thread;
 
+/// A fake state thread that answers only `ListViews`, with `views`, and
+/// counts how often it was asked (for the caches of badges and the status
+/// page).
+pub(super) fn listing_views(
+    views: Vec<ViewRecord>,
+) -> (StateHandle, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let asked = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&asked);
+    let (tx, rx) = crossbeam_channel::bounded(8);
+    thread::spawn(move || {
+        for command in rx {
+            if let Command::ListViews { reply } = command {
+                count.fetch_add(1, Ordering::SeqCst);
+                let _ = reply.send(Ok(views.clone()));
+            }
+        }
+    });
+    (StateHandle::new(tx), asked)
+}
+
 /// A fake state thread: knows service "known" (member of view "web"),
 /// view "web" (with members) and "empty" (without). Sends every update it
 /// receives on the returned channel.
