@@ -171,15 +171,7 @@ impl Engine {
         until: Millis,
         now: Millis,
     ) -> Result<HistoryReply, EngineError> {
-        let id = self
-            .find(name)
-            .ok_or_else(|| EngineError::ServiceNotFound(name.to_owned()))?;
-        let s = self.svc(id);
-        Ok(match self.history.get(Kind::Service, name) {
-            Some(subject) => subject.timeline(),
-            None => Timeline::unchanged(s.state, s.last_state_change),
-        }
-        .reply(name, since, until, now))
+        self.subject_history(Kind::Service, name, since, until, now)
     }
 
     /// The history of view `name` over `since..=until` as of `now`.
@@ -190,13 +182,38 @@ impl Engine {
         until: Millis,
         now: Millis,
     ) -> Result<HistoryReply, EngineError> {
-        let vid = self
-            .find_view(name)
-            .ok_or_else(|| EngineError::ViewNotFound(name.to_owned()))?;
-        let v = self.view(vid);
-        Ok(match self.history.get(Kind::View, name) {
+        self.subject_history(Kind::View, name, since, until, now)
+    }
+
+    /// The history of the service or view `name`: its recorded changes,
+    /// or, with none recorded, its state unchanged since it entered it.
+    fn subject_history(
+        &self,
+        kind: Kind,
+        name: &str,
+        since: Millis,
+        until: Millis,
+        now: Millis,
+    ) -> Result<HistoryReply, EngineError> {
+        let (state, entered) = match kind {
+            Kind::Service => {
+                let id = self
+                    .find(name)
+                    .ok_or_else(|| EngineError::ServiceNotFound(name.to_owned()))?;
+                let s = self.svc(id);
+                (s.state, s.last_state_change)
+            }
+            Kind::View => {
+                let vid = self
+                    .find_view(name)
+                    .ok_or_else(|| EngineError::ViewNotFound(name.to_owned()))?;
+                let v = self.view(vid);
+                (v.state, v.last_state_change)
+            }
+        };
+        Ok(match self.history.get(kind, name) {
             Some(subject) => subject.timeline(),
-            None => Timeline::unchanged(v.state, v.last_state_change),
+            None => Timeline::unchanged(state, entered),
         }
         .reply(name, since, until, now))
     }
