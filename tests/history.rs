@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{wait_until, Server, TempDir};
+use common::{lovebeat_1_0_3_config, wait_until, Server, TempDir};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -196,23 +196,7 @@ fn a_restart_keeps_the_history_and_a_bad_hist_line_is_skipped() {
 #[test]
 fn the_lovebeat_1_0_3_database_loads_and_has_histories_to_tell() {
     let dir = TempDir::new("history-golden");
-    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/lovebeat-1.0.3");
-    std::fs::copy(
-        format!("{fixture}/lovebeat.db"),
-        dir.path().join("lovebeat.db"),
-    )
-    .expect("copy");
-    let cfg = std::fs::read_to_string(format!("{fixture}/lovebeat.cfg")).expect("cfg");
-    let cfg = cfg
-        .replace(":8127", "127.0.0.1:0")
-        .replace(":8080", "127.0.0.1:0")
-        .replace(
-            "filename = \"lovebeat.db\"",
-            &format!(
-                "filename = {:?}",
-                dir.path().join("lovebeat.db").display().to_string()
-            ),
-        );
+    let cfg = lovebeat_1_0_3_config(dir.path());
     let server = Server::start_with_config(dir.path(), &cfg);
     // A 1.x service in ERROR: known since its last change, no uptime.
     let never = server.service("never.happens").expect("never.happens");

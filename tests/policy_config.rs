@@ -6,12 +6,7 @@
 
 mod common;
 
-use common::{base_config, wait_until, Server, TempDir};
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
-const WAIT: Duration = Duration::from_secs(30);
+use common::{base_config, log_count, reload, run_expecting_exit, view_names, Server, TempDir};
 
 const CYCLE: &str = r#"
 [[views]]
@@ -53,71 +48,6 @@ views = ["*"]
 from = 2030-01-01T00:00:00Z
 until = "2030-01-01T01:00:00Z"
 "#;
-
-/// Runs the binary on `config` expecting it to stop by itself: its exit
-/// code and stderr. A server that keeps running instead fails the test.
-fn run_expecting_exit(dir: &Path, config: &str) -> (i32, String) {
-    let path = dir.join("lovebeat.toml");
-    std::fs::write(&path, config).expect("write config");
-    let mut child = Command::new(common::BIN)
-        .arg("-config")
-        .arg(&path)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start lovebeat");
-    let mut status = None;
-    wait_until(WAIT, || {
-        status = child.try_wait().ok().flatten();
-        status.is_some()
-    });
-    if status.is_none() {
-        let _ = child.kill();
-    }
-    let out = child.wait_with_output().expect("wait");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let Some(status) = status else {
-        panic!("lovebeat started instead of stopping; log:\n{stderr}")
-    };
-    (status.code().unwrap_or(-1), stderr)
-}
-
-fn count(server: &Server, text: &str) -> usize {
-    server
-        .log
-        .lock()
-        .expect("log lock")
-        .iter()
-        .filter(|line| line.contains(text))
-        .count()
-}
-
-/// Writes `base_config + extra`, sends SIGHUP and waits for a log line
-/// containing `expect`.
-fn reload(server: &Server, dir: &Path, extra: &str, expect: &str) {
-    let config = format!("{}{}", base_config(dir), extra);
-    std::fs::write(dir.join("lovebeat.toml"), config).expect("write config");
-    let before = count(server, expect);
-    server.signal("HUP");
-    assert!(
-        wait_until(WAIT, || count(server, expect) > before),
-        "no {expect:?} after SIGHUP; log:\n{}",
-        server.log_text()
-    );
-}
-
-fn view_names(server: &Server) -> Vec<String> {
-    let mut names: Vec<String> = server.json("/api/views")["views"]
-        .as_array()
-        .expect("views")
-        .iter()
-        .filter_map(|v| v["name"].as_str().map(str::to_owned))
-        .collect();
-    names.sort();
-    names
-}
 
 #[test]
 fn a_dependency_cycle_or_a_bad_window_stops_start_up() {
@@ -165,7 +95,7 @@ fn sighup_refuses_a_cycle_and_applies_the_policy_keys() {
         "cycle (a -> b -> a); a view cannot hold its own alerts",
     );
     assert_eq!(
-        count(&server, "still running on the previous configuration"),
+        log_count(&server, "still running on the previous configuration"),
         1,
         "{}",
         server.log_text()
@@ -180,7 +110,7 @@ fn sighup_refuses_a_cycle_and_applies_the_policy_keys() {
         "(key alerts.ops.repeat)",
     );
     assert_eq!(
-        count(&server, "still running on the previous configuration"),
+        log_count(&server, "still running on the previous configuration"),
         2
     );
 
@@ -198,7 +128,12 @@ fn sighup_refuses_a_cycle_and_applies_the_policy_keys() {
     let plain =
         "[[views]]\nname = \"a\"\npattern = \"a.*\"\n[[views]]\nname = \"b\"\npattern = \"b.*\"\n";
     reload(&server, dir.path(), plain, "maintenance 2 -> 0 windows");
-    assert_eq!(count(&server, "not applied"), 0, "{}", server.log_text());
+    assert_eq!(
+        log_count(&server, "not applied"),
+        0,
+        "{}",
+        server.log_text()
+    );
     assert_eq!(view_names(&server), ["a", "b"]);
     assert_eq!(
         server.service("a.1").expect("a.1")["state"],

@@ -8,9 +8,8 @@ mod common;
 #[path = "support/receiver.rs"]
 mod receiver;
 
-use common::{base_config, wait_until, Server, TempDir};
+use common::{log_count, reload, view_names, wait_until, Server, TempDir};
 use receiver::Receiver;
-use std::path::Path;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -21,42 +20,6 @@ fn view(name: &str, pattern: &str, alerts: &[&str]) -> String {
         "[[views]]\nname = \"{name}\"\npattern = \"{pattern}\"\nalerts = [{}]\n",
         alerts.join(", ")
     )
-}
-
-fn count(server: &Server, text: &str) -> usize {
-    server
-        .log
-        .lock()
-        .expect("log lock")
-        .iter()
-        .filter(|line| line.contains(text))
-        .count()
-}
-
-/// Writes `base_config + extra` as the server's config, sends SIGHUP and
-/// waits until the reload logged a line containing `expect`.
-fn reload(server: &Server, dir: &Path, extra: &str, expect: &str) {
-    let config = format!("{}{}", base_config(dir), extra);
-    std::fs::write(dir.join("lovebeat.toml"), config).expect("write config");
-    let before = count(server, expect);
-    server.signal("HUP");
-    assert!(
-        wait_until(WAIT, || count(server, expect) > before),
-        "no {expect:?} after SIGHUP; log:\n{}",
-        server.log_text()
-    );
-}
-
-fn view_names(server: &Server) -> Vec<String> {
-    let views = server.json("/api/views");
-    let mut names: Vec<String> = views["views"]
-        .as_array()
-        .expect("views")
-        .iter()
-        .filter_map(|v| v["name"].as_str().map(str::to_owned))
-        .collect();
-    names.sort();
-    names
 }
 
 fn members(server: &Server, view: &str) -> Vec<String> {
@@ -131,7 +94,7 @@ fn views_follow_a_reload_state_is_kept_and_a_bad_file_is_refused() {
         &only_db,
         "reload: views: 2 removed (web, idle)",
     );
-    assert!(wait_until(WAIT, || count(
+    assert!(wait_until(WAIT, || log_count(
         &server,
         "applied only after a restart: [limits] max_ws_clients"
     ) == 1));
@@ -188,7 +151,7 @@ fn an_alert_defined_by_a_reload_fires() {
     );
     reload(&server, dir.path(), &config, "reload: views: 1 added (db)");
     assert!(
-        count(&server, "alerts: hook added") == 1,
+        log_count(&server, "alerts: hook added") == 1,
         "log:\n{}",
         server.log_text()
     );
@@ -274,7 +237,7 @@ fn services_blocks_and_event_limits_reload_and_a_bad_block_is_refused() {
         "limits: events_per_service 20 -> 5",
     );
     assert!(
-        count(
+        log_count(
             &server,
             "changed but applied only after a restart: [limits] max_body_bytes"
         ) >= 1,
@@ -284,7 +247,7 @@ fn services_blocks_and_event_limits_reload_and_a_bad_block_is_refused() {
     // A bad block: refused, naming the block and the key; nothing changes.
     let bad = "[[services]]\npattern = \"backup.*\"\nschedule = \"*/0 * * * *\"\n";
     reload(&server, dir.path(), bad, "services[0].schedule");
-    assert!(count(&server, "still running on the previous configuration") >= 1);
+    assert!(log_count(&server, "still running on the previous configuration") >= 1);
     // The good configuration again: nothing to apply.
     reload(
         &server,
@@ -292,6 +255,6 @@ fn services_blocks_and_event_limits_reload_and_a_bad_block_is_refused() {
         &limits,
         "reload: configuration unchanged",
     );
-    assert_eq!(count(&server, "services: 1 -> 1 blocks"), 0);
+    assert_eq!(log_count(&server, "services: 1 -> 1 blocks"), 0);
     assert!(server.service("backup.db1").is_some(), "state kept");
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{wait_until, Server, TempDir};
+use common::{lovebeat_1_0_3_config, wait_until, Server, TempDir, FIXTURE_1_0_3};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -314,27 +314,11 @@ fn kill9_after_a_mutation_keeps_it() {
 #[test]
 fn a_lovebeat_1_0_3_database_loads() {
     let dir = TempDir::new("golden");
-    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/lovebeat-1.0.3");
-    std::fs::copy(
-        format!("{fixture}/lovebeat.db"),
-        dir.path().join("lovebeat.db"),
-    )
-    .expect("copy");
-    let cfg = std::fs::read_to_string(format!("{fixture}/lovebeat.cfg")).expect("cfg");
     // Keep its views and alert; move only the listeners and the file.
-    let cfg = cfg
-        .replace(":8127", "127.0.0.1:0")
-        .replace(":8080", "127.0.0.1:0")
-        .replace(
-            "filename = \"lovebeat.db\"",
-            &format!(
-                "filename = {:?}",
-                dir.path().join("lovebeat.db").display().to_string()
-            ),
-        );
+    let cfg = lovebeat_1_0_3_config(dir.path());
     let server = Server::start_with_config(dir.path(), &cfg);
     let go: Value = serde_json::from_str(
-        &std::fs::read_to_string(format!("{fixture}/go-services.json")).expect("go services"),
+        &std::fs::read_to_string(format!("{FIXTURE_1_0_3}/go-services.json")).expect("go services"),
     )
     .expect("json");
     for expected in go["services"].as_array().expect("services") {

@@ -6,44 +6,14 @@
 
 mod common;
 
-use common::{wait_until, Server, TempDir};
+use common::{run_expecting_exit, wait_until, Server, TempDir};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 const PLUGIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/contrib/nagios/check_lovebeat");
 const VIEW: &str = "[[views]]\nname = \"web\"\npattern = \"web.*\"\n";
-
-/// Runs the binary on `config` expecting it to stop by itself: its exit
-/// code and stderr. A server that keeps running instead fails the test.
-fn run_expecting_exit(dir: &Path, config: &str) -> (i32, String) {
-    let path = dir.join("lovebeat.toml");
-    std::fs::write(&path, config).expect("write config");
-    let mut child = Command::new(common::BIN)
-        .arg("-config")
-        .arg(&path)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start lovebeat");
-    let mut status = None;
-    wait_until(WAIT, || {
-        status = child.try_wait().ok().flatten();
-        status.is_some()
-    });
-    if status.is_none() {
-        let _ = child.kill();
-    }
-    let out = child.wait_with_output().expect("wait");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let Some(status) = status else {
-        panic!("lovebeat started instead of stopping; log:\n{stderr}")
-    };
-    (status.code().unwrap_or(-1), stderr)
-}
 
 fn nagios(addr: &str) -> (i32, String) {
     let out = Command::new("bash")

@@ -388,3 +388,94 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// Lovebeat 1.0.3's files (written by the Go version): `lovebeat.db`,
+/// `lovebeat.cfg` and what its API said (`go-services.json`).
+pub const FIXTURE_1_0_3: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/lovebeat-1.0.3");
+
+/// Copies 1.0.3's database into `dir` and returns its configuration with
+/// only the listeners (port 0 on loopback) and the database file moved:
+/// its views and alerts are kept.
+pub fn lovebeat_1_0_3_config(dir: &Path) -> String {
+    let db = dir.join("lovebeat.db");
+    std::fs::copy(format!("{FIXTURE_1_0_3}/lovebeat.db"), &db).expect("copy");
+    let cfg = std::fs::read_to_string(format!("{FIXTURE_1_0_3}/lovebeat.cfg")).expect("cfg");
+    cfg.replace(":8127", "127.0.0.1:0")
+        .replace(":8080", "127.0.0.1:0")
+        .replace(
+            "filename = \"lovebeat.db\"",
+            &format!("filename = {:?}", db.display().to_string()),
+        )
+}
+
+/// How long a server is given to stop by itself, or to log what a reload
+/// did.
+const EXIT_OR_RELOAD: Duration = Duration::from_secs(30);
+
+/// Runs the binary on `config` expecting it to stop by itself: its exit
+/// code and stderr. A server that keeps running instead fails the test.
+pub fn run_expecting_exit(dir: &Path, config: &str) -> (i32, String) {
+    let path = dir.join("lovebeat.toml");
+    std::fs::write(&path, config).expect("write config");
+    let mut child = Command::new(BIN)
+        .arg("-config")
+        .arg(&path)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start lovebeat");
+    let mut status = None;
+    wait_until(EXIT_OR_RELOAD, || {
+        status = child.try_wait().ok().flatten();
+        status.is_some()
+    });
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let Some(status) = status else {
+        panic!("lovebeat started instead of stopping; log:\n{stderr}")
+    };
+    (status.code().unwrap_or(-1), stderr)
+}
+
+/// How many lines of the server's log contain `text`.
+pub fn log_count(server: &Server, text: &str) -> usize {
+    server
+        .log
+        .lock()
+        .expect("log lock")
+        .iter()
+        .filter(|line| line.contains(text))
+        .count()
+}
+
+/// Writes `base_config + extra` as the server's config, sends SIGHUP and
+/// waits until the reload logged a line containing `expect`.
+pub fn reload(server: &Server, dir: &Path, extra: &str, expect: &str) {
+    let config = format!("{}{}", base_config(dir), extra);
+    std::fs::write(dir.join("lovebeat.toml"), config).expect("write config");
+    let before = log_count(server, expect);
+    server.signal("HUP");
+    assert!(
+        wait_until(EXIT_OR_RELOAD, || log_count(server, expect) > before),
+        "no {expect:?} after SIGHUP; log:\n{}",
+        server.log_text()
+    );
+}
+
+/// The names of the server's views, sorted.
+pub fn view_names(server: &Server) -> Vec<String> {
+    let mut names: Vec<String> = server.json("/api/views")["views"]
+        .as_array()
+        .expect("views")
+        .iter()
+        .filter_map(|v| v["name"].as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
