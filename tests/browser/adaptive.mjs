@@ -11,42 +11,14 @@
 // "RESTARTED" on stdin. Plain node + assert: a failure exits non-zero.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import { LIVE, curl, environment, launch, poll, restartServer, row, shooter, step } from './common.mjs';
 
-const BASE = process.env.LOVEBEAT_URL;
-const ARTIFACTS = process.env.ARTIFACTS || 'target/test-artifacts';
-const LABEL = process.env.LABEL || 'adaptive';
-assert.ok(BASE && BASE.endsWith('/'), 'LOVEBEAT_URL must be set and end with /');
-mkdirSync(ARTIFACTS, { recursive: true });
-const LIVE = 10_000; // generous deadline for "live" changes
+const { BASE, ARTIFACTS, LABEL } = environment('adaptive');
 
-const lines = createInterface({ input: process.stdin });
-const nextLine = () => new Promise((resolve) => lines.once('line', resolve));
-
-function step(text) { console.log(`step: ${text}`); }
-function curl(...args) {
-  return execFileSync('curl', ['-sS', '--fail-with-body', '--max-time', '10', ...args], { encoding: 'utf8' });
-}
 const api = (path) => JSON.parse(curl(BASE + path));
 const service = (name) => api(`api/services/${name}`).service;
 
-async function poll(what, f, ms = LIVE) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try { last = await f(); if (last) return last; } catch (e) { last = e; }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${last}`);
-}
-
-const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${LABEL}-${name}.png`), fullPage: true });
-const row = (page, name) => page.locator(`tr[data-service="${name}"]`);
+const shot = shooter(ARTIFACTS, `${LABEL}-`);
 const timeoutText = (page, name) => row(page, name).locator('td.timeout').textContent();
 
 const UNIT = { s: 1, min: 60, h: 3600, d: 86_400 };
@@ -63,20 +35,7 @@ function shows(text, model, ms) {
   return Math.abs(secs - ms / 1000) <= smallest / 2 + 0.001;
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'lovebeat-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-  viewport: { width: 1280, height: 800 },
-});
-const page = context.pages()[0] || await context.newPage();
-const errors = [];
-page.on('pageerror', (e) => errors.push(String(e)));
-page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+const { page, errors, close } = await launch();
 
 try {
   step('the adaptive service shows its learnt timeout, as the API has it');
@@ -96,11 +55,7 @@ try {
   await shot(page, 'adaptive');
 
   step('after a restart the stored model gives the same text');
-  const restarted = nextLine();
-  console.log('RESTART');
-  await page.locator('#conn[data-conn="offline"], #conn[data-conn="connecting"]').first().waitFor({ timeout: 30_000 });
-  assert.equal(await restarted, 'RESTARTED');
-  await page.locator('#conn[data-conn="live"]').waitFor({ timeout: 30_000 });
+  await restartServer(page);
   assert.equal(service('web.adaptive').timeout_in_force, before.timeout_in_force, 'the same model after the restart');
   await poll('the same text after the restart', async () => (await timeoutText(page, 'web.adaptive')) === shown);
 
@@ -124,7 +79,5 @@ try {
   assert.deepEqual(errors, [], 'no errors in the page');
   console.log('ok: all browser checks passed');
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-  lines.close();
+  await close();
 }

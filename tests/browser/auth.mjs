@@ -9,22 +9,12 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { LIVE, environment, launch, poll, row, shooter, step } from './common.mjs';
 
-const BASE = process.env.LOVEBEAT_URL;
+const { BASE, ARTIFACTS, LABEL } = environment('auth');
 const TOKEN = process.env.TOKEN;
 const MODE = process.env.MODE;
-const ARTIFACTS = process.env.ARTIFACTS || 'target/test-artifacts';
-const LABEL = process.env.LABEL || 'auth';
-assert.ok(BASE && BASE.endsWith('/'), 'LOVEBEAT_URL must be set and end with /');
 assert.ok(TOKEN && ['read', 'write'].includes(MODE), 'TOKEN and MODE (read|write) must be set');
-mkdirSync(ARTIFACTS, { recursive: true });
-const LIVE = 10_000;
-
-function step(text) { console.log(`step: ${text}`); }
 
 /** curl with the token; returns [HTTP status, body]. */
 function curl(method, path, token = TOKEN) {
@@ -36,18 +26,7 @@ function curl(method, path, token = TOKEN) {
 }
 const state = (name) => JSON.parse(curl('GET', `api/services/${name}`)[1]).service.state;
 
-async function poll(what, f, ms = LIVE) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try { last = await f(); if (last) return last; } catch (e) { last = e; }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${last}`);
-}
-
-const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${LABEL}-${name}.png`), fullPage: true });
-const row = (page, name) => page.locator(`tr[data-service="${name}"]`);
+const shot = shooter(ARTIFACTS, `${LABEL}-`);
 const form = (page) => page.locator('#login:not([hidden])');
 
 async function enterToken(page, token) {
@@ -56,21 +35,8 @@ async function enterToken(page, token) {
   await page.locator('#login button[type="submit"]').click();
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'lovebeat-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-  viewport: { width: 1280, height: 800 },
-});
-const page = context.pages()[0] || await context.newPage();
-const errors = [];
-page.on('pageerror', (e) => errors.push(String(e)));
 // Expected: the 401s that make the page ask for the token.
-page.on('console', (m) => { if (m.type() === 'error' && !/status of 401/.test(m.text())) errors.push(m.text()); });
+const { page, errors, close } = await launch({ expected: /status of 401/ });
 // Every websocket the page opens, with the subprotocol the server chose.
 const sockets = [];
 page.on('websocket', (ws) => sockets.push(ws.url()));
@@ -159,6 +125,5 @@ try {
   assert.deepEqual(errors, [], 'no errors in the page (a CSP violation would be one)');
   console.log('ok: all browser checks passed');
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }

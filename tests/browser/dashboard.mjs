@@ -10,31 +10,16 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import {
+  LIVE, curl, environment, launch, poll, restartServer, row, shooter, sleep, step,
+} from './common.mjs';
 
-const BASE = process.env.LOVEBEAT_URL;
-const ARTIFACTS = process.env.ARTIFACTS || 'target/test-artifacts';
-const LABEL = process.env.LABEL || 'direct';
-assert.ok(BASE && BASE.endsWith('/'), 'LOVEBEAT_URL must be set and end with /');
-mkdirSync(ARTIFACTS, { recursive: true });
-const LIVE = 10_000; // generous deadline for "live" changes (the goal is < 2 s)
+// Services are created with a real curl, as a person would; LIVE is a
+// generous deadline for "live" changes (the goal is < 2 s).
+const { BASE, ARTIFACTS, LABEL } = environment('direct');
 
-const lines = createInterface({ input: process.stdin });
-const nextLine = () => new Promise((resolve) => lines.once('line', resolve));
-
-function step(text) { console.log(`step: ${text}`); }
-
-/** A real curl, as a person would create a service. */
-function curl(...args) {
-  return execFileSync('curl', ['-sS', '--fail-with-body', '--max-time', '10', ...args], { encoding: 'utf8' });
-}
 const api = (path) => JSON.parse(curl(BASE + path));
 const curlAsync = (...args) => promisify(execFile)('curl', ['-sS', '--fail-with-body', '--max-time', '10', ...args]);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** 11 beats: nine about 1 s apart, then one after 13 s, so the analysis
  * (10th and 90th percentile of the intervals) says "unstable". Runs while
@@ -48,35 +33,11 @@ async function jitteryBeats(name) {
   await curlAsync('-X', 'POST', `${BASE}api/services/${name}`);
 }
 
-async function poll(what, f, ms = LIVE) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try { last = await f(); if (last) return last; } catch (e) { last = e; }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${last}`);
-}
+const shot = shooter(ARTIFACTS, `${LABEL}-`);
 
-const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${LABEL}-${name}.png`), fullPage: true });
-const row = (page, name) => page.locator(`tr[data-service="${name}"]`);
-
-const profile = mkdtempSync(join(tmpdir(), 'lovebeat-chromium-'));
-// A fresh, empty profile (--user-data-dir) for every run.
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-  viewport: { width: 1280, height: 800 },
-});
-const page = context.pages()[0] || await context.newPage();
-const errors = [];
-page.on('pageerror', (e) => errors.push(String(e)));
-// The one expected failure: the refused timeout "soon" below (HTTP 400).
-page.on('console', (m) => { if (m.type() === 'error' && !/status of 400/.test(m.text())) errors.push(m.text()); });
+// A fresh, empty profile for every run. The one expected failure: the
+// refused timeout "soon" below (HTTP 400).
+const { page, errors, close } = await launch({ expected: /status of 400/ });
 const external = [];
 page.on('request', (r) => {
   const u = new URL(r.url());
@@ -283,21 +244,12 @@ try {
 
   assert.deepEqual(errors, [], 'no errors in the page');
   step('the page reconnects by itself when the server restarts');
-  // Listen for the answer before asking: a fast restart may answer before
-  // the page has noticed the server went away (a line with no listener is lost).
-  const restarted = nextLine();
-  console.log('RESTART');
-  await page.locator('#conn[data-conn="offline"], #conn[data-conn="connecting"]').first().waitFor({ timeout: 30_000 });
-  const answer = await restarted;
-  assert.equal(answer, 'RESTARTED');
-  await page.locator('#conn[data-conn="live"]').waitFor({ timeout: 30_000 });
+  await restartServer(page);
   curl('-X', 'POST', BASE + 'api/services/after.restart?timeout=1h');
   await row(page, 'after.restart').waitFor({ timeout: LIVE });
 
   assert.deepEqual(external, [], 'nothing is loaded from the internet');
   console.log('ok: all browser checks passed');
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-  lines.close();
+  await close();
 }

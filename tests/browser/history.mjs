@@ -11,46 +11,24 @@
 // Plain node + assert: any failure exits non-zero with a message.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import {
+  LIVE, curl, environment, frames, launch, outside, poll, recordRequests, shooter, sleep, step,
+} from './common.mjs';
 
-const BASE = process.env.LOVEBEAT_URL;
-const ARTIFACTS = process.env.ARTIFACTS || 'target/test-artifacts';
-const LABEL = process.env.LABEL || 'history';
+const { BASE, ARTIFACTS, LABEL } = environment('history');
 const FLAPS = Number(process.env.FLAPS || 10_000);
-assert.ok(BASE && BASE.endsWith('/'), 'LOVEBEAT_URL must be set and end with /');
-mkdirSync(ARTIFACTS, { recursive: true });
-const LIVE = 10_000;
 
-function step(text) { console.log(`step: ${text}`); }
-function curl(...args) {
-  return execFileSync('curl', ['-sS', '--fail-with-body', '--max-time', '10', ...args], { encoding: 'utf8' });
-}
 const api = (path) => JSON.parse(curl(BASE + path));
 const post = (path, ...more) => curl('-X', 'POST', ...more, BASE + path);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function poll(what, f, ms = LIVE) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try { last = await f(); if (last) return last; } catch (e) { last = e; }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${last}`);
-}
-
-const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${LABEL}-${name}.png`), fullPage: true });
+const shot = shooter(ARTIFACTS, `${LABEL}-`);
 
 /** Desktop, 390 px wide and dark: a screenshot each, and at 390 px
  * nothing wider than the screen. */
 async function threeShots(page, name) {
   await shot(page, name);
   await page.setViewportSize({ width: 390, height: 800 });
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await frames(page);
   const { scroll, client } = await page.evaluate(() => ({
     scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth,
   }));
@@ -63,23 +41,9 @@ async function threeShots(page, name) {
   await page.emulateMedia({ colorScheme: 'light' });
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'lovebeat-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-  viewport: { width: 1280, height: 800 },
-});
+const { context, page, errors, close } = await launch();
 // Every request of every page, to check where each one went.
-const requests = [];
-context.on('request', (r) => requests.push(r.url()));
-const page = context.pages()[0] || await context.newPage();
-const errors = [];
-page.on('pageerror', (e) => errors.push(String(e)));
-page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+const requests = recordRequests(context);
 
 try {
   step('a scheduled job with a few runs, then a failing one with output');
@@ -232,12 +196,10 @@ try {
   await shot(page, 'flapping');
 
   assert.deepEqual(errors, [], 'no errors in the page');
-  const outside = requests.filter((u) => { const x = new URL(u); return x.protocol !== 'data:' && x.hostname !== '127.0.0.1'; });
   assert.ok(requests.length > 20, `requests recorded: ${requests.length}`);
-  assert.deepEqual(outside, [], 'every request goes to 127.0.0.1');
+  assert.deepEqual(requests.filter(outside), [], 'every request goes to 127.0.0.1');
   console.log(`${requests.length} requests, all to 127.0.0.1`);
   console.log('ok: all browser checks passed');
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }

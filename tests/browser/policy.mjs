@@ -6,35 +6,13 @@
 // ARTIFACTS, LABEL. Plain node + assert: a failure exits non-zero.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { LIVE, curl, environment, launch, poll, row, shooter, step } from './common.mjs';
 
-const BASE = process.env.LOVEBEAT_URL;
-const ARTIFACTS = process.env.ARTIFACTS || 'target/test-artifacts';
-const LABEL = process.env.LABEL || 'policy';
-assert.ok(BASE && BASE.endsWith('/'), 'LOVEBEAT_URL must be set and end with /');
-mkdirSync(ARTIFACTS, { recursive: true });
-const LIVE = 10_000; // generous deadline for "live" changes
+const { BASE, ARTIFACTS, LABEL } = environment('policy');
 const MIN = 60_000;
 
-function step(text) { console.log(`step: ${text}`); }
-function curl(...args) {
-  return execFileSync('curl', ['-sS', '--fail-with-body', '--max-time', '10', ...args], { encoding: 'utf8' });
-}
 const api = (path) => JSON.parse(curl(BASE + path));
-
-async function poll(what, f, ms = LIVE) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try { last = await f(); if (last) return last; } catch (e) { last = e; }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${last}`);
-}
 
 /** A short date in either order of the browser's locale: "30 Nov", "Nov 30". */
 const DAY = '(\\d+ \\w+|\\w+ \\d+)';
@@ -53,26 +31,12 @@ function saysAt(text, prefix, ms, seconds = false) {
   return text.startsWith(prefix) && c.test(text.slice(prefix.length));
 }
 
-const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${LABEL}-${name}.png`), fullPage: true });
-const row = (page, name) => page.locator(`tr[data-service="${name}"]`);
+const shot = shooter(ARTIFACTS, `${LABEL}-`);
 const card = (page, name) => page.locator(`li.view[data-view="${name}"]`);
 const text = (loc) => loc.textContent();
 
-const profile = mkdtempSync(join(tmpdir(), 'lovebeat-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-  viewport: { width: 1280, height: 800 },
-});
-const page = context.pages()[0] || await context.newPage();
-const errors = [];
-page.on('pageerror', (e) => errors.push(String(e)));
 // The one expected failure: the refused window below (HTTP 400).
-page.on('console', (m) => { if (m.type() === 'error' && !/status of 400/.test(m.text())) errors.push(m.text()); });
+const { page, errors, close } = await launch({ expected: /status of 400/ });
 
 try {
   step('services in each view; network, app and slow go to error');
@@ -233,6 +197,5 @@ try {
   assert.deepEqual(errors, [], 'no errors in the page');
   console.log('ok: all browser checks passed');
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }

@@ -16,47 +16,26 @@
 // Plain node + assert: any failure exits non-zero with a message.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import {
+  curl as plainCurl, environment, frames, launch, outside, poll, recordRequests, shooter, step,
+} from './common.mjs';
 
-const BASE = process.env.LOVEBEAT_URL;
-const ARTIFACTS = process.env.ARTIFACTS || 'target/test-artifacts';
+const { BASE, ARTIFACTS } = environment();
 const TOKEN = process.env.TOKEN;
 const MODE = process.env.MODE;
-assert.ok(BASE && BASE.endsWith('/'), 'LOVEBEAT_URL must be set and end with /');
 assert.ok(TOKEN, 'TOKEN must be set');
 assert.ok(['hidden', 'shown'].includes(MODE), `MODE must be hidden or shown, not ${MODE}`);
-mkdirSync(ARTIFACTS, { recursive: true });
-const LIVE = 10_000;
 // The page is rendered at most once every 5 s: changes show within that.
 const RENDERED = 30_000;
 const UNLISTED = ['secret', 'billing'];
 const SERVICES = ['web.frontend', 'db.primary', 'secret.thing', 'billing.cron'];
 
-function step(text) { console.log(`step: ${text}`); }
-function curl(...args) {
-  return execFileSync('curl', ['-sS', '--fail-with-body', '--max-time', '10',
-    '-H', `Authorization: Bearer ${TOKEN}`, ...args], { encoding: 'utf8' });
-}
+const curl = (...args) => plainCurl('-H', `Authorization: Bearer ${TOKEN}`, ...args);
 const api = (path) => JSON.parse(curl(BASE + path));
 const post = (path) => curl('-X', 'POST', BASE + path);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function poll(what, f, ms = LIVE) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try { last = await f(); if (last) return last; } catch (e) { last = e; }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${last}`);
-}
-
-const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-const frames = (page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+const shot = shooter(ARTIFACTS);
 
 /** Everything the DOM holds as text or in an attribute (SVG titles and
  * aria-labels included), and the document's title. */
@@ -70,23 +49,9 @@ const domWords = (page) => page.evaluate(() => {
 
 const viewState = (name) => { const v = api(`api/views/${name}`); return (v.view || v).state; };
 
-const profile = mkdtempSync(join(tmpdir(), 'lovebeat-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-  viewport: { width: 1280, height: 800 },
-});
+const { context, page, errors, close } = await launch();
 // Every request of every page: where it went and with which method.
-const requests = [];
-context.on('request', (r) => requests.push({ url: r.url(), method: r.method() }));
-const page = context.pages()[0] || await context.newPage();
-const errors = [];
-page.on('pageerror', (e) => errors.push(String(e)));
-page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+const requests = recordRequests(context, (r) => ({ url: r.url(), method: r.method() }));
 
 try {
   step('reads need the token: auth_read is on');
@@ -223,14 +188,12 @@ try {
   step('every request went to 127.0.0.1, and none wrote');
   assert.deepEqual(errors, [], 'no errors in the page');
   assert.ok(requests.length >= 2, `requests recorded: ${requests.length}`);
-  const outside = requests.filter((r) => { const u = new URL(r.url); return u.protocol !== 'data:' && u.hostname !== '127.0.0.1'; });
-  assert.deepEqual(outside, [], 'every request goes to 127.0.0.1');
+  assert.deepEqual(requests.filter((r) => outside(r.url)), [], 'every request goes to 127.0.0.1');
   const writes = requests.filter((r) => r.method !== 'GET');
   assert.deepEqual(writes, [], 'no request writes');
   const paths = new Set(requests.map((r) => new URL(r.url).pathname));
   console.log(`${requests.length} requests, all GET to 127.0.0.1: ${[...paths].join(', ')}`);
   console.log('ok: all browser checks passed');
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }
