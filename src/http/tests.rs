@@ -706,6 +706,84 @@ fn idle_connections_are_closed() {
     assert_eq!(send(addr, "GET", "/version", &[], b"").status, 200);
 }
 
+/// Reads one reply off a kept-alive connection: its status and body (by
+/// Content-Length).
+fn read_kept_alive_reply(s: &mut std::io::BufReader<TcpStream>) -> (u16, Vec<u8>) {
+    use std::io::BufRead;
+    let mut line = String::new();
+    s.read_line(&mut line).unwrap();
+    let status = line
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let mut len = 0;
+    loop {
+        line.clear();
+        s.read_line(&mut line).unwrap();
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut body = vec![0; len];
+    s.read_exact(&mut body).unwrap();
+    (status, body)
+}
+
+#[test]
+fn a_kept_alive_connection_is_served_again_after_a_pause() {
+    // A client that keeps its connection and pauses between beats is
+    // served each time, and a pipelined pair after a pause gets both replies.
+    let (addr, updates) = start(Duration::from_secs(20));
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut s = std::io::BufReader::new(s);
+    let beat = b"POST /api/services/kept.alive HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n";
+    for round in 0..4 {
+        s.get_mut().write_all(beat).unwrap();
+        assert_eq!(
+            read_kept_alive_reply(&mut s),
+            (200, b"{}\n".to_vec()),
+            "round {round}"
+        );
+        assert_eq!(
+            updates.recv_timeout(Duration::from_secs(10)).unwrap(),
+            ("kept.alive".into(), Update::Beat),
+            "round {round}"
+        );
+        // The scenario, not a synchronisation: a client that pauses
+        // between its requests.
+        thread::sleep(Duration::from_millis(150));
+    }
+    // Two requests in one write (pipelined) after the pause still get
+    // two replies in order.
+    s.get_mut()
+        .write_all(b"GET /version HTTP/1.1\r\nHost: t\r\n\r\nGET /nope HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_kept_alive_reply(&mut s).0, 200);
+    assert_eq!(read_kept_alive_reply(&mut s).0, 404);
+}
+
+#[test]
+fn a_pipelined_second_request_is_served_without_a_pause() {
+    let (addr, _u) = start(Duration::from_secs(20));
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut s = std::io::BufReader::new(s);
+    // Both requests arrive before the first is answered: the second is
+    // in the buffer when the first is done, and must not be parked.
+    s.get_mut()
+        .write_all(b"GET /version HTTP/1.1\r\nHost: t\r\n\r\nGET /nope HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_kept_alive_reply(&mut s).0, 200);
+    assert_eq!(read_kept_alive_reply(&mut s).0, 404);
+}
+
 #[test]
 fn slow_bodies_never_hold_up_other_clients() {
     let (addr, _u) = start(Duration::from_secs(20));
