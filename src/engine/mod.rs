@@ -85,7 +85,8 @@
 //! the name stored inside the service, so each name is stored once. Views
 //! live in a second slab with a name index. Expiry is scheduled per service
 //! in `timers` (see there); nothing here walks all services except snapshots
-//! and the rare heap compaction.
+//! and the rare heap compaction. Finding services and views in their slabs
+//! and making new ones is `slab.rs`'s.
 
 pub mod adaptive;
 #[cfg(test)]
@@ -123,6 +124,7 @@ mod reload;
 mod reload_tests;
 mod service;
 pub mod simulate;
+mod slab;
 #[cfg(test)]
 mod tests;
 mod timers;
@@ -290,21 +292,6 @@ impl Engine {
         engine
     }
 
-    /// Creates the views whose names have no `$word` (see
-    /// `ViewTemplate::fixed_name`). Nobody subscribes yet, so no event. The
-    /// template that gives a view its alerts is still the first to produce
-    /// it for a member (SPEC 2), so these start without one.
-    fn create_fixed_views(&mut self) {
-        let mut sink = Vec::new();
-        for t in 0..self.config.templates.len() {
-            if let Some(name) = self.config.templates[t].fixed_name() {
-                let vid = self.get_or_create_view(name.to_owned(), t, &mut sink);
-                self.view_mut(vid).template = None;
-            }
-        }
-        self.dirty = false;
-    }
-
     /// Whether a beat that changes nothing but `last_beat` (and the
     /// history) is told as a `ServiceChanged` event: only wanted while some
     /// subscriber follows everything (the dashboard), since it costs a
@@ -359,52 +346,6 @@ impl Engine {
         .into_iter()
         .flatten()
         .min()
-    }
-
-    // ----- lookups -------------------------------------------------------
-
-    fn find(&self, name: &str) -> Option<u32> {
-        let hash = self.hasher.hash_one(name);
-        let (services, names) = (&self.services, &self.names);
-        self.index
-            .find(hash, |&id| {
-                services[id as usize]
-                    .as_ref()
-                    .is_some_and(|s| names.get(s.name) == name)
-            })
-            .copied()
-    }
-
-    fn svc(&self, id: u32) -> &Service {
-        match &self.services[id as usize] {
-            Some(s) => s,
-            None => unreachable!("service id {id} points at an empty slot"),
-        }
-    }
-
-    fn svc_mut(&mut self, id: u32) -> &mut Service {
-        match &mut self.services[id as usize] {
-            Some(s) => s,
-            None => unreachable!("service id {id} points at an empty slot"),
-        }
-    }
-
-    fn view(&self, id: u32) -> &View {
-        match &self.views[id as usize] {
-            Some(v) => v,
-            None => unreachable!("view id {id} points at an empty slot"),
-        }
-    }
-
-    fn view_mut(&mut self, id: u32) -> &mut View {
-        match &mut self.views[id as usize] {
-            Some(v) => v,
-            None => unreachable!("view id {id} points at an empty slot"),
-        }
-    }
-
-    fn find_view(&self, name: &str) -> Option<u32> {
-        self.view_index.get(name).copied()
     }
 
     // ----- rules ---------------------------------------------------------
@@ -479,93 +420,6 @@ impl Engine {
             previous,
         });
         self.policy_view_changed(vid, previous, now, out);
-    }
-
-    /// The view `name`, created when missing; `template` produced it (the
-    /// first template to produce a view gives it its alerts).
-    fn get_or_create_view(&mut self, name: String, template: usize, out: &mut Vec<Event>) -> u32 {
-        if let Some(vid) = self.find_view(&name) {
-            let v = self.view_mut(vid);
-            v.template.get_or_insert(template);
-            return vid;
-        }
-        let mut view = View::new(name.clone());
-        view.template = Some(template);
-        let vid = match self.free_views.pop() {
-            Some(vid) => {
-                self.views[vid as usize] = Some(view);
-                vid
-            }
-            None => {
-                self.views.push(Some(view));
-                (self.views.len() - 1) as u32
-            }
-        };
-        self.view_index.insert(name, vid);
-        self.view_counts[State::New.gauge() as usize] += 1;
-        self.dirty = true;
-        out.push(Event::ViewAdded {
-            view: self.view_record(vid),
-        });
-        vid
-    }
-
-    /// Creates a service (state NEW) and joins it to its views.
-    fn create(
-        &mut self,
-        name: &str,
-        now: Millis,
-        out: &mut Vec<Event>,
-    ) -> Result<u32, EngineError> {
-        if self.live >= self.config.max_services {
-            return Err(EngineError::TooManyServices {
-                max: self.config.max_services,
-            });
-        }
-        let mut view_ids = Vec::new();
-        for t in 0..self.config.templates.len() {
-            if let Some(view_name) = self.config.templates[t].view_for(name) {
-                let vid = self.get_or_create_view(view_name, t, out);
-                if !view_ids.contains(&vid) {
-                    view_ids.push(vid);
-                }
-            }
-        }
-        let Some(name_ref) = self.names.push(name) else {
-            return Err(EngineError::TooManyServices { max: self.live });
-        };
-        let service = Service::new(name_ref, now, view_ids.into_boxed_slice());
-        let id = match self.free_services.pop() {
-            Some(id) => {
-                self.services[id as usize] = Some(service);
-                id
-            }
-            None => {
-                self.services.push(Some(service));
-                (self.services.len() - 1) as u32
-            }
-        };
-        let (hasher, services, names) = (&self.hasher, &self.services, &self.names);
-        self.index
-            .insert_unique(hasher.hash_one(name), id, |&other| {
-                hasher.hash_one(
-                    services[other as usize]
-                        .as_ref()
-                        .map(|s| names.get(s.name))
-                        .unwrap_or(""),
-                )
-            });
-        for &vid in self.svc(id).views.clone().iter() {
-            self.view_mut(vid).members.insert(id);
-        }
-        self.attach_block(id, name, now);
-        self.live += 1;
-        self.service_counts[State::New.gauge() as usize] += 1;
-        self.dirty = true;
-        out.push(Event::ServiceAdded {
-            service: self.service_record(id, false),
-        });
-        Ok(id)
     }
 
     /// Mutes or unmutes a service (idempotent).

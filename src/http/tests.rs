@@ -5,10 +5,11 @@ use super::*;
 use crate::engine::EngineError;
 use crate::model::{ServiceRecord, State, StatusSummary, Update, ViewRecord};
 use crate::state::{Command, StateHandle};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
 use std::thread;
+use std::time::Instant;
 
 /// A fake state thread that answers only `ListViews`, with `views`, and
 /// counts how often it was asked (for the caches of badges and the status

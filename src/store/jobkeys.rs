@@ -149,7 +149,7 @@ pub(super) fn write_job_keys(out: &mut Vec<u8>, job: &JobRecord) {
     }
 }
 
-/// The job keys of a `SERV` line as read (by `format::ServiceIn`: serde's
+/// The job keys of a `SERV` line as read (by `format::read::ServiceIn`: serde's
 /// `flatten` cannot hold raw values): kept raw, so that each one is checked
 /// on its own.
 pub(super) struct JobIn<'a> {
