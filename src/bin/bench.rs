@@ -7,7 +7,9 @@
 //! ```
 //!
 //! `--http` measures only HTTP beats, on keep-alive connections and on a
-//! new connection per beat (as curl from cron sends them), side by side.
+//! new connection per beat, closed first by the client (curl from cron) or
+//! by the server (ab), side by side (see `http`). `--http-against ADDR PID`
+//! measures another server the same way (nginx's worker, the Go original).
 //! `LOVEBEAT_BIN` names another server binary to measure.
 //!
 //! It reports: server CPU per statsd line over UDP (1 and 20 lines per
@@ -55,6 +57,8 @@ mod db;
 mod engine;
 #[path = "bench/history.rs"]
 mod history;
+#[path = "bench/http.rs"]
+mod http;
 #[path = "bench/policy.rs"]
 mod policy;
 #[path = "bench/ws.rs"]
@@ -311,117 +315,6 @@ fn stop(mut server: Server) -> Vec<String> {
     server.log.lock().map(|l| l.clone()).unwrap_or_default()
 }
 
-/// One beat the way curl sends it (`keep_alive`: and the connection stays
-/// open); reads the reply by its Content-Length. Returns false on failure.
-fn curl_beat(stream: &mut BufReader<TcpStream>, path: &str) -> bool {
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: bench\r\nUser-Agent: curl/8.0\r\nAccept: */*\r\nContent-Length: 0\r\n\r\n"
-    );
-    if stream.get_mut().write_all(req.as_bytes()).is_err() {
-        return false;
-    }
-    let mut len = 0usize;
-    let mut status_ok = false;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        match stream.read_line(&mut line) {
-            Ok(0) | Err(_) => return false,
-            Ok(_) => {}
-        }
-        if line == "\r\n" {
-            break;
-        }
-        if line.starts_with("HTTP/1.1 200") {
-            status_ok = true;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0u8; len];
-    status_ok && stream.read_exact(&mut body).is_ok()
-}
-
-/// HTTP beats for 5 s from 4 client threads, each beat on a kept-alive
-/// connection (`keep_alive`) or on a new connection, as a cron job's curl
-/// sends it. Returns (beats/s, server CPU µs per beat, p50 ms, p99 ms).
-/// The server's CPU comes from /proc/<pid>/stat, so neither the client
-/// threads nor anything else running on the machine counts.
-fn http_mode(server: &Server, ticks: f64, keep_alive: bool) -> (f64, f64, f64, f64) {
-    let pid = server.child.id();
-    let stop_flag = Arc::new(AtomicBool::new(false));
-    let cpu_before = cpu_seconds(pid, ticks);
-    let started = Instant::now();
-    let clients: Vec<_> = (0..4)
-        .map(|t| {
-            let (stop_flag, addr) = (Arc::clone(&stop_flag), server.http);
-            std::thread::spawn(move || {
-                let mut latencies = Vec::with_capacity(100_000);
-                let mut conn: Option<BufReader<TcpStream>> = None;
-                let mut k = 0u64;
-                while !stop_flag.load(Ordering::Relaxed) {
-                    let path = format!("/api/services/bench.http.{t}.{}", k % 100);
-                    let t0 = Instant::now();
-                    if conn.is_none() {
-                        conn = TcpStream::connect(addr).ok().map(BufReader::new);
-                    }
-                    let Some(stream) = conn.as_mut() else {
-                        continue;
-                    };
-                    if !curl_beat(stream, &path) {
-                        conn = None;
-                        continue;
-                    }
-                    if !keep_alive {
-                        conn = None; // curl exits: the client closes
-                    }
-                    latencies.push(t0.elapsed());
-                    k += 1;
-                }
-                latencies
-            })
-        })
-        .collect();
-    std::thread::sleep(Duration::from_secs(5));
-    stop_flag.store(true, Ordering::Relaxed);
-    let mut latencies: Vec<Duration> = clients
-        .into_iter()
-        .flat_map(|c| c.join().unwrap_or_default())
-        .collect();
-    let secs = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds(pid, ticks) - cpu_before;
-    latencies.sort();
-    let n = latencies.len().max(1) as f64;
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
-            .map_or(0.0, |d| d.as_secs_f64() * 1e3)
-    };
-    (
-        latencies.len() as f64 / secs,
-        cpu * 1e6 / n,
-        pct(0.50),
-        pct(0.99),
-    )
-}
-
-/// Both HTTP modes side by side.
-fn http_beats(server: &Server, ticks: f64) {
-    for (keep_alive, name, go) in [
-        (true, "keep-alive    ", "84 us"),
-        (false, "new connection", "176 us, 5,900/s"),
-    ] {
-        let (rate, cpu, p50, p99) = http_mode(server, ticks, keep_alive);
-        println!(
-            "HTTP beats, {name} (4 clients): {rate:8.0} beats/s, {cpu:5.1} us server CPU per beat, \
-             p50 {p50:.2} ms, p99 {p99:.2} ms  (Lovebeat 1.0.3: {go})"
-        );
-    }
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--cron") {
@@ -449,6 +342,16 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("lovebeat-bench-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let ticks = clock_ticks();
+    if let Some(i) = args.iter().position(|a| a == "--http-against") {
+        let addr = args.get(i + 1).and_then(|a| a.parse().ok());
+        let pid = args.get(i + 2).and_then(|p| p.parse().ok());
+        let (Some(addr), Some(pid)) = (addr, pid) else {
+            die("usage: bench --http-against ADDR PID (e.g. 127.0.0.1:8080 and nginx's worker)");
+        };
+        println!("HTTP beats against {addr}, process {pid}");
+        http::http_beats(addr, pid, ticks, false);
+        return;
+    }
     if args.iter().any(|a| a == "--engine") {
         engine::engine_bench(total);
         return;
@@ -490,7 +393,7 @@ fn main() {
     let pid = server.child.id();
     let http_only = args.iter().any(|a| a == "--http");
     if http_only {
-        http_beats(&server, ticks);
+        http::http_beats(server.http, pid, ticks, true);
         stop(server);
         let _ = std::fs::remove_dir_all(&dir);
         return;
@@ -503,7 +406,7 @@ fn main() {
     println!("statsd UDP, 20 lines/datagram: {per20:8.0} ns server CPU per line  (Lovebeat 1.0.3: 4300 ns)");
 
     // 2. HTTP beats, on keep-alive connections and one connection per beat.
-    http_beats(&server, ticks);
+    http::http_beats(server.http, pid, ticks, true);
 
     // 3. RSS per service.
     let base_services = count_services(&server);
