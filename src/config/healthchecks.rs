@@ -84,7 +84,9 @@ fn de_ping_key<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(s)
 }
 
-fn de_prefix<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+/// A peer section's `prefix` (healthchecks, Uptime Kuma, Cronitor, Sentry),
+/// checked by `check_prefix`.
+pub(super) fn de_prefix<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let s = String::deserialize(d)?;
     check_prefix(&s).map_err(de::Error::custom)?;
     Ok(s)
