@@ -171,7 +171,12 @@ try {
   await row(page, 'web.beta').locator('td.pick input').check();
   const tops = await page.locator('.toolbar button').evaluateAll((bs) => bs.map((b) => Math.round(b.getBoundingClientRect().top)));
   assert.equal(new Set(tops).size, 1, `buttons on one line: ${tops}`);
-  await page.locator('.toolbar').scrollIntoViewIfNeeded();
+  // A live update may redraw the toolbar mid-scroll ("not attached to
+  // the DOM", seen in CI): try again until it holds still.
+  await poll('the toolbar scrolled into view', async () => {
+    await page.locator('.toolbar').scrollIntoViewIfNeeded({ timeout: 2000 });
+    return true;
+  });
   await page.screenshot({ path: join(ARTIFACTS, `${LABEL}-phone-toolbar.png`) });
   await row(page, 'web.beta').locator('td.pick input').uncheck();
   await page.setViewportSize({ width: 1280, height: 800 });
